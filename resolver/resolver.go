@@ -1,0 +1,93 @@
+package resolver
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Family is an address family: IPv6 (AAAA records) or IPv4 (A records).
+type Family uint8
+
+const (
+	// IPv6 is the AAAA family. It is listed first because RFC 8305 §3
+	// sends the AAAA query first.
+	IPv6 Family = 6
+	// IPv4 is the A family.
+	IPv4 Family = 4
+)
+
+// String returns "IPv6", "IPv4", or "Family(N)".
+func (f Family) String() string {
+	switch f {
+	case IPv6:
+		return "IPv6"
+	case IPv4:
+		return "IPv4"
+	}
+	return fmt.Sprintf("Family(%d)", uint8(f))
+}
+
+// Network returns the net package's name for the family: "ip6" or "ip4".
+func (f Family) Network() string {
+	if f == IPv6 {
+		return "ip6"
+	}
+	return "ip4"
+}
+
+// QType returns the DNS record type name for the family: "AAAA" or "A".
+func (f Family) QType() string {
+	if f == IPv6 {
+		return "AAAA"
+	}
+	return "A"
+}
+
+// Of returns the family of addr (IPv4-mapped IPv6 addresses count as IPv4).
+func Of(addr netip.Addr) Family {
+	if addr.Unmap().Is4() {
+		return IPv4
+	}
+	return IPv6
+}
+
+// Answer is one address family's result for one host.
+//
+// An Answer with addresses is positive. An Answer without addresses is
+// negative: Err then says why. Err is nil or a *net.DNSError with IsNotFound
+// for a name that exists without records of this type (NODATA) or does not
+// exist (NXDOMAIN); any other Err (timeout, SERVFAIL, cancellation) is a
+// failure to learn the answer. RFC 8305 §3 treats all of them alike: the
+// family has nothing to offer to this dial.
+type Answer struct {
+	Family Family
+	// Addrs holds unmapped addresses of Family in the order the source gave
+	// them, without duplicates.
+	Addrs []netip.Addr
+	// TTL is how long the answer may be cached; zero when unknown.
+	TTL time.Duration
+	// Err is why Addrs is empty; nil when Addrs is not.
+	Err error
+}
+
+// Positive reports whether the answer holds at least one address.
+func (a Answer) Positive() bool { return len(a.Addrs) > 0 }
+
+// A Resolver looks up a host's addresses one family at a time and hands
+// each family's answer over as soon as it arrives, so that a dialer can
+// start connecting without waiting for the slower family (RFC 8305 §3).
+type Resolver interface {
+	// Resolve looks up host for each of families, sending the queries in
+	// the order given (AAAA before A when both are asked) without waiting
+	// between them. It returns at once. The returned channel receives
+	// exactly one Answer per distinct family, in the order the answers
+	// arrive, and is then closed. It is buffered to hold every answer, so
+	// the resolver never blocks on a caller that stops reading.
+	//
+	// When ctx is done, every family still outstanding is answered promptly
+	// with an error that wraps ctx.Err(). Hooks carried in ctx (such as
+	// httptrace's) must not fire for the resolver's own DNS traffic.
+	Resolve(ctx context.Context, host string, families ...Family) <-chan Answer
+}

@@ -1,0 +1,121 @@
+package resolver
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Static is a Resolver with fixed answers, the same for every host. Each
+// family may be delayed, which makes Static useful for examples and tests
+// of the RFC 8305 timing rules. The zero value answers every family
+// negatively (NODATA) at once.
+type Static struct {
+	AAAA StaticAnswer // answer for IPv6
+	A    StaticAnswer // answer for IPv4
+}
+
+// StaticAnswer is one family's fixed answer.
+type StaticAnswer struct {
+	// Addrs are the addresses returned; IPv4-mapped addresses are unmapped
+	// and addresses of the wrong family are dropped.
+	Addrs []netip.Addr
+	// Err, when set and Addrs is empty, is returned as the answer's error.
+	Err error
+	// Delay is how long after Resolve the answer arrives. Negative means
+	// never: the family is answered only when the context is done.
+	Delay time.Duration
+}
+
+// Resolve implements Resolver.
+func (s *Static) Resolve(ctx context.Context, host string, families ...Family) <-chan Answer {
+	fams := distinct(families)
+	out := make(chan Answer, len(fams)) // holds every answer: senders never block
+	if len(fams) == 0 {
+		close(out)
+		return out
+	}
+	done := make(chan struct{}, len(fams)) // one token per family sent
+	for _, f := range fams {
+		sa := s.A
+		if f == IPv6 {
+			sa = s.AAAA
+		}
+		ans := sa.answer(f, host)
+		go func() {
+			var timer <-chan time.Time
+			if sa.Delay >= 0 {
+				t := time.NewTimer(sa.Delay)
+				defer t.Stop()
+				timer = t.C
+			}
+			select {
+			case <-timer:
+				out <- ans
+			case <-ctx.Done():
+				out <- Answer{Family: f, Err: ctxError(ctx, host)}
+			}
+			done <- struct{}{}
+		}()
+	}
+	go func() {
+		for range fams {
+			<-done
+		}
+		close(out)
+	}()
+	return out
+}
+
+func (sa StaticAnswer) answer(f Family, host string) Answer {
+	a := Answer{Family: f}
+	seen := make(map[netip.Addr]bool)
+	for _, addr := range sa.Addrs {
+		addr = addr.Unmap()
+		if !addr.IsValid() || Of(addr) != f || seen[addr] {
+			continue
+		}
+		seen[addr] = true
+		a.Addrs = append(a.Addrs, addr)
+	}
+	if len(a.Addrs) == 0 {
+		a.Err = sa.Err
+		if a.Err == nil {
+			a.Err = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+		}
+	}
+	return a
+}
+
+// distinct returns families without duplicates or unknown values, keeping
+// the caller's order.
+func distinct(families []Family) []Family {
+	var out []Family
+	for _, f := range families {
+		if (f == IPv6 || f == IPv4) && !containsFamily(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func containsFamily(fams []Family, f Family) bool {
+	for _, g := range fams {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
+// ctxError is the error for a lookup cut short by ctx: a *net.DNSError that
+// wraps ctx.Err() so errors.Is(err, context.DeadlineExceeded) holds.
+func ctxError(ctx context.Context, host string) error {
+	return &net.DNSError{
+		UnwrapErr: ctx.Err(),
+		Err:       ctx.Err().Error(),
+		Name:      host,
+		IsTimeout: ctx.Err() == context.DeadlineExceeded,
+	}
+}
