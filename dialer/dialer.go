@@ -1,0 +1,367 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/proxy"
+
+	"github.com/dualstack-go/happyeyeballs/resolver"
+)
+
+// Defaults from RFC 8305 and the design notes. Each has an accessor on
+// Dialer that applies it when the corresponding field is zero.
+const (
+	// DefaultResolutionDelay is how long a dial that has IPv4 addresses
+	// waits for the AAAA answer before it starts (RFC 8305 §3, §8: 50 ms).
+	DefaultResolutionDelay = 50 * time.Millisecond
+	// DefaultConnectionAttemptDelay is how long an attempt runs alone before
+	// the next one starts (RFC 8305 §5, §8: 250 ms).
+	DefaultConnectionAttemptDelay = 250 * time.Millisecond
+	// MinConnectionAttemptDelay is the smallest gap between two attempt
+	// starts (RFC 8305 §5: MUST NOT be less than 10 ms).
+	MinConnectionAttemptDelay = 10 * time.Millisecond
+	// DefaultMaxParallelAttempts is the default cap on attempts in flight.
+	// It is high enough that a name with a dozen black-holed addresses still
+	// reaches its one live address without aborting earlier attempts.
+	DefaultMaxParallelAttempts = 16
+	// DefaultMaxAddresses is the default bound on addresses tried per dial
+	// (and kept per family from one answer).
+	DefaultMaxAddresses = 32
+)
+
+// A Dialer connects to TCP addresses with Happy Eyeballs version 2
+// (RFC 8305): it asks for AAAA and A records at once, starts connecting as
+// soon as the first usable answer arrives, sorts addresses by RFC 6724,
+// interleaves the address families, and races staggered connection
+// attempts, returning the first that connects.
+//
+// The zero value is ready to use and applies the RFC's defaults with the
+// shared default resolver (resolver.Default). It is safe to call a Dialer's
+// methods concurrently. A Dialer is never modified by its methods.
+//
+// Dialer is a drop-in for net.Dialer: DialContext fits
+// http.Transport.DialContext and proxy.ContextDialer, and the fields shared
+// with net.Dialer mean what they mean there. Networks other than "tcp",
+// "tcp4" and "tcp6" are passed to a net.Dialer built from those fields.
+type Dialer struct {
+	// Timeout is the maximum time a dial waits for a connection, covering
+	// name resolution and every connection attempt, as for net.Dialer.
+	// Zero means no timeout (the operating system's own limits apply).
+	// When Timeout, Deadline and the context's deadline are all set, the
+	// earliest one wins.
+	//
+	// Unlike net.Dialer, the time is not split between addresses: attempts
+	// are staggered by ConnectionAttemptDelay, shortened when the deadline
+	// is near so that every address can still be tried.
+	Timeout time.Duration
+
+	// Deadline is the absolute time after which dials fail. Zero means no
+	// deadline.
+	Deadline time.Time
+
+	// LocalAddr is the local address to dial from, as for net.Dialer. It
+	// must be a *net.TCPAddr (or nil). When its IP is set, only destinations
+	// of the same family are looked up and tried.
+	LocalAddr net.Addr
+
+	// KeepAlive and KeepAliveConfig configure TCP keep-alives on the
+	// returned connection exactly as the net.Dialer fields of the same
+	// names do.
+	KeepAlive       time.Duration
+	KeepAliveConfig net.KeepAliveConfig
+
+	// Control and ControlContext are called for every connection attempt
+	// after the socket is created and before it connects, as for
+	// net.Dialer. network is "tcp4" or "tcp6" and address is the IP literal
+	// and port being attempted. When both are set, ControlContext wins.
+	Control        func(network, address string, c syscall.RawConn) error
+	ControlContext func(ctx context.Context, network, address string, c syscall.RawConn) error
+
+	// ResolutionDelay is how long to wait for the AAAA answer when the A
+	// answer arrives first (RFC 8305 §3). Zero means 50 ms. Negative means
+	// do not wait: connect over IPv4 as soon as the A answer arrives.
+	ResolutionDelay time.Duration
+
+	// ConnectionAttemptDelay is how long an attempt runs before the next
+	// one starts (RFC 8305 §5). Zero means 250 ms. Values below 10 ms,
+	// negative ones included, are raised to 10 ms, the RFC's minimum. When
+	// an attempt fails, the next one starts at once (but never within 10 ms
+	// of the previous start).
+	ConnectionAttemptDelay time.Duration
+
+	// FirstAddressFamilyCount is how many addresses of the preferred family
+	// are tried before the first address of the other family (RFC 8305
+	// §4). Zero or negative means 1.
+	FirstAddressFamilyCount int
+
+	// MaxParallelAttempts caps the connection attempts in flight at once.
+	// When the cap is reached the next attempt waits for one to fail;
+	// earlier attempts are never aborted to make room. Zero means
+	// DefaultMaxParallelAttempts; negative means no cap.
+	MaxParallelAttempts int
+
+	// MaxAddresses bounds the addresses tried in one dial, and the
+	// addresses kept from each family's answer. Zero means
+	// DefaultMaxAddresses; negative means no bound.
+	MaxAddresses int
+
+	// PreferredFamily, when set to resolver.IPv4 or resolver.IPv6, makes
+	// that family go first and be the one the Resolution Delay waits for,
+	// whatever RFC 6724 sorting says. Zero means RFC 6724 decides (IPv6
+	// when it is usable). Other values are treated as zero.
+	PreferredFamily resolver.Family
+
+	// Resolver looks up host names. Nil means resolver.Default(), which is
+	// shared by all Dialers and caches answers.
+	Resolver resolver.Resolver
+
+	// DialAttempt, when set, makes one connection attempt to addr in place
+	// of the built-in one, which uses a net.Dialer made from the fields
+	// above. network is "tcp4" or "tcp6". It must return promptly when ctx
+	// is done, and either a usable connection or an error. It is the seam
+	// for tests (in-memory networks) and for special transports; the Dialer
+	// fires httptrace's ConnectStart and ConnectDone around it.
+	DialAttempt func(ctx context.Context, network string, addr netip.AddrPort) (net.Conn, error)
+
+	// Handshake, when set, is run on each attempt's connection before the
+	// attempt counts as won, so that a path where TCP connects but the next
+	// layer fails (a TLS handshake reset by a middlebox, an IPv6 path-MTU
+	// black hole) loses the race instead of winning it. It returns the
+	// connection to hand to the caller (for example a *tls.Conn wrapping
+	// c) or an error; it must honour ctx. The Dialer closes c when
+	// Handshake fails.
+	Handshake func(ctx context.Context, c net.Conn) (net.Conn, error)
+
+	// SourceAddr reports the source address the host would use to reach
+	// dst, for RFC 6724 sorting, and false when dst has no route. Nil
+	// means a UDP "connect" probe (no packet is sent), cached briefly.
+	SourceAddr func(dst netip.Addr) (src netip.Addr, ok bool)
+}
+
+// Compile-time checks that Dialer is a drop-in where net.Dialer is used.
+var (
+	_ proxy.ContextDialer                                     = (*Dialer)(nil)
+	_ proxy.Dialer                                            = (*Dialer)(nil)
+	_ func(context.Context, string, string) (net.Conn, error) = (&Dialer{}).DialContext
+)
+
+func (d *Dialer) resolutionDelay() time.Duration {
+	switch {
+	case d.ResolutionDelay == 0:
+		return DefaultResolutionDelay
+	case d.ResolutionDelay < 0:
+		return 0
+	}
+	return d.ResolutionDelay
+}
+
+func (d *Dialer) connectionAttemptDelay() time.Duration {
+	if d.ConnectionAttemptDelay == 0 {
+		return DefaultConnectionAttemptDelay
+	}
+	return max(d.ConnectionAttemptDelay, MinConnectionAttemptDelay)
+}
+
+func (d *Dialer) firstAddressFamilyCount() int {
+	return max(d.FirstAddressFamilyCount, 1)
+}
+
+func (d *Dialer) maxParallelAttempts() int {
+	switch {
+	case d.MaxParallelAttempts == 0:
+		return DefaultMaxParallelAttempts
+	case d.MaxParallelAttempts < 0:
+		return int(^uint(0) >> 1)
+	}
+	return d.MaxParallelAttempts
+}
+
+func (d *Dialer) maxAddresses() int {
+	switch {
+	case d.MaxAddresses == 0:
+		return DefaultMaxAddresses
+	case d.MaxAddresses < 0:
+		return int(^uint(0) >> 1)
+	}
+	return d.MaxAddresses
+}
+
+func (d *Dialer) preferredFamily() resolver.Family {
+	if d.PreferredFamily == resolver.IPv4 || d.PreferredFamily == resolver.IPv6 {
+		return d.PreferredFamily
+	}
+	return 0
+}
+
+func (d *Dialer) resolver() resolver.Resolver {
+	if d.Resolver != nil {
+		return d.Resolver
+	}
+	return resolver.Default()
+}
+
+// netDialer returns a net.Dialer with the fields shared with net.Dialer.
+// Timeout and Deadline are applied through the context instead.
+func (d *Dialer) netDialer() *net.Dialer {
+	return &net.Dialer{
+		LocalAddr:       d.LocalAddr,
+		KeepAlive:       d.KeepAlive,
+		KeepAliveConfig: d.KeepAliveConfig,
+		Control:         d.Control,
+		ControlContext:  d.ControlContext,
+	}
+}
+
+// deadline returns the earliest of now+Timeout, Deadline and ctx's
+// deadline, or the zero time when none is set. Like net.Dialer's, it is a
+// pure function of its inputs.
+func (d *Dialer) deadline(ctx context.Context, now time.Time) (earliest time.Time) {
+	if d.Timeout != 0 { // negative is already expired, as in net.Dialer
+		earliest = now.Add(d.Timeout)
+	}
+	if cd, ok := ctx.Deadline(); ok {
+		earliest = minNonzeroTime(earliest, cd)
+	}
+	return minNonzeroTime(earliest, d.Deadline)
+}
+
+func minNonzeroTime(a, b time.Time) time.Time {
+	if a.IsZero() {
+		return b
+	}
+	if b.IsZero() || a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// Dial connects to address on the named network. It is DialContext with
+// context.Background.
+func (d *Dialer) Dial(network, address string) (net.Conn, error) {
+	return d.DialContext(context.Background(), network, address)
+}
+
+// DialContext connects to address on the named network using the
+// provided context.
+//
+// For "tcp", "tcp4" and "tcp6" it runs Happy Eyeballs: address is
+// "host:port", where host is a name or an IP literal (an IP literal is
+// dialed directly, without DNS; "tcp4" and "tcp6" look up and try only
+// their family) and port is a number or a service name. Other networks
+// ("udp", "unix", …) are passed unchanged to a net.Dialer with this
+// Dialer's shared fields: there is nothing to race.
+//
+// The context must be non-nil. If it is done before the connection is
+// made, DialContext returns at once with an error that wraps ctx.Err().
+// Once connected, the context no longer affects the connection.
+//
+// A failed dial returns a *net.OpError with Op "dial" whose Err is a
+// *net.DNSError when the name did not resolve, or a *DialError listing
+// every attempt otherwise; errors.Is and errors.As see through both.
+func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if ctx == nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("nil context")}
+	}
+	var fams []resolver.Family
+	switch network {
+	case "tcp":
+		fams = []resolver.Family{resolver.IPv6, resolver.IPv4}
+	case "tcp6":
+		fams = []resolver.Family{resolver.IPv6}
+	case "tcp4":
+		fams = []resolver.Family{resolver.IPv4}
+	default:
+		nd := d.netDialer()
+		nd.Timeout, nd.Deadline = d.Timeout, d.Deadline
+		return nd.DialContext(ctx, network, address)
+	}
+	opErr := func(err error) error {
+		return &net.OpError{Op: "dial", Net: network, Source: d.LocalAddr, Err: err}
+	}
+	host, service, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, opErr(err)
+	}
+	if host == "" {
+		// "The local system": let net.Dialer pick the loopback it uses.
+		nd := d.netDialer()
+		nd.Timeout, nd.Deadline = d.Timeout, d.Deadline
+		return nd.DialContext(ctx, network, address)
+	}
+	if d.LocalAddr != nil {
+		la, ok := d.LocalAddr.(*net.TCPAddr)
+		if !ok {
+			return nil, opErr(&net.AddrError{Err: "mismatched local address type", Addr: d.LocalAddr.String()})
+		}
+		if la.IP != nil && !la.IP.IsUnspecified() {
+			want := resolver.IPv6
+			if la.IP.To4() != nil {
+				want = resolver.IPv4
+			}
+			fams = keepFamily(fams, want)
+			if len(fams) == 0 {
+				return nil, opErr(&net.AddrError{Err: "no suitable address found", Addr: address})
+			}
+		}
+	}
+
+	start := time.Now()
+	if dl := d.deadline(ctx, start); !dl.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
+	port, err := parsePort(ctx, network, service)
+	if err != nil {
+		return nil, opErr(err)
+	}
+
+	r := newRun(d, network, host, port, fams, start)
+	if ip, err := netip.ParseAddr(host); err == nil {
+		// An IP literal: one attempt, no DNS.
+		ip = ip.Unmap()
+		if !containsFamily(fams, resolver.Of(ip)) {
+			return nil, opErr(&net.AddrError{Err: "no suitable address found", Addr: address})
+		}
+		return r.dialLiteral(ctx, ip)
+	}
+	if len(host) > 253+1 { // a name longer than DNS allows (with a root dot)
+		return nil, opErr(&net.DNSError{Err: "no such host", Name: host, IsNotFound: true})
+	}
+	return r.dialName(ctx)
+}
+
+func keepFamily(fams []resolver.Family, f resolver.Family) []resolver.Family {
+	if containsFamily(fams, f) {
+		return []resolver.Family{f}
+	}
+	return nil
+}
+
+func containsFamily(fams []resolver.Family, f resolver.Family) bool {
+	for _, g := range fams {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
+// parsePort parses a decimal port or looks up a service name, as net.Dialer
+// does.
+func parsePort(ctx context.Context, network, service string) (uint16, error) {
+	if n, err := strconv.ParseUint(service, 10, 16); err == nil {
+		return uint16(n), nil
+	}
+	p, err := net.DefaultResolver.LookupPort(ctx, network, service)
+	if err != nil {
+		return 0, err
+	}
+	return uint16(p), nil
+}

@@ -1,0 +1,110 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// AttemptError is one failed connection attempt of a dial.
+type AttemptError struct {
+	Addr  netip.AddrPort
+	Start time.Duration // when the attempt started, since the dial began
+	Err   error
+}
+
+// Error returns "ADDR (started at START): ERR".
+func (e *AttemptError) Error() string {
+	return fmt.Sprintf("%v (started at %v): %v", e.Addr, e.Start.Round(time.Millisecond), e.Err)
+}
+
+// Unwrap returns the attempt's error.
+func (e *AttemptError) Unwrap() error { return e.Err }
+
+// DialError is the cause of a failed Happy Eyeballs dial: every attempt
+// that failed, in start order, the DNS failures of families that gave no
+// address, and what ended the dial early (a context's error), if anything.
+// It is returned as the Err of a *net.OpError.
+//
+// errors.Is and errors.As reach every attempt's error, every DNS error and
+// the context error, so errors.Is(err, syscall.ECONNREFUSED) and
+// errors.Is(err, context.DeadlineExceeded) work as with net.Dialer.
+type DialError struct {
+	// Host and Port are what was dialed.
+	Host string
+	Port uint16
+	// Attempts are the failed attempts in the order they started.
+	Attempts []*AttemptError
+	// DNS holds the errors of families whose lookup failed or was negative.
+	DNS []error
+	// Err is what ended the dial before every address was tried: the
+	// context's error (context.DeadlineExceeded for a Timeout or Deadline,
+	// context.Canceled), or nil when every address was tried.
+	Err error
+}
+
+// Error returns one line: the target, why the dial ended, and every
+// attempt's address, start offset and error.
+func (e *DialError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: ", joinHostPort(e.Host, e.Port))
+	switch {
+	case e.Err != nil && len(e.Attempts) == 0:
+		fmt.Fprintf(&b, "%v before any connection attempt", e.Err)
+	case e.Err != nil:
+		fmt.Fprintf(&b, "%v after %d attempt%s: ", e.Err, len(e.Attempts), plural(len(e.Attempts)))
+	default:
+		fmt.Fprintf(&b, "all %d attempt%s failed: ", len(e.Attempts), plural(len(e.Attempts)))
+	}
+	for i, a := range e.Attempts {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(a.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the context error, the attempts and the DNS errors.
+func (e *DialError) Unwrap() []error {
+	errs := make([]error, 0, 1+len(e.Attempts)+len(e.DNS))
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	for _, a := range e.Attempts {
+		errs = append(errs, a)
+	}
+	return append(errs, e.DNS...)
+}
+
+// Timeout reports whether the dial ran out of time (Timeout, Deadline or
+// the context's deadline), so that net.Error's Timeout works on the
+// *net.OpError that carries it.
+func (e *DialError) Timeout() bool {
+	return errors.Is(e.Err, context.DeadlineExceeded)
+}
+
+// Temporary is Timeout; it exists for callers of the deprecated
+// net.Error.Temporary.
+func (e *DialError) Temporary() bool { return e.Timeout() }
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func joinHostPort(host string, port uint16) string {
+	if strings.IndexByte(host, ':') >= 0 {
+		return "[" + host + "]:" + fmt.Sprint(port)
+	}
+	return host + ":" + fmt.Sprint(port)
+}
+
+// errLateWinner is the error reported to traces for an attempt that
+// connected after another had already won: its connection was closed.
+var errLateWinner = errors.New("connected after another attempt won; closed")

@@ -1,0 +1,86 @@
+package dialer
+
+import (
+	"net/netip"
+
+	"github.com/dualstack-go/happyeyeballs/internal/rfc6724"
+	"github.com/dualstack-go/happyeyeballs/resolver"
+)
+
+// plan returns the order in which to try the addresses not yet tried:
+// RFC 6724 destination sorting (RFC 8305 §4, MUST), then the families
+// interleaved. tried are the addresses already attempted in this dial, in
+// order; they decide where the interleaving resumes, so that a late answer
+// slots in as RFC 8305 §6 asks (a late IPv4 address goes next after an
+// IPv6 attempt). untried is sorted in place; the result may share its
+// backing array. plan is a pure function of its inputs and src.
+func plan(untried, tried []netip.Addr, firstCount int, prefer resolver.Family, src rfc6724.SourceFunc) []netip.Addr {
+	if len(untried) == 0 {
+		return untried
+	}
+	rfc6724.Sort(untried, src)
+	first, count := nextFamilies(untried, tried, firstCount, prefer)
+	return interleave(untried, first, count)
+}
+
+// nextFamilies decides which family the interleaving starts with and how
+// many of it come before the other family.
+func nextFamilies(sorted, tried []netip.Addr, firstCount int, prefer resolver.Family) (resolver.Family, int) {
+	if len(tried) == 0 {
+		first := prefer
+		if first == 0 {
+			first = resolver.Of(sorted[0])
+		}
+		return first, firstCount
+	}
+	// Still inside the run of First Address Family Count addresses of the
+	// family that went first? Then finish that run.
+	f0 := resolver.Of(tried[0])
+	run := 0
+	for run < len(tried) && resolver.Of(tried[run]) == f0 {
+		run++
+	}
+	if run == len(tried) && run < firstCount && (prefer == 0 || prefer == f0) {
+		return f0, firstCount - run
+	}
+	// Otherwise alternate: the family not tried last goes next.
+	return other(resolver.Of(tried[len(tried)-1])), 1
+}
+
+// interleave reorders sorted (addresses in preference order) so that
+// firstCount addresses of family first come first, then the families
+// alternate, starting with the other one (RFC 8305 §4). The order within
+// each family is kept. When one family runs out, the rest of the other
+// follows.
+func interleave(sorted []netip.Addr, first resolver.Family, firstCount int) []netip.Addr {
+	var a, b []netip.Addr // first family, other family
+	for _, addr := range sorted {
+		if resolver.Of(addr) == first {
+			a = append(a, addr)
+		} else {
+			b = append(b, addr)
+		}
+	}
+	out := make([]netip.Addr, 0, len(sorted))
+	n := min(max(firstCount, 1), len(a))
+	out = append(out, a[:n]...)
+	a = a[n:]
+	for len(a) > 0 || len(b) > 0 {
+		if len(b) > 0 {
+			out = append(out, b[0])
+			b = b[1:]
+		}
+		if len(a) > 0 {
+			out = append(out, a[0])
+			a = a[1:]
+		}
+	}
+	return out
+}
+
+func other(f resolver.Family) resolver.Family {
+	if f == resolver.IPv6 {
+		return resolver.IPv4
+	}
+	return resolver.IPv6
+}

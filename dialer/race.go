@@ -1,0 +1,413 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http/httptrace"
+	"net/netip"
+	"time"
+
+	"github.com/dualstack-go/happyeyeballs/internal/rfc6724"
+	"github.com/dualstack-go/happyeyeballs/resolver"
+)
+
+// run is the state of one dial. It is owned by the goroutine running
+// DialContext (the collector); attempt goroutines only send results.
+type run struct {
+	d       *Dialer
+	nd      *net.Dialer
+	network string
+	host    string
+	port    uint16
+	fams    []resolver.Family
+	start   time.Time
+	trace   tracer
+	htrace  *httptrace.ClientTrace
+	src     rfc6724.SourceFunc
+
+	// Configuration, resolved once.
+	resolutionDelay time.Duration
+	attemptDelay    time.Duration
+	firstCount      int
+	maxParallel     int
+	maxAddrs        int
+	prefer          resolver.Family
+	deadline        time.Time
+
+	// Resolution.
+	pending       int // families not yet answered
+	answered      map[resolver.Family]bool
+	perFamily     map[resolver.Family]int
+	seen          map[netip.Addr]bool
+	firstPositive time.Time // when the first address arrived
+	dnsErrs       []error
+	dnsDone       bool // httptrace DNSDone fired
+
+	// The race.
+	untried   []netip.Addr // in the order they will be tried
+	tried     []netip.Addr // in the order they started
+	failures  []*AttemptError
+	inflight  int
+	lastStart time.Time
+	hurry     bool // an attempt failed since the last start
+}
+
+type attemptResult struct {
+	index  int
+	addr   netip.AddrPort
+	offset time.Duration // start, since the dial began
+	begun  time.Time
+	conn   net.Conn
+	err    error
+}
+
+func newRun(d *Dialer, network, host string, port uint16, fams []resolver.Family, start time.Time) *run {
+	src := rfc6724.SourceFunc(d.SourceAddr)
+	if src == nil {
+		src = rfc6724.ProbeSource
+	}
+	return &run{
+		d:               d,
+		nd:              d.netDialer(),
+		network:         network,
+		host:            host,
+		port:            port,
+		fams:            fams,
+		start:           start,
+		src:             src,
+		resolutionDelay: d.resolutionDelay(),
+		attemptDelay:    d.connectionAttemptDelay(),
+		firstCount:      d.firstAddressFamilyCount(),
+		maxParallel:     d.maxParallelAttempts(),
+		maxAddrs:        d.maxAddresses(),
+		prefer:          d.preferredFamily(),
+		answered:        make(map[resolver.Family]bool, 2),
+		perFamily:       make(map[resolver.Family]int, 2),
+		seen:            make(map[netip.Addr]bool),
+	}
+}
+
+func (r *run) setContext(ctx context.Context) {
+	r.trace = tracer{ContextTrace(ctx)}
+	r.htrace = httptrace.ContextClientTrace(ctx)
+	r.deadline, _ = ctx.Deadline()
+}
+
+// dialLiteral dials an IP literal: one attempt, no DNS.
+func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) {
+	r.setContext(ctx)
+	r.untried = []netip.Addr{ip}
+	r.seen[ip] = true
+	return r.race(ctx, nil)
+}
+
+// dialName resolves the host and races its addresses as they arrive.
+func (r *run) dialName(ctx context.Context) (net.Conn, error) {
+	r.setContext(ctx)
+	if r.htrace != nil && r.htrace.DNSStart != nil {
+		r.htrace.DNSStart(httptrace.DNSStartInfo{Host: r.host})
+	}
+	// The lookups end with the dial: a resolver that caches keeps its own
+	// queries alive for late answers (RFC 8305 §5).
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.pending = len(r.fams)
+	answers := r.d.resolver().Resolve(rctx, r.host, r.fams...)
+	return r.race(ctx, answers)
+}
+
+// race runs the connection attempts: it merges answers as they arrive,
+// starts attempts on schedule, and returns the first connection.
+func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Conn, error) {
+	attemptCtx, cancelAttempts := context.WithCancel(ctx)
+	defer cancelAttempts()
+	// done is closed when the dial returns. An attempt that finishes after
+	// that finds no receiver and closes its own connection.
+	done := make(chan struct{})
+	defer close(done)
+	// Unbuffered: a result is either taken by this goroutine while the dial
+	// is running, or handled by its sender once done is closed; never lost.
+	results := make(chan attemptResult)
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		var timerC <-chan time.Time
+		now := time.Now()
+		for {
+			wait, ok := r.nextStart(now)
+			if !ok {
+				break
+			}
+			if wait > 0 {
+				timer.Reset(wait)
+				timerC = timer.C
+				break
+			}
+			r.startAttempt(attemptCtx, results, done, now)
+		}
+		if r.pending == 0 && r.inflight == 0 && !r.canStart() {
+			return nil, r.fail(nil)
+		}
+
+		select {
+		case a, ok := <-answers:
+			if !ok {
+				r.resolverClosed()
+				answers = nil
+				continue
+			}
+			r.merge(a)
+		case res := <-results:
+			r.inflight--
+			if res.err == nil {
+				return r.win(res), nil
+			}
+			r.failures = append(r.failures, &AttemptError{Addr: res.addr, Start: res.offset, Err: res.err})
+			r.hurry = true
+			r.trace.attemptDone(AttemptDoneInfo{
+				Addr: res.addr, Index: res.index, Err: res.err,
+				Elapsed: time.Since(r.start), Duration: time.Since(res.begun),
+			})
+		case <-timerC:
+		case <-ctx.Done():
+			return nil, r.fail(ctx.Err())
+		}
+	}
+}
+
+// canStart reports whether an address is left that this dial may try.
+func (r *run) canStart() bool {
+	return len(r.untried) > 0 && len(r.tried) < r.maxAddrs
+}
+
+// nextStart reports whether the next attempt can start, and if so how
+// long from now; ok is false when nothing can start until an event (an
+// answer, or an attempt ending).
+func (r *run) nextStart(now time.Time) (wait time.Duration, ok bool) {
+	if !r.canStart() || r.inflight >= r.maxParallel {
+		return 0, false
+	}
+	if len(r.tried) == 0 {
+		if r.waitingForPreferred() {
+			// RFC 8305 §3: the first answer is not of the preferred family;
+			// give that family's answer the Resolution Delay to arrive.
+			return r.firstPositive.Add(r.resolutionDelay).Sub(now), true
+		}
+		return 0, true
+	}
+	gap := r.attemptDelay
+	if r.hurry || r.inflight == 0 {
+		// A failure starts the next attempt now (RFC 8305 §5 is silent;
+		// every implementation does this), but never within 10 ms.
+		gap = MinConnectionAttemptDelay
+	} else if !r.deadline.IsZero() {
+		// Near a deadline, stagger the remaining addresses evenly over the
+		// time left so that each still gets a chance.
+		share := r.deadline.Sub(r.lastStart) / time.Duration(len(r.untried)+1)
+		gap = max(min(gap, share), MinConnectionAttemptDelay)
+	}
+	return r.lastStart.Add(gap).Sub(now), true
+}
+
+// waitingForPreferred reports whether the dial is still inside the
+// Resolution Delay: addresses are known, but none of the preferred
+// family, whose answer is still outstanding.
+func (r *run) waitingForPreferred() bool {
+	pf := r.prefer
+	if pf == 0 {
+		pf = resolver.IPv6
+	}
+	if !containsFamily(r.fams, pf) || r.answered[pf] {
+		return false
+	}
+	return r.perFamily[pf] == 0
+}
+
+func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, done <-chan struct{}, now time.Time) {
+	addr := r.untried[0]
+	r.untried = r.untried[1:]
+	r.tried = append(r.tried, addr)
+	r.inflight++
+	r.lastStart = now
+	r.hurry = false
+	ap := netip.AddrPortFrom(addr, r.port)
+	index := len(r.tried) - 1
+	offset := now.Sub(r.start)
+	r.trace.attemptStart(AttemptStartInfo{Addr: ap, Index: index, Elapsed: offset})
+	go r.attempt(ctx, results, done, index, ap, offset)
+}
+
+// attempt makes one connection attempt and reports it to the collector,
+// or, if the dial has already returned, closes what it connected.
+func (r *run) attempt(ctx context.Context, results chan<- attemptResult, done <-chan struct{}, index int, ap netip.AddrPort, offset time.Duration) {
+	begun := time.Now()
+	conn, err := r.dialOne(ctx, ap)
+	if err == nil && r.d.Handshake != nil {
+		var hc net.Conn
+		hc, err = r.d.Handshake(ctx, conn)
+		if err == nil && hc == nil {
+			err = errors.New("handshake returned no connection")
+		}
+		if err != nil {
+			conn.Close()
+			conn = nil
+		} else {
+			conn = hc
+		}
+	}
+	select {
+	case results <- attemptResult{index: index, addr: ap, offset: offset, begun: begun, conn: conn, err: err}:
+	case <-done:
+		if conn != nil {
+			conn.Close()
+			err = errLateWinner
+		}
+		r.trace.attemptDone(AttemptDoneInfo{
+			Addr: ap, Index: index, Err: err, Cancelled: true,
+			Elapsed: time.Since(r.start), Duration: time.Since(begun),
+		})
+	}
+}
+
+// dialOne connects to one address with the built-in net.Dialer or the
+// DialAttempt hook.
+func (r *run) dialOne(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
+	network := "tcp4"
+	if ap.Addr().Is6() {
+		network = "tcp6"
+	}
+	if r.d.DialAttempt == nil {
+		// net.Dialer fires httptrace's ConnectStart and ConnectDone.
+		return r.nd.DialContext(ctx, network, ap.String())
+	}
+	if r.htrace != nil && r.htrace.ConnectStart != nil {
+		r.htrace.ConnectStart(network, ap.String())
+	}
+	conn, err := r.d.DialAttempt(ctx, network, ap)
+	if err == nil && conn == nil {
+		err = errors.New("DialAttempt returned neither a connection nor an error")
+	}
+	if err != nil && conn != nil {
+		conn.Close()
+		conn = nil
+	}
+	if r.htrace != nil && r.htrace.ConnectDone != nil {
+		r.htrace.ConnectDone(network, ap.String(), err)
+	}
+	return conn, err
+}
+
+// merge adds one family's answer to the plan.
+func (r *run) merge(a resolver.Answer) {
+	if r.answered[a.Family] || !containsFamily(r.fams, a.Family) {
+		return // a resolver that answers twice or out of turn is ignored
+	}
+	r.answered[a.Family] = true
+	r.pending--
+	var added []netip.Addr
+	for _, addr := range a.Addrs {
+		addr = addr.Unmap()
+		if !addr.IsValid() || resolver.Of(addr) != a.Family || r.seen[addr] || r.perFamily[a.Family] >= r.maxAddrs {
+			continue
+		}
+		r.seen[addr] = true
+		r.perFamily[a.Family]++
+		added = append(added, addr)
+	}
+	r.trace.dnsAnswer(DNSAnswerInfo{Host: r.host, Family: a.Family, Addrs: added, Err: a.Err, Elapsed: time.Since(r.start)})
+	if len(added) == 0 {
+		err := a.Err
+		if err == nil {
+			err = &net.DNSError{Err: "no such host", Name: r.host, IsNotFound: true}
+		}
+		r.dnsErrs = append(r.dnsErrs, err)
+	} else {
+		if r.firstPositive.IsZero() {
+			r.firstPositive = time.Now()
+		}
+		r.untried = plan(append(r.untried, added...), r.tried, r.firstCount, r.prefer, r.src)
+	}
+	if r.pending == 0 {
+		r.fireDNSDone()
+	}
+}
+
+// resolverClosed handles a resolver that closed its channel without
+// answering every family: the missing families count as failed.
+func (r *run) resolverClosed() {
+	for _, f := range r.fams {
+		if !r.answered[f] {
+			r.merge(resolver.Answer{Family: f, Err: &net.DNSError{Err: "resolver gave no answer", Name: r.host}})
+		}
+	}
+}
+
+func (r *run) fireDNSDone() {
+	if r.dnsDone || r.htrace == nil || r.htrace.DNSDone == nil {
+		r.dnsDone = true
+		return
+	}
+	r.dnsDone = true
+	known := make([]netip.Addr, 0, len(r.tried)+len(r.untried))
+	known = append(append(known, r.tried...), r.untried...)
+	var err error
+	if len(known) == 0 {
+		err = r.dnsError()
+	}
+	r.htrace.DNSDone(httptrace.DNSDoneInfo{Addrs: ipAddrs(known), Err: err})
+}
+
+func (r *run) win(res attemptResult) net.Conn {
+	elapsed := time.Since(r.start)
+	r.trace.attemptDone(AttemptDoneInfo{
+		Addr: res.addr, Index: res.index, Won: true,
+		Elapsed: elapsed, Duration: time.Since(res.begun),
+	})
+	if r.pending > 0 {
+		r.fireDNSDone()
+	}
+	r.trace.dialDone(DialDoneInfo{Host: r.host, Addr: res.addr, Attempts: len(r.tried), Elapsed: elapsed})
+	return res.conn
+}
+
+// fail builds the dial's error. ctxErr is the context's error when the
+// dial was cut short, nil when everything was tried.
+func (r *run) fail(ctxErr error) error {
+	if r.pending > 0 {
+		r.fireDNSDone()
+	}
+	var err error
+	switch {
+	case len(r.tried) == 0 && ctxErr != nil:
+		// Cut short while resolving: the shape net.Dialer gives.
+		msg := "operation was canceled"
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			msg = "i/o timeout"
+		}
+		err = &net.DNSError{Err: msg, Name: r.host, IsTimeout: msg == "i/o timeout", UnwrapErr: ctxErr}
+	case len(r.tried) == 0:
+		err = r.dnsError()
+	default:
+		err = &DialError{Host: r.host, Port: r.port, Attempts: r.failures, DNS: r.dnsErrs, Err: ctxErr}
+	}
+	r.trace.dialDone(DialDoneInfo{Host: r.host, Attempts: len(r.tried), Err: err, Elapsed: time.Since(r.start)})
+	return &net.OpError{Op: "dial", Net: r.network, Source: r.d.LocalAddr, Err: err}
+}
+
+// dnsError is the error for a name that gave no address: the first
+// failure that is not "not found" (a timeout, SERVFAIL), else not found.
+func (r *run) dnsError() error {
+	for _, e := range r.dnsErrs {
+		var de *net.DNSError
+		if errors.As(e, &de) {
+			if !de.IsNotFound {
+				return de
+			}
+			continue
+		}
+		return &net.DNSError{Err: e.Error(), Name: r.host, UnwrapErr: e}
+	}
+	return &net.DNSError{Err: "no such host", Name: r.host, IsNotFound: true}
+}
