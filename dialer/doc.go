@@ -1,0 +1,30 @@
+// Package dialer connects to TCP services over whichever of IPv6 and IPv4
+// works first, implementing Happy Eyeballs version 2 (RFC 8305).
+//
+// Go's net.Dialer implements the older RFC 6555 "fast fallback": it waits
+// for both the A and the AAAA answer before dialing (a slow or lost AAAA
+// query stalls every dial), tries at most one address per family at a
+// time, and always gives IPv6 300 ms before starting IPv4. A Dialer from
+// this package instead:
+//
+//   - asks for AAAA and A at once and starts as soon as an answer arrives
+//     (waiting at most the Resolution Delay, 50 ms, for AAAA when A comes
+//     first; RFC 8305 §3);
+//   - sorts the addresses by RFC 6724 destination address selection and
+//     interleaves the families (§4);
+//   - starts a new attempt every Connection Attempt Delay (250 ms), or at
+//     once when the previous attempt fails, without aborting the earlier
+//     ones, and returns the first connection made, closing the others (§5);
+//   - merges answers that arrive mid-race into the untried addresses (§6).
+//
+// The zero Dialer is ready to use and is a drop-in replacement for
+// net.Dialer, for example as http.Transport.DialContext or a database
+// driver's dial hook:
+//
+//	var d dialer.Dialer
+//	tr := &http.Transport{DialContext: d.DialContext}
+//
+// Why a dial took as long as it did is visible through a Trace installed
+// with WithTrace, through httptrace's DNS and Connect hooks, and in the
+// error of a failed dial, which lists every attempt with its start time.
+package dialer
