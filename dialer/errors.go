@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -16,9 +17,14 @@ type AttemptError struct {
 	Err   error
 }
 
-// Error returns "ADDR (started at START): ERR".
+// Error returns "ADDR (started at START): ERR". The address is not
+// repeated when Err is a *net.OpError that already names it.
 func (e *AttemptError) Error() string {
-	return fmt.Sprintf("%v (started at %v): %v", e.Addr, e.Start.Round(time.Millisecond), e.Err)
+	err := e.Err
+	if op, ok := err.(*net.OpError); ok && op.Err != nil {
+		err = op.Err
+	}
+	return fmt.Sprintf("%v (started at %v): %v", e.Addr, e.Start.Round(time.Millisecond), err)
 }
 
 // Unwrap returns the attempt's error.

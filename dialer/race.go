@@ -97,6 +97,10 @@ func (r *run) setContext(ctx context.Context) {
 // dialLiteral dials an IP literal: one attempt, no DNS.
 func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) {
 	r.setContext(ctx)
+	f := resolver.Of(ip)
+	r.fams = []resolver.Family{f}
+	r.answered[f] = true
+	r.perFamily[f] = 1
 	r.untried = []netip.Addr{ip}
 	r.seen[ip] = true
 	return r.race(ctx, nil)
@@ -114,6 +118,9 @@ func (r *run) dialName(ctx context.Context) (net.Conn, error) {
 	defer cancel()
 	r.pending = len(r.fams)
 	answers := r.d.resolver().Resolve(rctx, r.host, r.fams...)
+	if answers == nil {
+		r.resolverClosed()
+	}
 	return r.race(ctx, answers)
 }
 
