@@ -198,22 +198,53 @@ var defaultPolicy = [...]policyEntry{
 	{netip.MustParsePrefix("::/0"), 40, 1},          // all other IPv6
 }
 
+// policyMatch is a policy table row compiled to 128-bit mask arithmetic,
+// so classifying an address costs a few integer operations per row.
+type policyMatch struct {
+	hi, lo     uint64 // the prefix, masked
+	mhi, mlo   uint64 // the prefix mask
+	precedence uint8
+	label      uint8
+}
+
+// defaultMatch is defaultPolicy compiled, in the same order.
+var defaultMatch = compilePolicy(defaultPolicy[:])
+
+func compilePolicy(table []policyEntry) []policyMatch {
+	out := make([]policyMatch, len(table))
+	for i, e := range table {
+		b := e.prefix.Addr().As16()
+		n := e.prefix.Bits()
+		// Shifting a uint64 by 64 or more gives 0, which is the mask
+		// wanted for the half a short prefix does not reach.
+		mhi := ^uint64(0) << (64 - min(n, 64))
+		mlo := ^uint64(0) << (128 - max(n, 64))
+		out[i] = policyMatch{
+			hi:  binary.BigEndian.Uint64(b[:8]) & mhi,
+			lo:  binary.BigEndian.Uint64(b[8:]) & mlo,
+			mhi: mhi, mlo: mlo,
+			precedence: e.precedence,
+			label:      e.label,
+		}
+	}
+	return out
+}
+
 // classifyPolicy returns the precedence and label of a from the default
-// policy table. IPv4 addresses are looked up as IPv4-mapped; zones are
-// ignored.
+// policy table. IPv4 addresses are looked up as IPv4-mapped (As16 maps
+// them); zones are ignored.
 func classifyPolicy(a netip.Addr) (precedence, label uint8) {
 	if !a.IsValid() {
 		return 0, 0
 	}
-	// As16 maps IPv4 to ::ffff:a.b.c.d, and the rebuilt address has no
-	// zone (netip.Prefix.Contains never matches a zoned address).
-	a16 := netip.AddrFrom16(a.As16())
-	for _, e := range defaultPolicy {
-		if e.prefix.Contains(a16) {
-			return e.precedence, e.label
+	b := a.As16()
+	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	for _, m := range defaultMatch {
+		if hi&m.mhi == m.hi && lo&m.mlo == m.lo {
+			return m.precedence, m.label
 		}
 	}
-	return 0, 0 // unreachable: ::/0 matches every IPv6 address
+	return 0, 0 // unreachable: ::/0 matches every address
 }
 
 // scope is an address scope as numbered in RFC 6724 §3.1 (the IPv6

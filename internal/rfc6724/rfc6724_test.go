@@ -30,8 +30,9 @@ func addrs(ss ...string) []netip.Addr {
 }
 
 // sources returns a SourceFunc answering from m (destination, zone
-// included, to source); a destination missing from m is unreachable. It
-// fails t if asked about an invalid address.
+// included, to source); a destination missing from m is unreachable and
+// "" answers ok with an invalid source. It fails t if asked about an
+// invalid address.
 func sources(t testing.TB, m map[string]string) SourceFunc {
 	return func(dst netip.Addr) (netip.Addr, bool) {
 		if !dst.IsValid() {
@@ -549,6 +550,57 @@ func TestClassifyPolicy(t *testing.T) {
 		p, l := classifyPolicy(addr(tt.a))
 		if p != tt.prec || l != tt.label {
 			t.Errorf("classifyPolicy(%q) = %d/%d; want %d/%d", tt.a, p, l, tt.prec, tt.label)
+		}
+	}
+}
+
+// TestClassifyPolicy_MatchesPrefixes checks the compiled masks against
+// netip.Prefix.Contains over the table's edges and random addresses.
+func TestClassifyPolicy_MatchesPrefixes(t *testing.T) {
+	var probe []netip.Addr
+	for _, e := range defaultPolicy {
+		p := e.prefix
+		probe = append(probe, p.Addr(), p.Addr().Prev(), p.Addr().Next())
+		last := netip.AddrFrom16(p.Addr().As16())
+		b := last.As16()
+		for i := p.Bits(); i < 128; i++ {
+			b[i/8] |= 0x80 >> (i % 8)
+		}
+		last = netip.AddrFrom16(b)
+		probe = append(probe, last, last.Next())
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		// Bias towards the interesting corners of the address space.
+		switch r.IntN(4) {
+		case 0:
+			clear(b[:10])
+			b[10], b[11] = 0xff, 0xff
+		case 1:
+			clear(b[:12])
+		case 2:
+			b[0], b[1] = 0x20, byte(r.IntN(4))
+		}
+		probe = append(probe, netip.AddrFrom16(b))
+	}
+	for _, a := range probe {
+		if !a.IsValid() {
+			continue
+		}
+		var want policyEntry
+		for _, e := range defaultPolicy {
+			if e.prefix.Contains(a) {
+				want = e
+				break
+			}
+		}
+		p, l := classifyPolicy(a)
+		if p != want.precedence || l != want.label {
+			t.Fatalf("classifyPolicy(%v) = %d/%d; the table's longest match %v says %d/%d", a, p, l, want.prefix, want.precedence, want.label)
 		}
 	}
 }
