@@ -714,3 +714,16 @@ func BenchmarkSort(b *testing.B) {
 		})
 	}
 }
+
+// TestDefaultPolicy_IPv4PrecedenceUnique pins the fact attrsOf relies on
+// to apply rule 9 to IPv6 pairs only: no IPv6 row shares the IPv4-mapped
+// row's precedence, so rule 6 always separates an IPv4 destination from
+// an IPv6 one before rule 9 is reached.
+func TestDefaultPolicy_IPv4PrecedenceUnique(t *testing.T) {
+	p4, _ := classifyPolicy(addr("192.0.2.1"))
+	for _, e := range defaultPolicy {
+		if e.prefix != netip.MustParsePrefix("::ffff:0:0/96") && e.precedence == p4 {
+			t.Errorf("policy row %v has the IPv4 precedence %d", e.prefix, p4)
+		}
+	}
+}
