@@ -138,10 +138,24 @@ type Dialer struct {
 	// Handshake fails.
 	Handshake func(ctx context.Context, c net.Conn) (net.Conn, error)
 
+	// DisableHistory turns off learning across dials. By default a Dialer
+	// remembers, for a few minutes, destinations whose attempts went
+	// unanswered (a black-holed IPv6 path, say) and sorts them after working
+	// ones on later dials (RFC 6724 rule 1, "avoid unusable destinations"),
+	// so a broken path costs one Connection Attempt Delay once instead of on
+	// every connection. The history is shared by all Dialers in the process,
+	// keyed by source address and destination address and port, and is only
+	// learned when DialAttempt is nil.
+	DisableHistory bool
+
 	// SourceAddr reports the source address the host would use to reach
 	// dst, for RFC 6724 sorting, and false when dst has no route. Nil
 	// means a UDP "connect" probe (no packet is sent), cached briefly.
 	SourceAddr func(dst netip.Addr) (src netip.Addr, ok bool)
+
+	// testHistory, set by tests, is a private history used even when
+	// DialAttempt is set.
+	testHistory *history
 }
 
 // Compile-time checks that Dialer is a drop-in where net.Dialer is used.

@@ -25,6 +25,7 @@ type run struct {
 	trace   tracer
 	htrace  *httptrace.ClientTrace
 	src     rfc6724.SourceFunc
+	learn   *learner // nil when the Dialer does not learn
 
 	// Configuration, resolved once.
 	resolutionDelay time.Duration
@@ -49,8 +50,14 @@ type run struct {
 	tried     []netip.Addr // in the order they started
 	failures  []*AttemptError
 	inflight  int
+	running   map[int]runningAttempt // by attempt index
 	lastStart time.Time
 	hurry     bool // an attempt failed since the last start
+}
+
+type runningAttempt struct {
+	addr  netip.AddrPort
+	start time.Time
 }
 
 type attemptResult struct {
@@ -67,8 +74,20 @@ func newRun(d *Dialer, network, host string, port uint16, fams []resolver.Family
 	if src == nil {
 		src = rfc6724.ProbeSource
 	}
+	var learn *learner
+	switch {
+	case d.testHistory != nil:
+		learn = &learner{h: d.testHistory, src: src, port: port}
+	case !d.DisableHistory && d.DialAttempt == nil:
+		learn = &learner{h: &sharedHistory, src: src, port: port}
+	}
+	if learn != nil {
+		src = learn.sourceFunc()
+	}
 	return &run{
 		d:               d,
+		learn:           learn,
+		running:         make(map[int]runningAttempt),
 		nd:              d.netDialer(),
 		network:         network,
 		host:            host,
@@ -168,9 +187,11 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 			r.merge(a)
 		case res := <-results:
 			r.inflight--
+			delete(r.running, res.index)
 			if res.err == nil {
 				return r.win(res), nil
 			}
+			r.learn.failed(res.addr, res.err)
 			r.failures = append(r.failures, &AttemptError{Addr: res.addr, Start: res.offset, Err: res.err})
 			r.hurry = true
 			r.trace.attemptDone(AttemptDoneInfo{
@@ -218,18 +239,32 @@ func (r *run) nextStart(now time.Time) (wait time.Duration, ok bool) {
 	return r.lastStart.Add(gap).Sub(now), true
 }
 
-// waitingForPreferred reports whether the dial is still inside the
-// Resolution Delay: addresses are known, but none of the preferred
-// family, whose answer is still outstanding.
+// waitingForPreferred reports whether the first attempt should still
+// wait, within the Resolution Delay, for an answer that is outstanding:
+// no address known so far is both of the preferred family and usable
+// (RFC 8305 §3 waits for AAAA when A comes first; by the same reasoning a
+// dial whose only IPv6 addresses are unusable, having no route or having
+// been learned unreachable, waits for A).
 func (r *run) waitingForPreferred() bool {
+	if r.pending == 0 {
+		return false
+	}
 	pf := r.prefer
 	if pf == 0 {
 		pf = resolver.IPv6
 	}
-	if !containsFamily(r.fams, pf) || r.answered[pf] {
+	if !containsFamily(r.fams, pf) {
 		return false
 	}
-	return r.perFamily[pf] == 0
+	for _, a := range r.untried {
+		if resolver.Of(a) != pf {
+			continue
+		}
+		if _, ok := r.src(a); ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, done <-chan struct{}, now time.Time) {
@@ -241,6 +276,7 @@ func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, do
 	r.hurry = false
 	ap := netip.AddrPortFrom(addr, r.port)
 	index := len(r.tried) - 1
+	r.running[index] = runningAttempt{addr: ap, start: now}
 	offset := now.Sub(r.start)
 	r.trace.attemptStart(AttemptStartInfo{Addr: ap, Index: index, Elapsed: offset})
 	go r.attempt(ctx, results, done, index, ap, offset)
@@ -270,6 +306,7 @@ func (r *run) attempt(ctx context.Context, results chan<- attemptResult, done <-
 		if conn != nil {
 			conn.Close()
 			err = errLateWinner
+			r.learn.reachable(ap)
 		}
 		r.trace.attemptDone(AttemptDoneInfo{
 			Addr: ap, Index: index, Err: err, Cancelled: true,
@@ -368,6 +405,8 @@ func (r *run) fireDNSDone() {
 
 func (r *run) win(res attemptResult) net.Conn {
 	elapsed := time.Since(r.start)
+	r.learn.reachable(res.addr)
+	r.learnSlow()
 	r.trace.attemptDone(AttemptDoneInfo{
 		Addr: res.addr, Index: res.index, Won: true,
 		Elapsed: elapsed, Duration: time.Since(res.begun),
@@ -384,6 +423,9 @@ func (r *run) win(res attemptResult) net.Conn {
 func (r *run) fail(ctxErr error) error {
 	if r.pending > 0 {
 		r.fireDNSDone()
+	}
+	if errors.Is(ctxErr, context.DeadlineExceeded) {
+		r.learnSlow()
 	}
 	var err error
 	switch {
@@ -417,4 +459,18 @@ func (r *run) dnsError() error {
 		return &net.DNSError{Err: e.Error(), Name: r.host, UnwrapErr: e}
 	}
 	return &net.DNSError{Err: "no such host", Name: r.host, IsNotFound: true}
+}
+
+// learnSlow marks as unreachable the attempts still running that have had
+// a whole Connection Attempt Delay to connect and have not.
+func (r *run) learnSlow() {
+	if r.learn == nil {
+		return
+	}
+	now := time.Now()
+	for _, a := range r.running {
+		if now.Sub(a.start) >= r.attemptDelay {
+			r.learn.unreachable(a.addr)
+		}
+	}
 }
