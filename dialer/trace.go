@@ -143,3 +143,41 @@ func ipAddrs(addrs []netip.Addr) []net.IPAddr {
 	}
 	return out
 }
+
+// LogTrace returns a Trace that describes every event of a dial in one
+// line through logf (log.Printf, testing.T.Logf, or a wrapper around a
+// structured logger), for seeing why a dial took as long as it did:
+//
+//	ctx = dialer.WithTrace(ctx, dialer.LogTrace(log.Printf))
+func LogTrace(logf func(format string, args ...any)) *Trace {
+	ms := func(d time.Duration) string { return d.Round(time.Millisecond / 10).String() }
+	return &Trace{
+		DNSAnswer: func(i DNSAnswerInfo) {
+			if len(i.Addrs) > 0 {
+				logf("happyeyeballs: +%s %s %s answer: %v", ms(i.Elapsed), i.Host, i.Family.QType(), i.Addrs)
+			} else {
+				logf("happyeyeballs: +%s %s %s answer: none (%v)", ms(i.Elapsed), i.Host, i.Family.QType(), i.Err)
+			}
+		},
+		AttemptStart: func(i AttemptStartInfo) {
+			logf("happyeyeballs: +%s attempt %d to %v started", ms(i.Elapsed), i.Index, i.Addr)
+		},
+		AttemptDone: func(i AttemptDoneInfo) {
+			switch {
+			case i.Won:
+				logf("happyeyeballs: +%s attempt %d to %v connected in %s and won", ms(i.Elapsed), i.Index, i.Addr, ms(i.Duration))
+			case i.Cancelled:
+				logf("happyeyeballs: +%s attempt %d to %v cancelled after %s: %v", ms(i.Elapsed), i.Index, i.Addr, ms(i.Duration), i.Err)
+			default:
+				logf("happyeyeballs: +%s attempt %d to %v failed after %s: %v", ms(i.Elapsed), i.Index, i.Addr, ms(i.Duration), i.Err)
+			}
+		},
+		DialDone: func(i DialDoneInfo) {
+			if i.Err != nil {
+				logf("happyeyeballs: +%s dial to %s failed after %d attempt(s): %v", ms(i.Elapsed), i.Host, i.Attempts, i.Err)
+				return
+			}
+			logf("happyeyeballs: +%s dial to %s connected to %v after %d attempt(s)", ms(i.Elapsed), i.Host, i.Addr, i.Attempts)
+		},
+	}
+}
