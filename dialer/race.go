@@ -217,6 +217,12 @@ func (r *run) nextStart(now time.Time) (wait time.Duration, ok bool) {
 	if !r.canStart() || r.inflight >= r.maxParallel {
 		return 0, false
 	}
+	if !r.deadline.IsZero() && !now.Before(r.deadline) {
+		// The deadline has come; the context's timer, due at this same
+		// instant, may not have fired yet. An attempt now could not
+		// connect: wait for ctx.Done instead.
+		return 0, false
+	}
 	if len(r.tried) == 0 {
 		if r.waitingForPreferred() {
 			// RFC 8305 §3: the first answer is not of the preferred family;
