@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http/httptrace"
 	"net/netip"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -1112,4 +1114,469 @@ func TestConformanceBounds(t *testing.T) {
 			winner: v4a, took: simnet.SYNTimeout + 10*ms,
 		},
 	})
+}
+
+// simFailResolver fails the test if it is asked anything: IP literals and
+// malformed addresses must not reach the resolver.
+type simFailResolver struct{ t *testing.T }
+
+func (r simFailResolver) Resolve(ctx context.Context, host string, fams ...resolver.Family) <-chan resolver.Answer {
+	r.t.Errorf("resolver called for %q %v", host, fams)
+	ch := make(chan resolver.Answer)
+	close(ch)
+	return ch
+}
+
+// simRecResolver records the families each lookup asked for.
+type simRecResolver struct {
+	resolver.Resolver
+	asked [][]resolver.Family
+}
+
+func (r *simRecResolver) Resolve(ctx context.Context, host string, fams ...resolver.Family) <-chan resolver.Answer {
+	r.asked = append(r.asked, fams)
+	return r.Resolver.Resolve(ctx, host, fams...)
+}
+
+// TestConformanceFamilies: "tcp4" and "tcp6" ask only their family, "tcp"
+// asks AAAA then A (H3.1).
+func TestConformanceFamilies(t *testing.T) {
+	for _, tc := range []struct {
+		network string
+		want    string
+	}{
+		{"tcp", "[[IPv6 IPv4]]"},
+		{"tcp6", "[[IPv6]]"},
+		{"tcp4", "[[IPv4]]"},
+	} {
+		t.Run(tc.network, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := new(simnet.Network)
+				n.Set(v6a, simnet.Accepting(ms))
+				n.Set(v4a, simnet.Accepting(ms))
+				r := &simRecResolver{Resolver: &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)}}
+				c, err := simDialer(n, r).DialContext(t.Context(), tc.network, "example.com:443")
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+				if got := fmt.Sprint(r.asked); got != tc.want {
+					t.Errorf("families asked = %s; want %s", got, tc.want)
+				}
+			})
+		})
+	}
+}
+
+// TestConformanceLiterals: an IP literal is one attempt with no DNS.
+func TestConformanceLiterals(t *testing.T) {
+	for _, tc := range []struct {
+		name, network, address string
+		want                   netip.AddrPort // the one attempt; zero: none
+		wantNet                string         // network given to DialAttempt
+		errSub                 string         // when set, the dial fails with this in Error()
+	}{
+		{name: "IPv6 literal", network: "tcp", address: "[2001:db8::1]:443",
+			want: netip.MustParseAddrPort("[2001:db8::1]:443"), wantNet: "tcp6"},
+		{name: "IPv4 literal", network: "tcp", address: "192.0.2.1:80",
+			want: netip.MustParseAddrPort("192.0.2.1:80"), wantNet: "tcp4"},
+		{name: "IPv4-mapped literal is dialed as IPv4", network: "tcp", address: "[::ffff:192.0.2.1]:80",
+			want: netip.MustParseAddrPort("192.0.2.1:80"), wantNet: "tcp4"},
+		{name: "zoned literal passes its zone through", network: "tcp", address: "[fe80::1%eth0]:22",
+			want: netip.AddrPortFrom(netip.MustParseAddr("fe80::1%eth0"), 22), wantNet: "tcp6"},
+		{name: "IPv4 literal on tcp4", network: "tcp4", address: "192.0.2.1:443",
+			want: netip.MustParseAddrPort("192.0.2.1:443"), wantNet: "tcp4"},
+		{name: "IPv4 literal on tcp6", network: "tcp6", address: "192.0.2.1:443",
+			errSub: "no suitable address"},
+		{name: "IPv6 literal on tcp4", network: "tcp4", address: "[2001:db8::1]:443",
+			errSub: "no suitable address"},
+		{name: "missing port", network: "tcp", address: "example.com",
+			errSub: "missing port"},
+		{name: "missing port on IPv6 literal", network: "tcp", address: "2001:db8::1",
+			errSub: "too many colons"},
+		{name: "port out of range", network: "tcp", address: "example.com:65536",
+			errSub: "65536"},
+		{name: "negative port", network: "tcp", address: "example.com:-1",
+			errSub: "-1"},
+		{name: "unclosed bracket", network: "tcp", address: "[2001:db8::1:443",
+			errSub: "missing ']'"},
+		{name: "name longer than DNS allows", network: "tcp", address: strings.Repeat("a", 255) + ":443",
+			errSub: "no such host"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := new(simnet.Network)
+				n.Set(tc.want.Addr(), simnet.Accepting(7*ms))
+				var nets []string
+				d := simDialer(n, simFailResolver{t})
+				d.DialAttempt = func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
+					nets = append(nets, network)
+					return n.Dial(ctx, network, ap)
+				}
+				start := time.Now()
+				c, err := d.DialContext(t.Context(), tc.network, tc.address)
+				took := time.Since(start)
+				synctest.Wait()
+				log := n.Attempts()
+				if tc.errSub != "" {
+					if err == nil {
+						c.Close()
+						t.Fatalf("dial succeeded; want an error containing %q", tc.errSub)
+					}
+					checkOpError(t, err)
+					if !strings.Contains(err.Error(), tc.errSub) {
+						t.Errorf("error %q does not contain %q", err, tc.errSub)
+					}
+					if len(log) != 0 || took != 0 {
+						t.Errorf("failed after %v with %d attempts; want at once, none", took, len(log))
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if len(log) != 1 || log[0].Addr != tc.want || log[0].Addr.Addr().Zone() != tc.want.Addr().Zone() {
+					t.Fatalf("attempts %v; want exactly one to %v", log, tc.want)
+				}
+				if fmt.Sprint(nets) != "["+tc.wantNet+"]" {
+					t.Errorf("DialAttempt networks %v; want [%s]", nets, tc.wantNet)
+				}
+				if took != 7*ms || log[0].Start != start {
+					t.Errorf("connected after %v, attempt at %v; want 7ms, at 0", took, log[0].Start.Sub(start))
+				}
+			})
+		})
+	}
+}
+
+// TestConformanceLiteralRefused: a refused literal gives a DialError with
+// its one attempt and no DNS error.
+func TestConformanceLiteralRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := new(simnet.Network)
+		n.Set(v6a, simnet.Refusing(3*ms))
+		_, err := simDialer(n, simFailResolver{t}).DialContext(t.Context(), "tcp", "[2001:db8::1]:443")
+		if err == nil {
+			t.Fatal("dial succeeded")
+		}
+		checkOpError(t, err)
+		wantDialError([]simAt{{v6a, 0}}, syscall.ECONNREFUSED)(t, err)
+		var dns *net.DNSError
+		if errors.As(err, &dns) {
+			t.Errorf("a literal's error carries a DNSError: %v", dns)
+		}
+	})
+}
+
+// TestConformanceNameLength: a 253-byte name (254 with the root dot) is
+// looked up; one longer is not.
+func TestConformanceNameLength(t *testing.T) {
+	label := strings.Repeat("a", 63)
+	name253 := strings.Join([]string{label, label, label, strings.Repeat("b", 61)}, ".")
+	if len(name253) != 253 {
+		t.Fatalf("len = %d", len(name253))
+	}
+	for _, host := range []string{name253, name253 + "."} {
+		synctest.Test(t, func(t *testing.T) {
+			n := new(simnet.Network)
+			n.Set(v4a, simnet.Accepting(ms))
+			r := &simRecResolver{Resolver: &resolver.Static{A: simAnswer(0, v4a)}}
+			c, err := simDialer(n, r).DialContext(t.Context(), "tcp", net.JoinHostPort(host, "443"))
+			if err != nil {
+				t.Fatalf("%d-byte name: %v", len(host), err)
+			}
+			c.Close()
+			if len(r.asked) != 1 {
+				t.Errorf("%d-byte name: %d lookups; want 1", len(host), len(r.asked))
+			}
+		})
+	}
+}
+
+// TestConformanceNilContext: a nil context is an error, not a panic.
+func TestConformanceNilContext(t *testing.T) {
+	d := simDialer(new(simnet.Network), simFailResolver{t})
+	//lint:ignore SA1012 the nil context is the point of the test
+	c, err := d.DialContext(nil, "tcp", "example.com:443") //nolint:staticcheck
+	if err == nil {
+		c.Close()
+		t.Fatal("dial with a nil context succeeded")
+	}
+	checkOpError(t, err)
+}
+
+// TestConformanceEmptyHost: ":port" means the local system, as for
+// net.Dialer; it is handed to net.Dialer on the real network, without DNS.
+func TestConformanceEmptyHost(t *testing.T) {
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Skipf("no listener: %v", err)
+	}
+	defer ln.Close()
+	accepted := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+		accepted <- err
+	}()
+	d := &Dialer{Resolver: simFailResolver{t}, Timeout: 5 * time.Second}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	c, err := d.DialContext(context.Background(), "tcp", ":"+port)
+	if err != nil {
+		ln.Close()
+		<-accepted
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := <-accepted; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// simEvents records trace events as readable lines, safe for the
+// concurrent calls losers make after DialContext returns.
+type simEvents struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (e *simEvents) add(format string, args ...any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lines = append(e.lines, fmt.Sprintf(format, args...))
+}
+
+func (e *simEvents) take() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := e.lines
+	e.lines = nil
+	return out
+}
+
+func (e *simEvents) trace() *Trace {
+	return &Trace{
+		DNSAnswer: func(i DNSAnswerInfo) {
+			e.add("DNSAnswer %v %s %v err=%v @%v", i.Family, i.Host, i.Addrs, i.Err != nil, i.Elapsed)
+		},
+		AttemptStart: func(i AttemptStartInfo) {
+			e.add("AttemptStart #%d %v @%v", i.Index, i.Addr, i.Elapsed)
+		},
+		AttemptDone: func(i AttemptDoneInfo) {
+			e.add("AttemptDone #%d %v won=%v cancelled=%v err=%v @%v ran %v", i.Index, i.Addr, i.Won, i.Cancelled, i.Err != nil, i.Elapsed, i.Duration)
+		},
+		DialDone: func(i DialDoneInfo) {
+			e.add("DialDone %s %v attempts=%d err=%v @%v", i.Host, i.Addr, i.Attempts, i.Err != nil, i.Elapsed)
+		},
+	}
+}
+
+func (e *simEvents) httpTrace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		DNSStart: func(i httptrace.DNSStartInfo) { e.add("DNSStart %s @%v", i.Host, simNow()) },
+		DNSDone: func(i httptrace.DNSDoneInfo) {
+			addrs := make([]string, len(i.Addrs))
+			for j, a := range i.Addrs {
+				addrs[j] = a.String()
+			}
+			e.add("DNSDone %v err=%v @%v", addrs, i.Err != nil, simNow())
+		},
+		ConnectStart: func(network, addr string) { e.add("ConnectStart %s %s @%v", network, addr, simNow()) },
+		ConnectDone: func(network, addr string, err error) {
+			e.add("ConnectDone %s %s err=%v @%v", network, addr, err != nil, simNow())
+		},
+	}
+}
+
+// simEpoch is where synctest's clock starts; simNow is the time since.
+var simEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func simNow() time.Duration { return time.Since(simEpoch) }
+
+func diffLines(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s:\n--- got\n%s\n--- want\n%s", what, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestConformanceTrace: every hook fires once per event, in order, with
+// exact offsets; losers report Cancelled after the dial returns.
+func TestConformanceTrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		if !time.Now().Equal(simEpoch) {
+			t.Fatalf("synctest epoch is %v; the test assumes %v", time.Now(), simEpoch)
+		}
+		n := new(simnet.Network)
+		n.Set(v6a, simnet.BlackHoled())
+		n.Set(v4a, simnet.Refusing(5*ms))
+		n.Set(v4b, simnet.Accepting(10*ms))
+		d := simDialer(n, &resolver.Static{AAAA: simAnswer(10*ms, v6a), A: simAnswer(30*ms, v4a, v4b)})
+		var ev, hev simEvents
+		ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
+		c, err := d.DialContext(ctx, "tcp", "example.com:443")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		diffLines(t, "Trace until DialContext returned", ev.take(), []string{
+			"DNSAnswer IPv6 example.com [2001:db8::1] err=false @10ms",
+			"AttemptStart #0 [2001:db8::1]:443 @10ms",
+			"DNSAnswer IPv4 example.com [192.0.2.1 192.0.2.2] err=false @30ms",
+			"AttemptStart #1 192.0.2.1:443 @260ms",
+			"AttemptDone #1 192.0.2.1:443 won=false cancelled=false err=true @265ms ran 5ms",
+			"AttemptStart #2 192.0.2.2:443 @270ms",
+			"AttemptDone #2 192.0.2.2:443 won=true cancelled=false err=false @280ms ran 10ms",
+			"DialDone example.com 192.0.2.2:443 attempts=3 err=false @280ms",
+		})
+		synctest.Wait()
+		diffLines(t, "Trace after DialContext returned", ev.take(), []string{
+			"AttemptDone #0 [2001:db8::1]:443 won=false cancelled=true err=true @280ms ran 270ms",
+		})
+		diffLines(t, "httptrace", hev.take(), []string{
+			"DNSStart example.com @0s",
+			"ConnectStart tcp6 [2001:db8::1]:443 @10ms",
+			"DNSDone [2001:db8::1 192.0.2.1 192.0.2.2] err=false @30ms",
+			"ConnectStart tcp4 192.0.2.1:443 @260ms",
+			"ConnectDone tcp4 192.0.2.1:443 err=true @265ms",
+			"ConnectStart tcp4 192.0.2.2:443 @270ms",
+			"ConnectDone tcp4 192.0.2.2:443 err=false @280ms",
+			"ConnectDone tcp6 [2001:db8::1]:443 err=true @280ms",
+		})
+	})
+}
+
+// TestConformanceTraceFailure: a failed dial reports negative answers with
+// their error and one DialDone with the error; httptrace's DNSDone carries
+// the error when no address was found.
+func TestConformanceTraceFailure(t *testing.T) {
+	t.Run("all refused", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			n := new(simnet.Network)
+			n.Set(v4a, simnet.Refusing(5*ms))
+			d := simDialer(n, &resolver.Static{AAAA: simNXDomain(5 * ms), A: simAnswer(20*ms, v4a)})
+			var ev, hev simEvents
+			ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
+			if _, err := d.DialContext(ctx, "tcp", "example.com:443"); err == nil {
+				t.Fatal("dial succeeded")
+			}
+			synctest.Wait()
+			diffLines(t, "Trace", ev.take(), []string{
+				"DNSAnswer IPv6 example.com [] err=true @5ms",
+				"DNSAnswer IPv4 example.com [192.0.2.1] err=false @20ms",
+				"AttemptStart #0 192.0.2.1:443 @20ms",
+				"AttemptDone #0 192.0.2.1:443 won=false cancelled=false err=true @25ms ran 5ms",
+				"DialDone example.com invalid AddrPort attempts=1 err=true @25ms",
+			})
+			diffLines(t, "httptrace", hev.take(), []string{
+				"DNSStart example.com @0s",
+				"DNSDone [192.0.2.1] err=false @20ms",
+				"ConnectStart tcp4 192.0.2.1:443 @20ms",
+				"ConnectDone tcp4 192.0.2.1:443 err=true @25ms",
+			})
+		})
+	})
+	t.Run("not found", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			d := simDialer(new(simnet.Network), &resolver.Static{AAAA: simNXDomain(5 * ms), A: simNXDomain(8 * ms)})
+			var ev, hev simEvents
+			ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
+			if _, err := d.DialContext(ctx, "tcp", "example.com:443"); err == nil {
+				t.Fatal("dial succeeded")
+			}
+			diffLines(t, "Trace", ev.take(), []string{
+				"DNSAnswer IPv6 example.com [] err=true @5ms",
+				"DNSAnswer IPv4 example.com [] err=true @8ms",
+				"DialDone example.com invalid AddrPort attempts=0 err=true @8ms",
+			})
+			diffLines(t, "httptrace", hev.take(), []string{
+				"DNSStart example.com @0s",
+				"DNSDone [] err=true @8ms",
+			})
+		})
+	})
+	t.Run("cancelled during DNS", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			d := simDialer(new(simnet.Network), &resolver.Static{AAAA: simNever, A: simNever})
+			var ev, hev simEvents
+			ctx, cancel := context.WithTimeout(t.Context(), 40*ms)
+			defer cancel()
+			ctx = httptrace.WithClientTrace(WithTrace(ctx, ev.trace()), hev.httpTrace())
+			if _, err := d.DialContext(ctx, "tcp", "example.com:443"); err == nil {
+				t.Fatal("dial succeeded")
+			}
+			synctest.Wait()
+			// The answers the resolver gives when cut short may or may
+			// not be read first; DialDone comes once, at 40 ms, and DNSDone
+			// once with an error.
+			var dialDone []string
+			for _, l := range ev.take() {
+				if strings.HasPrefix(l, "DialDone") {
+					dialDone = append(dialDone, l)
+				}
+			}
+			diffLines(t, "DialDone", dialDone, []string{"DialDone example.com invalid AddrPort attempts=0 err=true @40ms"})
+			diffLines(t, "httptrace", hev.take(), []string{"DNSStart example.com @0s", "DNSDone [] err=true @40ms"})
+		})
+	})
+}
+
+// TestConformanceTraceLiteral: an IP literal fires no DNS hooks.
+func TestConformanceTraceLiteral(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := new(simnet.Network)
+		n.Set(v4a, simnet.Accepting(3*ms))
+		var ev, hev simEvents
+		ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
+		c, err := simDialer(n, simFailResolver{t}).DialContext(ctx, "tcp", "192.0.2.1:443")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		diffLines(t, "Trace", ev.take(), []string{
+			"AttemptStart #0 192.0.2.1:443 @0s",
+			"AttemptDone #0 192.0.2.1:443 won=true cancelled=false err=false @3ms ran 3ms",
+			"DialDone 192.0.2.1 192.0.2.1:443 attempts=1 err=false @3ms",
+		})
+		diffLines(t, "httptrace", hev.take(), []string{
+			"ConnectStart tcp4 192.0.2.1:443 @0s",
+			"ConnectDone tcp4 192.0.2.1:443 err=false @3ms",
+		})
+	})
+}
+
+// TestConformanceServiceName: a service name is looked up as net.Dialer
+// does; an unknown one fails before any DNS or attempt. It runs in real
+// time: the lookup may use cgo, whose thread limiter must not be created
+// inside a synctest bubble.
+func TestConformanceServiceName(t *testing.T) {
+	n := new(simnet.Network)
+	n.Set(v4a, simnet.Accepting(0))
+	d := simDialer(n, &resolver.Static{A: simAnswer(0, v4a)})
+	d.ResolutionDelay = -1
+	c, err := d.DialContext(t.Context(), "tcp", "example.com:https")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.RemoteAddr().String(); got != "192.0.2.1:443" {
+		t.Errorf("connected to %s; want 192.0.2.1:443", got)
+	}
+	c.Close()
+
+	d.Resolver = simFailResolver{t}
+	c, err = d.DialContext(t.Context(), "tcp", "example.com:no-such-service-here")
+	if err == nil {
+		c.Close()
+		t.Fatal("dial to an unknown service succeeded")
+	}
+	checkOpError(t, err)
+	if !strings.Contains(err.Error(), "no-such-service-here") {
+		t.Errorf("error %q does not name the service", err)
+	}
+	if len(n.Attempts()) != 1 {
+		t.Errorf("attempts %v; want only the first dial's", n.Attempts())
+	}
 }
