@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dualstack-go/happyeyeballs/internal/netem"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	// The emulated-network test runs this test binary as its Go client,
+	// like the bench runs itself.
+	if len(os.Args) > 1 && os.Args[1] == clientCommand {
+		os.Exit(goClientMain(os.Args[2:]))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+func TestScenarios_valid(t *testing.T) {
+	names := map[string]bool{}
+	for _, s := range scenarios() {
+		if err := s.validate(); err != nil {
+			t.Error(err)
+		}
+		if names[s.name] {
+			t.Errorf("scenario %s listed twice", s.name)
+		}
+		names[s.name] = true
+	}
+	for _, want := range []string{"healthy", "v6-blackhole", "v6-blackhole-3", "v6-slow", "v4-blackhole", "aaaa-late",
+		"aaaa-lost", "a-late-v6-dead", "v6-refused", "loss-5", "loss-20", "many-dead"} {
+		if !names[want] {
+			t.Errorf("scenario %s missing", want)
+		}
+	}
+}
+
+func TestScenario_oracle(t *testing.T) {
+	tests := map[string]struct {
+		ms     time.Duration
+		family string
+	}{
+		"healthy":        {40 * time.Millisecond, "IPv6"},
+		"v6-blackhole":   {40 * time.Millisecond, "IPv4"},
+		"v6-slow":        {20 * time.Millisecond, "IPv4"},
+		"v4-blackhole":   {40 * time.Millisecond, "IPv6"},
+		"aaaa-late":      {40 * time.Millisecond, "IPv4"},
+		"aaaa-lost":      {40 * time.Millisecond, "IPv4"},
+		"a-late-v6-dead": {1040 * time.Millisecond, "IPv4"},
+		"v6-refused":     {40 * time.Millisecond, "IPv4"},
+		"many-dead":      {40 * time.Millisecond, "IPv4"},
+	}
+	for _, s := range scenarios() {
+		want, ok := tests[s.name]
+		if !ok {
+			continue
+		}
+		got, addr := s.oracle()
+		if got != want.ms || familyOf(addr) != want.family {
+			t.Errorf("%s: oracle = %v over %s; want %v over %s", s.name, got, familyOf(addr), want.ms, want.family)
+		}
+	}
+}
+
+func TestSelect(t *testing.T) {
+	scs, err := selectScenarios(scenarios(), "healthy, many-dead")
+	if err != nil || len(scs) != 2 || scs[1].name != "many-dead" {
+		t.Errorf("selectScenarios = %v, %v", scs, err)
+	}
+	if _, err := selectScenarios(scenarios(), "healthy,nope"); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("unknown scenario: err = %v", err)
+	}
+	cls, err := selectClients(clients("/bin/true"), "curl,ours-warm")
+	if err != nil || len(cls) != 2 || !cls[1].warm {
+		t.Errorf("selectClients = %v, %v", cls, err)
+	}
+	if _, err := selectClients(clients("/bin/true"), "lynx"); err == nil {
+		t.Error("unknown client accepted")
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	v := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for p, want := range map[float64]float64{50: 5, 95: 10, 100: 10, 10: 1, 0: 1} {
+		if got := percentile(v, p); got != want {
+			t.Errorf("percentile(1..10, %v) = %v; want %v", p, got, want)
+		}
+	}
+	if got := percentile(nil, 50); got != -1 {
+		t.Errorf("percentile(nil) = %v; want -1", got)
+	}
+}
+
+func TestClientResult_summarize(t *testing.T) {
+	c := clientResult{Runs: []run{
+		{MS: 300, Family: "IPv4", Attempts: 2},
+		{MS: 100, Family: "IPv6", Attempts: 1},
+		{MS: 10000, Err: "timeout", Attempts: 5},
+		{MS: 200, Family: "IPv4", Attempts: 2},
+	}}
+	c.summarize(50, true)
+	if c.OK != 3 || c.Failed != 1 || c.P50 != 200 || c.Max != 300 || c.Ratio != 4 || c.IPv6 != 1 || c.IPv4 != 2 || c.AttemptsPerSuccess != 10.0/3 {
+		t.Errorf("summarize = %+v", c)
+	}
+	c.summarize(50, false)
+	if c.AttemptsPerSuccess != -1 {
+		t.Errorf("without a wire, attempts per success = %v; want -1", c.AttemptsPerSuccess)
+	}
+	none := clientResult{Runs: []run{{Err: "x"}}}
+	none.summarize(50, true)
+	if none.P50 != -1 || none.Ratio != -1 || none.AttemptsPerSuccess != -1 {
+		t.Errorf("all failed: %+v", none)
+	}
+}
+
+func TestParseCurl(t *testing.T) {
+	r, err := parseCurl(`{"time_connect":0.241312,"remote_ip":"192.0.2.101","exitcode":0,"errormsg":null}`)
+	if err != nil || r.MS < 241.3 || r.MS > 241.32 || r.Addr != "192.0.2.101" || r.Err != "" || r.family() != "IPv4" {
+		t.Errorf("success: %+v, %v", r, err)
+	}
+	r, err = parseCurl(`{"time_connect":0,"remote_ip":"","exitcode":7,"errormsg":"Failed to connect"}`)
+	if err != nil || r.Err != "Failed to connect" {
+		t.Errorf("failure: %+v, %v", r, err)
+	}
+	if _, err := parseCurl("not json"); err == nil {
+		t.Error("garbage accepted")
+	}
+}
+
+func TestWriteMarkdown(t *testing.T) {
+	r := &report{Mode: "netem", Command: "go run ./bench", Seed: 3, N: 1, CapMS: 10000, Started: time.Unix(0, 0),
+		Scenarios: []scenarioResult{{Scenario: "healthy", About: "fine", OracleMS: 40, OracleFamily: "IPv6", Clients: []clientResult{
+			{Client: "curl", Runs: []run{{MS: 41, Family: "IPv6", Attempts: 1}}},
+			{Client: "node", Skipped: "not installed"},
+		}}}}
+	r.Scenarios[0].Clients[0].summarize(40, true)
+	var b bytes.Buffer
+	writeMarkdown(&b, r)
+	for _, want := range []string{"seed 3", "| **healthy** | *oracle* (IPv6) | 40.0 |", "| | curl | 41.0 | 41.0 | 41.0 | 1.02 | 1 | 0 | 1 / 0 | 1.0 |", "skipped: not installed"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// TestEmulated runs two scenarios end to end in an emulated network with
+// the Go clients (this test binary re-executed, as the bench does): the
+// numbers must come out where the scenario puts them.
+func TestEmulated(t *testing.T) {
+	if err := netem.Available(); err != nil {
+		t.Skipf("emulated network unavailable: %v", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cls, err := selectClients(clients(self), "ours-cold,ours-warm,net.Dialer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scs, err := selectScenarios(scenarios(), "healthy,v6-blackhole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &report{}
+	if err := runEmulated(context.Background(), r, scs, cls, options{n: 2, seed: 1, cap: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Scenarios) != 2 {
+		t.Fatalf("got %d scenarios", len(r.Scenarios))
+	}
+	for _, s := range r.Scenarios {
+		for _, c := range s.Clients {
+			if c.Failed != 0 || c.OK != 2 {
+				t.Errorf("%s/%s: %d ok, %d failed: %+v", s.Scenario, c.Client, c.OK, c.Failed, c.Runs)
+				continue
+			}
+			// Every client connects no sooner than the oracle allows, and
+			// over the family the scenario leaves working.
+			if c.P50 < s.OracleMS {
+				t.Errorf("%s/%s: p50 %.1f ms beats the oracle %.1f ms", s.Scenario, c.Client, c.P50, s.OracleMS)
+			}
+			if s.Scenario == "v6-blackhole" && c.IPv4 != 2 {
+				t.Errorf("%s/%s: connected over IPv6 %d times through a black hole", s.Scenario, c.Client, c.IPv6)
+			}
+			if s.Scenario == "healthy" && (c.IPv6 != 2 || c.AttemptsPerSuccess != 1) {
+				t.Errorf("%s/%s: %d IPv6 of 2, %.1f attempts per success; want IPv6 in one attempt", s.Scenario, c.Client, c.IPv6, c.AttemptsPerSuccess)
+			}
+		}
+	}
+	// A cold Happy Eyeballs client behind an IPv6 black hole waits one
+	// Connection Attempt Delay, then one IPv4 round trip.
+	cold := r.Scenarios[1].Clients[0]
+	if cold.Max < 250+40 || cold.AttemptsPerSuccess != 2 {
+		t.Errorf("ours-cold behind a v6 black hole: max %.1f ms, %.1f attempts per success; want ≥ 290 ms and 2", cold.Max, cold.AttemptsPerSuccess)
+	}
+	if _, err := os.Stat("/etc/netns"); err == nil {
+		entries, _ := os.ReadDir("/etc/netns")
+		for _, e := range entries {
+			if strings.Contains(e.Name(), "-"+strconv.Itoa(os.Getpid())+"-") {
+				t.Errorf("/etc/netns/%s left behind", e.Name())
+			}
+		}
+	}
+}

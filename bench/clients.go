@@ -1,0 +1,329 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// result is one dial as a client reports it: one JSON line on stdout.
+type result struct {
+	// MS is the time from just before name resolution to connected (or
+	// to the failure), measured inside the client's process.
+	MS float64 `json:"ms"`
+	// Addr is the address connected to; empty on failure.
+	Addr string `json:"addr,omitempty"`
+	// Err says why the dial failed; empty on success.
+	Err string `json:"err,omitempty"`
+}
+
+// family returns "IPv6", "IPv4" or "" for the connected address.
+func (r result) family() string {
+	a, err := netip.ParseAddr(r.Addr)
+	switch {
+	case err != nil:
+		return ""
+	case a.Unmap().Is4():
+		return "IPv4"
+	default:
+		return "IPv6"
+	}
+}
+
+// launcher starts a command; in the emulated network it runs it inside
+// the client namespace.
+type launcher func(ctx context.Context, name string, args ...string) *exec.Cmd
+
+// client is one of the compared implementations.
+type client struct {
+	name  string
+	about string
+	// warm clients run in one process that dials once per request line on
+	// stdin; the others are a fresh process per dial.
+	warm bool
+	// requests is true for clients that dial once per line on stdin (the
+	// Go clients); the others dial once when started.
+	requests bool
+	// command returns the program and arguments that dial host:port once
+	// (or, for a warm client, once per line on stdin), printing one result
+	// line per dial. cap bounds each dial.
+	command func(host string, port int, cap time.Duration) (string, []string, error)
+	// parse turns the program's output line into a result; nil means the
+	// line is a result's JSON.
+	parse func(line string) (result, error)
+	// version describes the program for the report.
+	version func() string
+}
+
+// clients returns every client, in table order. self is this binary.
+func clients(self string) []client {
+	goClient := func(impl string) func(string, int, time.Duration) (string, []string, error) {
+		return func(host string, port int, cap time.Duration) (string, []string, error) {
+			return self, []string{clientCommand, "-impl", impl, "-addr", hostPort(host, port), "-cap", cap.String()}, nil
+		}
+	}
+	return []client{
+		{name: "ours-cold", about: "this module's zero dialer.Dialer, a fresh process per dial",
+			command: goClient("ours"), requests: true, version: goVersion},
+		{name: "ours-warm", about: "this module's zero dialer.Dialer, one process dialing n times", warm: true,
+			command: goClient("ours"), requests: true, version: goVersion},
+		{name: "net.Dialer", about: "Go's zero net.Dialer, a fresh process per dial",
+			command: goClient("net"), requests: true, version: goVersion},
+		{name: "curl", about: "curl with its defaults (Happy Eyeballs 200 ms); time_connect",
+			command: func(host string, port int, _ time.Duration) (string, []string, error) {
+				// No --connect-timeout or --max-time: they would change how
+				// curl splits its time between addresses. The bench kills
+				// curl at the cap instead.
+				path, err := exec.LookPath("curl")
+				return path, []string{"-s", "-o", "/dev/null", "-w", "%{json}", "http://" + hostPort(host, port) + "/"}, err
+			},
+			parse: parseCurl,
+			version: func() string {
+				v := versionOf("curl", "--version")()
+				f := strings.Fields(v)
+				return strings.Join(f[:min(2, len(f))], " ")
+			}},
+		{name: "node", about: "Node net.connect, default autoSelectFamily (250 ms)",
+			command: func(host string, port int, cap time.Duration) (string, []string, error) {
+				path, err := exec.LookPath("node")
+				return path, []string{"-e", nodeScript, host, strconv.Itoa(port), strconv.FormatInt(cap.Milliseconds(), 10)}, err
+			},
+			version: versionOf("node", "--version")},
+		{name: "python", about: "Python asyncio.open_connection(happy_eyeballs_delay=0.25)",
+			command: func(host string, port int, cap time.Duration) (string, []string, error) {
+				path, err := pythonPath()
+				return path, []string{"-c", pythonScript, host, strconv.Itoa(port), strconv.FormatFloat(cap.Seconds(), 'f', 3, 64)}, err
+			},
+			version: versionOf("python3", "--version")},
+	}
+}
+
+// selectClients picks clients by comma-separated names ("" or "all" for
+// every one).
+func selectClients(all []client, list string) ([]client, error) {
+	if list == "" || list == "all" {
+		return all, nil
+	}
+	var out []client
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(all, func(c client) bool { return c.name == name })
+		if i < 0 {
+			var names []string
+			for _, c := range all {
+				names = append(names, c.name)
+			}
+			return nil, fmt.Errorf("unknown client %q (have %s)", name, strings.Join(names, ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+func hostPort(host string, port int) string {
+	return strings.Join([]string{host, strconv.Itoa(port)}, ":")
+}
+
+// nodeScript dials argv[1]:argv[2] with net.connect and Node's defaults
+// (autoSelectFamily true, 250 ms attempt timeout in Node 20), timing from
+// just before the lookup to 'connect'.
+const nodeScript = `
+const net = require('net');
+const [host, port, cap] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+const t0 = process.hrtime.bigint();
+const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
+const s = net.connect({host, port});
+const timer = setTimeout(() => { out({ms: ms(), err: 'no connection within ' + cap + ' ms'}); process.exit(0); }, cap);
+s.on('connect', () => { const t = ms(); clearTimeout(timer); out({ms: t, addr: s.remoteAddress}); s.destroy(); });
+s.on('error', (e) => { const t = ms(); clearTimeout(timer); out({ms: t, err: String(e && e.message)}); });
+`
+
+// pythonScript dials argv[1]:argv[2] with asyncio.open_connection and a
+// 250 ms Happy Eyeballs delay (asyncio's default is no Happy Eyeballs).
+const pythonScript = `
+import asyncio, json, sys, time
+host, port, cap = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+def out(o):
+    sys.stdout.write(json.dumps(o) + "\n")
+    sys.stdout.flush()
+async def main():
+    t0 = time.perf_counter()
+    try:
+        r, w = await asyncio.wait_for(asyncio.open_connection(host, port, happy_eyeballs_delay=0.25), cap)
+    except BaseException as e:
+        out({"ms": (time.perf_counter() - t0) * 1000, "err": repr(e)})
+        return
+    t = (time.perf_counter() - t0) * 1000
+    out({"ms": t, "addr": w.get_extra_info("peername")[0]})
+    w.close()
+asyncio.run(main())
+`
+
+// parseCurl reads curl's -w '%{json}' output: time_connect (seconds, name
+// lookup included), remote_ip, exitcode and errormsg.
+func parseCurl(line string) (result, error) {
+	var v struct {
+		TimeConnect float64 `json:"time_connect"`
+		RemoteIP    string  `json:"remote_ip"`
+		ExitCode    int     `json:"exitcode"`
+		ErrorMsg    string  `json:"errormsg"`
+	}
+	if err := json.Unmarshal([]byte(line), &v); err != nil {
+		return result{}, fmt.Errorf("curl output %q: %w", line, err)
+	}
+	if v.TimeConnect == 0 || v.RemoteIP == "" {
+		msg := v.ErrorMsg
+		if msg == "" {
+			msg = fmt.Sprintf("curl exit code %d", v.ExitCode)
+		}
+		return result{Err: msg}, nil
+	}
+	// A transfer error after connecting (the response) does not matter
+	// here: the connection was made.
+	return result{MS: v.TimeConnect * 1000, Addr: v.RemoteIP}, nil
+}
+
+var pythonExe struct {
+	path string
+	err  error
+	done bool
+}
+
+// pythonPath finds the real python3 executable once (a pyenv shim costs
+// a shell script per run; the measured time is unaffected either way).
+func pythonPath() (string, error) {
+	if !pythonExe.done {
+		pythonExe.done = true
+		pythonExe.path, pythonExe.err = exec.LookPath("python3")
+		if pythonExe.err == nil {
+			out, err := exec.Command(pythonExe.path, "-c", "import sys; print(sys.executable)").Output()
+			if p := strings.TrimSpace(string(out)); err == nil && p != "" {
+				pythonExe.path = p
+			}
+		}
+	}
+	return pythonExe.path, pythonExe.err
+}
+
+// versionOf returns a function reporting the first line of `name arg`.
+func versionOf(name, arg string) func() string {
+	return func() string {
+		out, err := exec.Command(name, arg).CombinedOutput()
+		if err != nil {
+			return "unavailable"
+		}
+		line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+		return line
+	}
+}
+
+func goVersion() string { return strings.TrimSpace(runtimeVersion) }
+
+// process is a running client process that answers one line per dial.
+type process struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string // stdout lines; closed when stdout ends
+	parse  func(string) (result, error)
+	cancel context.CancelFunc
+}
+
+// start launches c's program.
+func start(ctx context.Context, launch launcher, c client, host string, port int, cap time.Duration) (*process, error) {
+	name, args, err := c.command(host, port, cap)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	cmd := launch(ctx, name, args...)
+	cmd.Stderr = os.Stderr
+	cmd.WaitDelay = time.Second
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		return nil, fmt.Errorf("start %s: %w", c.name, err)
+	}
+	p := &process{cmd: cmd, stdin: stdin, lines: make(chan string, 16), parse: c.parse, cancel: cancel}
+	go func() {
+		defer close(p.lines)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+	}()
+	return p, nil
+}
+
+// errNoAnswer is a dial the client did not report within the cap (the
+// bench then kills it).
+var errNoAnswer = errors.New("no answer within the cap (killed)")
+
+// next asks for one dial (for warm processes) and waits up to wait for
+// its result line.
+func (p *process) next(request bool, wait time.Duration) (result, error) {
+	if request {
+		if _, err := io.WriteString(p.stdin, "\n"); err != nil {
+			return result{}, fmt.Errorf("client process gone: %w", err)
+		}
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case line, ok := <-p.lines:
+		if !ok {
+			return result{}, errors.New("client exited without a result")
+		}
+		if p.parse != nil {
+			return p.parse(line)
+		}
+		var r result
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			return result{}, fmt.Errorf("client output %q: %w", line, err)
+		}
+		return r, nil
+	case <-t.C:
+		return result{}, errNoAnswer
+	}
+}
+
+// stop ends the process: stdin closed (a warm client's signal to exit), a
+// short grace, then a kill.
+func (p *process) stop(grace time.Duration) {
+	p.stdin.Close()
+	done := make(chan struct{})
+	go func() {
+		for range p.lines { // drain so the reader can finish
+		}
+		close(done)
+	}()
+	t := time.NewTimer(grace)
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	t.Stop()
+	p.cancel()
+	p.cmd.Wait()
+	<-done
+}

@@ -1,0 +1,353 @@
+// Command bench measures time to a working connection under emulated
+// network faults, for this module's Dialer and for other Happy Eyeballs
+// clients side by side: Go's net.Dialer, curl, Node and Python asyncio.
+//
+// Usage:
+//
+//	go run ./bench [-n 10] [-seed 1] [-scenarios a,b] [-clients x,y] [-json FILE]
+//
+// As root, with /dev/net/tun, it builds an emulated network
+// (internal/netem): a client and a server namespace joined by a
+// user-space wire that adds delay, loss and black holes per address, a
+// DNS server with per-query-type delay and loss in the server namespace,
+// and TCP servers on every scenario address. Every client runs inside the
+// client namespace with /etc/resolv.conf pointing at that DNS server, and
+// reports its own time from just before name resolution to connected.
+// The wire counts the connection attempts (distinct SYNs).
+//
+// Without root or TUN it says so and runs the subset it can on loopback.
+//
+// The markdown table goes to stdout; -json writes every run for
+// machines.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dualstack-go/happyeyeballs/internal/netem"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == clientCommand {
+		os.Exit(goClientMain(os.Args[2:]))
+	}
+	os.Exit(benchMain(os.Args[1:]))
+}
+
+// options are the command-line flags.
+type options struct {
+	n         int
+	seed      uint64
+	scenarios string
+	clients   string
+	jsonFile  string
+	cap       time.Duration
+	loopback  bool
+	verbose   bool
+}
+
+func benchMain(args []string) int {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.IntVar(&o.n, "n", 10, "dials per client and scenario")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed for the wire's loss and jitter")
+	fs.StringVar(&o.scenarios, "scenarios", "all", "comma-separated scenarios to run")
+	fs.StringVar(&o.clients, "clients", "all", "comma-separated clients to run")
+	fs.StringVar(&o.jsonFile, "json", "", "also write the full results as JSON to this file")
+	fs.DurationVar(&o.cap, "cap", 10*time.Second, "give up on one dial after this long (counted as a failure)")
+	fs.BoolVar(&o.loopback, "loopback", false, "run the loopback subset even when the emulated network is available")
+	fs.BoolVar(&o.verbose, "v", false, "log every dial to stderr")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if o.n < 1 || o.cap <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: -n must be at least 1 and -cap positive")
+		return 2
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: cannot find this binary to run the Go clients: %v\n", err)
+		return 1
+	}
+	cls, err := selectClients(clients(self), o.clients)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	r := &report{
+		Command:  "go run ./bench " + strings.Join(args, " "),
+		Seed:     o.seed,
+		N:        o.n,
+		CapMS:    float64(o.cap) / float64(time.Millisecond),
+		Started:  time.Now(),
+		Versions: map[string]string{},
+	}
+	r.Command = strings.TrimSpace(r.Command)
+	for _, c := range cls {
+		if c.version != nil {
+			r.Versions[c.name] = c.version()
+		}
+	}
+	if uname, err := exec.Command("uname", "-sr").Output(); err == nil {
+		r.Versions["kernel"] = strings.TrimSpace(string(uname))
+	}
+
+	unavailable := netem.Available()
+	switch {
+	case o.loopback:
+		err = runLoopback(ctx, r, cls, o)
+	case unavailable != nil:
+		fmt.Fprintf(os.Stderr, "bench: the emulated network is unavailable (%v); running the loopback subset only: no latency, loss or black holes, no attempt counts\n", unavailable)
+		r.Notes = append(r.Notes, fmt.Sprintf("emulated network unavailable (%v): loopback subset only", unavailable))
+		err = runLoopback(ctx, r, cls, o)
+	default:
+		var scs []scenario
+		scs, err = selectScenarios(scenarios(), o.scenarios)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 2
+		}
+		err = runEmulated(ctx, r, scs, cls, o)
+	}
+	r.Seconds = time.Since(r.Started).Seconds()
+	if len(r.Scenarios) > 0 {
+		writeMarkdown(os.Stdout, r)
+	}
+	if o.jsonFile != "" && len(r.Scenarios) > 0 {
+		b, _ := json.MarshalIndent(r, "", "  ")
+		if werr := os.WriteFile(o.jsonFile, append(b, '\n'), 0o644); werr != nil {
+			fmt.Fprintln(os.Stderr, "bench:", werr)
+			return 1
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	return 0
+}
+
+// resolvConf is the client namespace's resolver configuration. A short
+// timeout with two attempts keeps a lost AAAA query from costing glibc
+// clients (curl, Node, Python) three times the default 5 s: they wait out
+// the timeout on every attempt. Go's resolver waits it out once per
+// attempt too.
+const resolvConf = "nameserver 192.0.2.53\noptions timeout:2 attempts:2\n"
+
+// hostsFile has no entry for the scenario name, so every lookup goes to
+// the DNS server.
+const hostsFile = "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n"
+
+// settle is the pause between dials, so that one dial's closing packets
+// do not overlap the next dial.
+const settle = 50 * time.Millisecond
+
+// runEmulated runs every scenario in the emulated network.
+func runEmulated(ctx context.Context, r *report, scs []scenario, cls []client, o options) error {
+	r.Mode = "netem"
+	r.Notes = append(r.Notes,
+		"emulated: client and server network namespaces joined by a user-space TUN wire (internal/netem); real kernel TCP both ends",
+		"resolv.conf in the client namespace: `"+strings.ReplaceAll(strings.TrimSpace(resolvConf), "\n", "; ")+"`; DNS answers have TTL 0 and cross the wire without delay",
+		"time = inside each client, from just before name resolution to connected; oracle = when the fastest working address is known + its handshake RTT",
+		"attempts = distinct TCP connections begun (first SYNs) counted at the wire, per successful dial",
+	)
+	for _, s := range scs {
+		if err := s.validate(); err != nil {
+			return err
+		}
+	}
+	n, err := netem.New(netem.Config{Server: append(pool(), dnsAddr), Seed: o.seed})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	dnsSrv, err := n.ListenDNS(dnsAddr)
+	if err != nil {
+		return err
+	}
+	defer dnsSrv.Close()
+	if err := n.WriteEtc(netem.Client, "resolv.conf", resolvConf); err != nil {
+		return err
+	}
+	if err := n.WriteEtc(netem.Client, "hosts", hostsFile); err != nil {
+		return err
+	}
+	launch := func(ctx context.Context, name string, args ...string) *exec.Cmd {
+		return n.Command(ctx, netem.Client, name, args...)
+	}
+	listen := func(a netip.AddrPort) (ln net.Listener, err error) {
+		err = n.Run(netem.Server, func() error {
+			ln, err = net.Listen("tcp", a.String())
+			return err
+		})
+		return ln, err
+	}
+	for si, s := range scs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res, err := runScenario(ctx, env{net: n, dns: dnsSrv, launch: launch, listen: listen, host: hostName, port: port}, s, si, cls, o)
+		if res != nil {
+			r.Scenarios = append(r.Scenarios, *res)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// env is where scenarios run: the emulated network, or loopback (net and
+// dns nil).
+type env struct {
+	net    *netem.Network
+	dns    *netem.DNSServer
+	launch launcher
+	listen listenFunc
+	host   string
+	port   int
+}
+
+// runScenario sets the network up for s and runs every client n times,
+// round-robin so that slow drifts of the shared machine hit all clients
+// alike.
+func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o options) (*scenarioResult, error) {
+	var listenOn []netip.AddrPort
+	var rules []netem.Rule
+	endpointAddrs := map[netip.Addr]bool{}
+	for _, ep := range s.endpoints {
+		endpointAddrs[ep.addr] = true
+		if ep.state != refusing {
+			listenOn = append(listenOn, netip.AddrPortFrom(ep.addr, uint16(e.port)))
+		}
+		rules = append(rules, netem.Rule{
+			Prefix:    netip.PrefixFrom(ep.addr, ep.addr.BitLen()),
+			Delay:     ep.delay,
+			Loss:      s.loss,
+			BlackHole: ep.state == blackHole,
+		})
+	}
+	servers, err := startServers(e.listen, listenOn)
+	if err != nil {
+		return nil, err
+	}
+	defer servers.close()
+	if e.dns != nil {
+		e.dns.SetZone(netem.Zone{
+			Records: map[string][]netip.Addr{e.host: s.records()},
+			Delay:   s.dnsDelay,
+			Drop:    s.dnsDrop,
+		})
+	}
+	oracle, oracleAddr := s.oracle()
+	res := &scenarioResult{Scenario: s.name, About: s.about, OracleMS: float64(oracle) / float64(time.Millisecond), OracleFamily: familyOf(oracleAddr)}
+	res.Clients = make([]clientResult, len(cls))
+	warm := make([]*process, len(cls))
+	defer func() {
+		for _, p := range warm {
+			if p != nil {
+				p.stop(time.Second)
+			}
+		}
+	}()
+	for i, c := range cls {
+		res.Clients[i].Client = c.name
+		if _, _, err := c.command(e.host, e.port, o.cap); err != nil {
+			res.Clients[i].Skipped = err.Error()
+		}
+	}
+	wait := o.cap + 3*time.Second // clients enforce the cap themselves; curl is killed here
+	for i := range o.n {
+		for ci, c := range cls {
+			cr := &res.Clients[ci]
+			if cr.Skipped != "" {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			seed := o.seed ^ uint64(si)<<32 ^ uint64(i)<<16 ^ uint64(ci)
+			if e.net != nil {
+				if err := e.net.SetRules(seed, rules...); err != nil {
+					return res, err
+				}
+			}
+			time.Sleep(settle)
+			if e.net != nil {
+				e.net.ResetCounters()
+			}
+			var rr result
+			if c.warm {
+				if warm[ci] == nil {
+					if warm[ci], err = start(ctx, e.launch, c, e.host, e.port, o.cap); err != nil {
+						cr.Skipped = err.Error()
+						continue
+					}
+				}
+				rr, err = warm[ci].next(true, wait)
+				time.Sleep(20 * time.Millisecond) // let the last packets reach the wire's counters
+				if err != nil || strings.HasPrefix(rr.Err, "no connection within") {
+					// The process is gone or about to go: start afresh next time.
+					warm[ci].stop(time.Second)
+					warm[ci] = nil
+				}
+			} else {
+				var p *process
+				if p, err = start(ctx, e.launch, c, e.host, e.port, o.cap); err != nil {
+					cr.Skipped = err.Error()
+					continue
+				}
+				rr, err = p.next(c.requests, wait)
+				p.stop(3 * time.Second)
+			}
+			if err != nil {
+				rr = result{MS: float64(wait) / float64(time.Millisecond), Err: err.Error()}
+			}
+			one := run{MS: rr.MS, Family: rr.family(), Addr: rr.Addr, Err: rr.Err}
+			if e.net != nil {
+				for a, cnt := range e.net.Counters() {
+					if endpointAddrs[a] {
+						one.Attempts += cnt.Attempts
+						one.SYNs += cnt.SYNs
+					}
+				}
+			}
+			cr.Runs = append(cr.Runs, one)
+			if o.verbose {
+				fmt.Fprintf(os.Stderr, "%s %s #%d: %.1f ms %s %s attempts=%d %s\n", s.name, c.name, i+1, one.MS, one.Family, one.Addr, one.Attempts, one.Err)
+			}
+		}
+	}
+	for i := range res.Clients {
+		if res.Clients[i].Skipped == "" {
+			res.Clients[i].summarize(res.OracleMS, e.net != nil)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "bench: %s done\n", s.name)
+	return res, nil
+}
+
+func familyOf(a netip.Addr) string {
+	switch {
+	case !a.IsValid():
+		return ""
+	case a.Unmap().Is4():
+		return "IPv4"
+	default:
+		return "IPv6"
+	}
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// run is one dial by one client in one scenario.
+type run struct {
+	MS       float64 `json:"ms"`
+	Family   string  `json:"family,omitempty"`
+	Addr     string  `json:"addr,omitempty"`
+	Err      string  `json:"err,omitempty"`
+	Attempts int     `json:"attempts"` // distinct TCP connections begun, counted at the wire
+	SYNs     int     `json:"syns"`     // SYN segments, retransmissions included
+}
+
+// clientResult is one client's runs in one scenario and their summary.
+type clientResult struct {
+	Client  string `json:"client"`
+	Skipped string `json:"skipped,omitempty"`
+	Runs    []run  `json:"runs,omitempty"`
+
+	OK       int     `json:"ok"`
+	Failed   int     `json:"failed"`
+	P50      float64 `json:"p50_ms"`
+	P95      float64 `json:"p95_ms"`
+	Max      float64 `json:"max_ms"`
+	Ratio    float64 `json:"p50_over_oracle"`
+	IPv6     int     `json:"ipv6"`
+	IPv4     int     `json:"ipv4"`
+	Attempts int     `json:"attempts"`
+	// AttemptsPerSuccess is Attempts divided by OK; -1 when the wire does
+	// not count (loopback) or nothing succeeded.
+	AttemptsPerSuccess float64 `json:"attempts_per_success"`
+}
+
+// scenarioResult is one scenario's oracle and clients.
+type scenarioResult struct {
+	Scenario     string         `json:"scenario"`
+	About        string         `json:"about"`
+	OracleMS     float64        `json:"oracle_ms"`
+	OracleFamily string         `json:"oracle_family"`
+	Clients      []clientResult `json:"clients"`
+}
+
+// report is a whole bench run.
+type report struct {
+	Mode      string            `json:"mode"` // "netem" or "loopback"
+	Command   string            `json:"command"`
+	Seed      uint64            `json:"seed"`
+	N         int               `json:"n"`
+	CapMS     float64           `json:"cap_ms"`
+	Started   time.Time         `json:"started"`
+	Seconds   float64           `json:"seconds"`
+	Versions  map[string]string `json:"versions"`
+	Notes     []string          `json:"notes,omitempty"`
+	Scenarios []scenarioResult  `json:"scenarios"`
+}
+
+// summarize fills in the summary fields from Runs. countAttempts is false
+// when nothing counted the attempts.
+func (c *clientResult) summarize(oracleMS float64, countAttempts bool) {
+	var ok []float64
+	c.OK, c.Failed, c.IPv6, c.IPv4, c.Attempts = 0, 0, 0, 0, 0
+	for _, r := range c.Runs {
+		c.Attempts += r.Attempts
+		if r.Err != "" {
+			c.Failed++
+			continue
+		}
+		c.OK++
+		ok = append(ok, r.MS)
+		switch r.Family {
+		case "IPv6":
+			c.IPv6++
+		case "IPv4":
+			c.IPv4++
+		}
+	}
+	slices.Sort(ok)
+	c.P50, c.P95, c.Max = percentile(ok, 50), percentile(ok, 95), percentile(ok, 100)
+	c.Ratio = -1
+	if len(ok) > 0 && oracleMS > 0 {
+		c.Ratio = c.P50 / oracleMS
+	}
+	c.AttemptsPerSuccess = -1
+	if countAttempts && c.OK > 0 {
+		c.AttemptsPerSuccess = float64(c.Attempts) / float64(c.OK)
+	}
+}
+
+// percentile returns the nearest-rank p-th percentile of sorted values,
+// or -1 when there are none.
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return -1
+	}
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+// ms formats a millisecond value for the table; negative means none.
+func ms(v float64) string {
+	switch {
+	case v < 0:
+		return "–"
+	case v >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	default:
+		return fmt.Sprintf("%.1f", v)
+	}
+}
+
+// writeMarkdown prints the report as a markdown table with a header that
+// says how it was made.
+func writeMarkdown(w io.Writer, r *report) {
+	fmt.Fprintf(w, "## Time to connect (%s)\n\n", r.Mode)
+	fmt.Fprintf(w, "`%s` · seed %d · n=%d per client and scenario · cap %s per dial · %s · took %s\n\n",
+		r.Command, r.Seed, r.N, time.Duration(r.CapMS*float64(time.Millisecond)), r.Started.UTC().Format("2006-01-02 15:04 MST"),
+		(time.Duration(r.Seconds) * time.Second).String())
+	var names []string
+	for k := range r.Versions {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		fmt.Fprintf(w, "- %s: %s\n", k, r.Versions[k])
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "- %s\n", n)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| scenario | client | p50 ms | p95 ms | max ms | p50 / oracle | ok | fail | IPv6 / IPv4 | attempts / ok |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|:-:|--:|")
+	for _, s := range r.Scenarios {
+		fmt.Fprintf(w, "| **%s** | *oracle* (%s) | %s | | | | | | | |\n", s.Scenario, s.OracleFamily, ms(s.OracleMS))
+		for _, c := range s.Clients {
+			if c.Skipped != "" {
+				fmt.Fprintf(w, "| | %s | skipped: %s | | | | | | | |\n", c.Client, c.Skipped)
+				continue
+			}
+			ratio, att := "–", "–"
+			if c.Ratio >= 0 {
+				ratio = fmt.Sprintf("%.2f", c.Ratio)
+			}
+			if c.AttemptsPerSuccess >= 0 {
+				att = fmt.Sprintf("%.1f", c.AttemptsPerSuccess)
+			}
+			fmt.Fprintf(w, "| | %s | %s | %s | %s | %s | %d | %d | %d / %d | %s |\n",
+				c.Client, ms(c.P50), ms(c.P95), ms(c.Max), ratio, c.OK, c.Failed, c.IPv6, c.IPv4, att)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Scenarios:")
+	for _, s := range r.Scenarios {
+		fmt.Fprintf(w, "- **%s**: %s\n", s.Scenario, s.About)
+	}
+	var failures []string
+	for _, s := range r.Scenarios {
+		for _, c := range s.Clients {
+			seen := map[string]bool{}
+			for _, run := range c.Runs {
+				if run.Err != "" && !seen[run.Err] {
+					seen[run.Err] = true
+					failures = append(failures, fmt.Sprintf("- %s / %s: %s", s.Scenario, c.Client, oneLine(run.Err)))
+				}
+			}
+		}
+	}
+	if len(failures) > 0 {
+		fmt.Fprintln(w, "\nFailures (first of each kind):")
+		for _, f := range failures {
+			fmt.Fprintln(w, f)
+		}
+	}
+}
+
+// oneLine shortens an error for the report.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}

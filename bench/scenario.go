@@ -1,0 +1,198 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// hostName is the name every client dials; the scenario's DNS zone
+// answers for it. .test is reserved for testing (RFC 6761).
+const hostName = "www.example.test"
+
+// port is where the scenario servers listen.
+const port = 80
+
+// state is what an address does with a connection attempt.
+type state int
+
+const (
+	listening state = iota // accepts
+	refusing               // nobody listens: the kernel answers RST
+	blackHole              // the wire drops every packet: SYNs go unanswered
+)
+
+func (s state) String() string {
+	return [...]string{"listening", "refusing", "black hole"}[s]
+}
+
+// endpoint is one address the scenario's DNS answer holds.
+type endpoint struct {
+	addr  netip.Addr
+	state state
+	delay time.Duration // one-way, each direction
+}
+
+// scenario is one emulated network situation.
+type scenario struct {
+	name  string
+	about string
+	// endpoints in the order the DNS answers list them (AAAA and A each
+	// keep their own order).
+	endpoints []endpoint
+	// loss is the probability each packet to or from an endpoint is lost.
+	loss float64
+	// dnsDelay and dnsDrop are per query type faults of the DNS server.
+	dnsDelay map[uint16]time.Duration
+	dnsDrop  map[uint16]bool
+}
+
+// Address pools: scenario i uses v6(1..) and v4(1..). The client is
+// 192.0.2.1 and 2001:db8::1 (netem's defaults); the DNS server 192.0.2.53.
+var dnsAddr = netip.MustParseAddr("192.0.2.53")
+
+const poolSize = 12
+
+func v6(i int) netip.Addr {
+	return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 15: byte(i)})
+}
+func v4(i int) netip.Addr { return netip.AddrFrom4([4]byte{192, 0, 2, byte(100 + i)}) }
+
+// pool returns every scenario address, for the server namespace.
+func pool() []netip.Addr {
+	var out []netip.Addr
+	for i := 1; i <= poolSize; i++ {
+		out = append(out, v6(i), v4(i))
+	}
+	return out
+}
+
+// rtt20 is the default path: 20 ms one-way, 40 ms round trip.
+const rtt20 = 20 * time.Millisecond
+
+// scenarios returns every scenario, in table order.
+func scenarios() []scenario {
+	ok := func(a netip.Addr) endpoint { return endpoint{a, listening, rtt20} }
+	dead := func(a netip.Addr) endpoint { return endpoint{a, blackHole, rtt20} }
+	many := []endpoint{}
+	for i := 1; i <= 6; i++ {
+		many = append(many, dead(v6(i)))
+	}
+	for i := 1; i <= 5; i++ {
+		many = append(many, dead(v4(i)))
+	}
+	many = append(many, ok(v4(6)))
+	return []scenario{
+		{name: "healthy", about: "both families work, 40 ms RTT",
+			endpoints: []endpoint{ok(v6(1)), ok(v4(1))}},
+		{name: "v6-blackhole", about: "the one IPv6 address drops every packet",
+			endpoints: []endpoint{dead(v6(1)), ok(v4(1))}},
+		{name: "v6-blackhole-3", about: "three IPv6 addresses, all drop every packet",
+			endpoints: []endpoint{dead(v6(1)), dead(v6(2)), dead(v6(3)), ok(v4(1))}},
+		{name: "v6-slow", about: "IPv6 150 ms one-way, IPv4 10 ms",
+			endpoints: []endpoint{{v6(1), listening, 150 * time.Millisecond}, {v4(1), listening, 10 * time.Millisecond}}},
+		{name: "v4-blackhole", about: "the IPv4 address drops every packet",
+			endpoints: []endpoint{ok(v6(1)), dead(v4(1))}},
+		{name: "aaaa-late", about: "the AAAA answer comes 1 s after the A answer",
+			endpoints: []endpoint{ok(v6(1)), ok(v4(1))},
+			dnsDelay:  map[uint16]time.Duration{dns.TypeAAAA: time.Second}},
+		{name: "aaaa-lost", about: "AAAA queries are never answered",
+			endpoints: []endpoint{ok(v6(1)), ok(v4(1))},
+			dnsDrop:   map[uint16]bool{dns.TypeAAAA: true}},
+		{name: "a-late-v6-dead", about: "the A answer comes 1 s late and IPv6 drops every packet",
+			endpoints: []endpoint{dead(v6(1)), ok(v4(1))},
+			dnsDelay:  map[uint16]time.Duration{dns.TypeA: time.Second}},
+		{name: "v6-refused", about: "IPv6 answers RST (nothing listens)",
+			endpoints: []endpoint{{v6(1), refusing, rtt20}, ok(v4(1))}},
+		{name: "loss-5", about: "5% loss each way on every path",
+			endpoints: []endpoint{ok(v6(1)), ok(v4(1))}, loss: 0.05},
+		{name: "loss-20", about: "20% loss each way on every path",
+			endpoints: []endpoint{ok(v6(1)), ok(v4(1))}, loss: 0.20},
+		{name: "many-dead", about: "6 AAAA and 6 A; only the last A works",
+			endpoints: many},
+	}
+}
+
+// answerDelay is when the DNS answer for addr's family arrives, and false
+// when it never does.
+func (s scenario) answerDelay(addr netip.Addr) (time.Duration, bool) {
+	qtype := dns.TypeA
+	if addr.Is6() {
+		qtype = dns.TypeAAAA
+	}
+	if s.dnsDrop[qtype] {
+		return 0, false
+	}
+	return s.dnsDelay[qtype], true
+}
+
+// oracle is the best time to connect any client could reach: for each
+// working address, when its family's answer arrives plus one handshake
+// round trip; the smallest of these. It ignores loss (the lucky case) and
+// the few tenths of a millisecond the DNS exchange itself takes.
+func (s scenario) oracle() (time.Duration, netip.Addr) {
+	best, bestAddr := time.Duration(-1), netip.Addr{}
+	for _, e := range s.endpoints {
+		if e.state != listening {
+			continue
+		}
+		at, ok := s.answerDelay(e.addr)
+		if !ok {
+			continue
+		}
+		if t := at + 2*e.delay; best < 0 || t < best {
+			best, bestAddr = t, e.addr
+		}
+	}
+	return best, bestAddr
+}
+
+// records returns the DNS zone's addresses for hostName.
+func (s scenario) records() []netip.Addr {
+	var out []netip.Addr
+	for _, e := range s.endpoints {
+		out = append(out, e.addr)
+	}
+	return out
+}
+
+// validate checks that a scenario only uses pool addresses, once each.
+func (s scenario) validate() error {
+	seen := make(map[netip.Addr]bool)
+	for _, e := range s.endpoints {
+		if !slices.Contains(pool(), e.addr) || seen[e.addr] {
+			return fmt.Errorf("scenario %s: address %s outside the pool or repeated", s.name, e.addr)
+		}
+		seen[e.addr] = true
+	}
+	if _, a := s.oracle(); !a.IsValid() {
+		return fmt.Errorf("scenario %s: no working address", s.name)
+	}
+	return nil
+}
+
+// selectScenarios picks scenarios by comma-separated names ("" or "all"
+// for every one).
+func selectScenarios(all []scenario, list string) ([]scenario, error) {
+	if list == "" || list == "all" {
+		return all, nil
+	}
+	var out []scenario
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(all, func(s scenario) bool { return s.name == name })
+		if i < 0 {
+			var names []string
+			for _, s := range all {
+				names = append(names, s.name)
+			}
+			return nil, fmt.Errorf("unknown scenario %q (have %s)", name, strings.Join(names, ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
