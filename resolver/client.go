@@ -1,0 +1,498 @@
+package resolver
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/dualstack-go/happyeyeballs/internal/detach"
+)
+
+// Default paths of the system's resolver configuration.
+const (
+	DefaultConfPath  = "/etc/resolv.conf"
+	DefaultHostsPath = "/etc/hosts"
+)
+
+// defaultMaxAddrs bounds the addresses kept per family from one answer.
+const defaultMaxAddrs = 64
+
+// Client is a caching DNS stub resolver that hands over each address
+// family's answer the moment it arrives (RFC 8305 §3): the A answer is not
+// held back while the AAAA query waits for a slow or lost reply.
+//
+// It follows resolv.conf(5) and hosts(5) as glibc and Go's own resolver
+// apply them: /etc/hosts answers first and without DNS; then the search
+// list is applied (ndots); then the servers are asked, IPv6 servers first,
+// with timeout and attempts, failing over on timeouts, SERVFAIL and
+// REFUSED, and trying servers that stopped answering last for a while.
+// Answers are cached per (name, family) with their TTL, negative answers
+// too (RFC 2308), and identical lookups in flight are shared. Both files are
+// re-read when they change (checked at most every 5 s).
+//
+// The zero value is ready to use: it reads /etc/resolv.conf and /etc/hosts
+// when first used. A Client is safe for concurrent use; its fields must not
+// change after first use, and it must not be copied after first use.
+//
+// Search list and the two families: as in Go's resolver, a candidate name
+// of the search list that has records of either family ends the search for
+// both. If "app" has an A record under the first search domain but no AAAA
+// there, IPv6 is answered NODATA rather than with an AAAA record of a later
+// candidate: both families always describe the same name. A candidate
+// that does not exist (NXDOMAIN) for one family is skipped by the other at
+// once, so a lost AAAA query for a search candidate does not hold the A
+// lookup back.
+type Client struct {
+	// Config, if not nil, is used instead of reading ConfPath.
+	Config *Config
+	// ConfPath is the resolv.conf to read; "" means /etc/resolv.conf.
+	ConfPath string
+	// HostsPath is the hosts file to read; "" means /etc/hosts. A path
+	// that does not exist means no hosts entries.
+	HostsPath string
+
+	// CacheSize bounds the cache, in (name, family) entries; the least
+	// recently used entry is evicted first. Zero means 4096; negative
+	// disables caching (identical lookups in flight are still shared).
+	CacheSize int
+	// MinTTL raises the TTL of positive answers to at least this (zero:
+	// no minimum). Answers with TTL 0 are otherwise not cached.
+	MinTTL time.Duration
+	// MaxTTL caps the TTL of positive answers. Zero means 1 hour.
+	MaxTTL time.Duration
+	// NegativeTTL caps how long negative answers (NXDOMAIN, NODATA) are
+	// cached; their own TTL comes from the SOA record (RFC 2308). Zero
+	// means 5 minutes; negative disables negative caching.
+	NegativeTTL time.Duration
+	// MaxAddrs bounds the addresses kept per family from one answer. Zero
+	// means 64.
+	MaxAddrs int
+
+	once sync.Once
+	st   *state
+}
+
+// state is what a Client builds on first use.
+type state struct {
+	conf   func() *Config
+	hosts  func() *hosts
+	cache  cache
+	health health
+	rotate atomic.Uint32
+
+	maxAddrs       int
+	minTTL, maxTTL time.Duration
+	negTTL         time.Duration
+	exchange       exchangeFunc  // the network; replaced by tests
+	lateWindow     time.Duration // see lateAnswerWindow
+	flights        sync.WaitGroup
+}
+
+// stopFlights cancels every lookup in flight and waits for them to end.
+// Tests use it so that no goroutine outlives them.
+func (st *state) stopFlights() {
+	st.cache.mu.Lock()
+	for _, fl := range st.cache.flights {
+		fl.cancel()
+	}
+	st.cache.mu.Unlock()
+	st.flights.Wait()
+}
+
+func (c *Client) state() *state {
+	c.once.Do(func() {
+		st := &state{
+			maxAddrs:   c.MaxAddrs,
+			minTTL:     max(c.MinTTL, 0),
+			maxTTL:     c.MaxTTL,
+			negTTL:     c.NegativeTTL,
+			exchange:   exchange,
+			lateWindow: lateAnswerWindow,
+		}
+		if st.maxAddrs <= 0 {
+			st.maxAddrs = defaultMaxAddrs
+		}
+		if st.maxTTL <= 0 {
+			st.maxTTL = defaultMaxTTL
+		}
+		if st.negTTL == 0 {
+			st.negTTL = defaultNegativeTTL
+		}
+		st.cache.max = c.CacheSize
+		if st.cache.max == 0 {
+			st.cache.max = defaultCacheSize
+		}
+		if conf := c.Config; conf != nil {
+			st.conf = func() *Config { return conf }
+		} else {
+			path := c.ConfPath
+			if path == "" {
+				path = DefaultConfPath
+			}
+			w := &fileWatch[*Config]{path: path, parse: ParseConfig}
+			st.conf = func() *Config { return w.get(func(c *Config) bool { return c.NoReload }) }
+		}
+		path := c.HostsPath
+		if path == "" {
+			path = DefaultHostsPath
+		}
+		hw := &fileWatch[*hosts]{path: path, parse: parseHosts}
+		st.hosts = func() *hosts { return hw.get(nil) }
+		c.st = st
+	})
+	return c.st
+}
+
+// Resolve implements Resolver. The AAAA query goes out before the A
+// query, from the same goroutine's start order; each family's Answer is
+// sent the moment it is known. Answers from /etc/hosts, IP literals and
+// "localhost" (RFC 6761) are immediate. Errors are *net.DNSError:
+// IsNotFound for NXDOMAIN, NODATA and invalid names, IsTimeout when no
+// server answered in time; when ctx ends first, the error wraps ctx.Err().
+// Values carried by ctx (httptrace hooks) never reach the DNS traffic.
+func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <-chan Answer {
+	fams := distinct(families)
+	out := make(chan Answer, len(fams)) // holds every answer: senders never block
+	if len(fams) == 0 {
+		close(out)
+		return out
+	}
+	st := c.state()
+	if st.immediate(host, fams, out) {
+		close(out)
+		return out
+	}
+	name, _ := canonicalHost(host) // valid: immediate checked it
+	conf := st.conf()
+	ctx = detach.Values(ctx)
+	cands := conf.nameList(name)
+
+	// The families that need DNS, AAAA first (RFC 8305 §3).
+	var dnsFams []Family
+	for _, f := range []Family{IPv6, IPv4} {
+		if !containsFamily(fams, f) {
+			continue
+		}
+		if f == IPv6 && conf.NoAAAA {
+			out <- Answer{Family: f, Err: notFound(host)}
+			continue
+		}
+		dnsFams = append(dnsFams, f)
+	}
+	if len(dnsFams) == 0 || len(cands) == 0 {
+		for _, f := range dnsFams {
+			out <- Answer{Family: f, Err: notFound(host)}
+		}
+		close(out)
+		return out
+	}
+	p := newPair(len(cands), dnsFams)
+	// Join or start the first candidate's lookups here, AAAA before A, so
+	// that the AAAA query leaves first (RFC 8305 §3): an A lookup started
+	// here waits until the AAAA lookup started here has sent its query
+	// (microseconds), which makes the order on the wire deterministic.
+	var sent chan struct{} // closed when a new AAAA lookup has sent its query
+	for _, f := range dnsFams {
+		k := cacheKey{cands[0], qtypeOf(f)}
+		var gateIn <-chan struct{}
+		var gateOut chan struct{}
+		if f == IPv6 && len(dnsFams) == 2 {
+			gateOut = make(chan struct{})
+		} else if f == IPv4 && sent != nil {
+			gateIn = sent
+		}
+		j := &p.first[familyIndex(f)]
+		var started bool
+		j.r, j.fl, started = st.cache.join(k, time.Now(), st.startFlight(conf, k.name, k.qtype, gateIn, gateOut))
+		if started {
+			sent = gateOut
+		}
+	}
+	var left atomic.Int32
+	left.Store(int32(len(dnsFams)))
+	for _, f := range dnsFams {
+		go func() {
+			out <- st.resolveFamily(ctx, conf, host, name, cands, f, p)
+			if left.Add(-1) == 0 {
+				close(out)
+			}
+		}()
+	}
+	return out
+}
+
+// immediate answers every family of fams without DNS when it can: invalid
+// names, IP literals, /etc/hosts entries, localhost names and .onion names.
+func (st *state) immediate(host string, fams []Family, out chan<- Answer) bool {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip.Is4In6() {
+			ip = ip.Unmap()
+		}
+		for _, f := range fams {
+			if Of(ip) == f {
+				out <- Answer{Family: f, Addrs: []netip.Addr{ip}}
+			} else {
+				out <- Answer{Family: f, Err: notFound(host)}
+			}
+		}
+		return true
+	}
+	name, err := canonicalHost(host)
+	if err != nil {
+		for _, f := range fams {
+			out <- Answer{Family: f, Err: invalidName(host)}
+		}
+		return true
+	}
+	var addrs []netip.Addr
+	hostsAddrs := st.hosts().lookup(name)
+	switch {
+	case len(hostsAddrs) > 0:
+		addrs = hostsAddrs
+	case isLocalhost(name):
+		addrs = []netip.Addr{netip.IPv6Loopback(), netip.AddrFrom4([4]byte{127, 0, 0, 1})}
+	case avoidDNS(name):
+	default:
+		return false
+	}
+	for _, f := range fams {
+		a := Answer{Family: f}
+		for _, addr := range addrs {
+			if Of(addr) == f && len(a.Addrs) < st.maxAddrs {
+				a.Addrs = append(a.Addrs, addr)
+			}
+		}
+		if len(a.Addrs) == 0 {
+			a.Err = notFound(host)
+		}
+		out <- a
+	}
+	return true
+}
+
+// pair lets the two families' lookups of one host see each other's outcome
+// for each candidate name, to apply the search-list rule in the Client doc.
+type pair struct {
+	slots [2][]slot // by familyIndex
+	both  bool
+	first [2]joined // the first candidate's lookups, joined by Resolve
+}
+
+// joined is what cache.join gave: a result, or a flight to wait on.
+type joined struct {
+	r  result
+	fl *flight
+}
+
+// slot is one family's outcome for one candidate; k and err are written
+// before done is closed.
+type slot struct {
+	done chan struct{}
+	k    kind
+	err  error
+}
+
+func newPair(n int, fams []Family) *pair {
+	p := &pair{both: len(fams) == 2}
+	for _, f := range fams {
+		s := make([]slot, n)
+		for i := range s {
+			s[i].done = make(chan struct{})
+		}
+		p.slots[familyIndex(f)] = s
+	}
+	return p
+}
+
+func familyIndex(f Family) int {
+	if f == IPv6 {
+		return 0
+	}
+	return 1
+}
+
+func qtypeOf(f Family) uint16 {
+	if f == IPv6 {
+		return dns.TypeAAAA
+	}
+	return dns.TypeA
+}
+
+// resolveFamily walks the candidate names for one family and returns its
+// answer.
+func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name string, cands []string, f Family, p *pair) Answer {
+	me := p.slots[familyIndex(f)]
+	var other []slot
+	if p.both {
+		other = p.slots[1-familyIndex(f)]
+	}
+	next := 0 // my first slot not yet published
+	defer func() {
+		// Whatever happens, publish every remaining slot so that the
+		// other family never waits for us.
+		for i := next; i < len(me); i++ {
+			me[i].k = failed
+			close(me[i].done)
+		}
+	}()
+	qtype := qtypeOf(f)
+	rooted := name
+	if !strings.HasSuffix(rooted, ".") {
+		rooted += "."
+	}
+	var firstErr, rootErr error
+	for i, cand := range cands {
+		var otherDone chan struct{}
+		if other != nil {
+			otherDone = other[i].done
+		}
+		var r result
+		var fl *flight
+		if i == 0 {
+			r, fl = p.first[familyIndex(f)].r, p.first[familyIndex(f)].fl
+		} else {
+			r, fl, _ = st.cache.join(cacheKey{cand, qtype}, time.Now(), st.startFlight(conf, cand, qtype, nil, nil))
+		}
+		if fl != nil {
+		wait:
+			for {
+				select {
+				case <-fl.done:
+					r = fl.res
+					break wait
+				case <-ctx.Done():
+					st.cache.leave(fl, st.lateWindow)
+					return Answer{Family: f, Err: ctxError(ctx, host)}
+				case <-otherDone:
+					otherDone = nil
+					if other[i].k == nxdomain {
+						// The name does not exist, for any type: stop
+						// waiting for this family's reply.
+						r = result{kind: nxdomain, err: other[i].err}
+						break wait
+					}
+				}
+			}
+			st.cache.leave(fl, st.lateWindow)
+		}
+		me[i].k, me[i].err = r.kind, r.err
+		close(me[i].done)
+		next = i + 1
+		if r.kind == positive {
+			return Answer{Family: f, Addrs: append([]netip.Addr(nil), r.addrs...), TTL: r.ttl}
+		}
+		if firstErr == nil {
+			firstErr = r.err
+		}
+		if cand == rooted {
+			rootErr = r.err
+		}
+		if r.kind == nxdomain || other == nil || i == len(cands)-1 {
+			continue
+		}
+		// NODATA or failure here: if the other family has records for
+		// this candidate, the search ends here for both.
+		select {
+		case <-other[i].done:
+		case <-ctx.Done():
+			return Answer{Family: f, Err: ctxError(ctx, host)}
+		}
+		if other[i].k == positive {
+			return Answer{Family: f, Err: renamed(r.err, host)}
+		}
+	}
+	err := rootErr
+	if err == nil {
+		err = firstErr
+	}
+	if err == nil {
+		err = notFound(host)
+	}
+	return Answer{Family: f, Err: renamed(err, host)}
+}
+
+// startFlight returns the function that starts a flight for (name, qtype).
+// If after is not nil, the flight sends nothing before after is closed. If
+// sent is not nil, it is closed once the flight has sent its first query
+// (or has ended without sending one).
+func (st *state) startFlight(conf *Config, name string, qtype uint16, after <-chan struct{}, sent chan struct{}) func(*flight) {
+	return func(fl *flight) {
+		st.flights.Add(1)
+		go func() {
+			defer st.flights.Done()
+			ctx := fl.ctx
+			if sent != nil {
+				hook := sync.OnceFunc(func() { close(sent) })
+				defer hook()
+				ctx = context.WithValue(ctx, sentHookKey{}, hook)
+			}
+			if after != nil {
+				select {
+				case <-after:
+				case <-ctx.Done():
+				}
+			}
+			r := st.resolveName(ctx, conf, name, qtype)
+			st.cache.finish(cacheKey{name, qtype}, fl, st.cacheable(r), time.Now())
+		}()
+	}
+}
+
+// sentHookKey carries, in a flight's own context, the function that
+// exchangeOnce calls once the query is on its way.
+type sentHookKey struct{}
+
+// cacheable returns r with its TTL clamped for the cache.
+func (st *state) cacheable(r result) result {
+	switch r.kind {
+	case positive:
+		if r.ttl < st.minTTL {
+			r.ttl = st.minTTL
+		}
+		r.ttl = min(r.ttl, st.maxTTL)
+	case nxdomain, nodata:
+		if st.negTTL < 0 {
+			r.ttl = 0
+		}
+		r.ttl = min(r.ttl, st.negTTL)
+	default:
+		r.ttl = 0
+	}
+	return r
+}
+
+// notFound is the error for a host without addresses of a family.
+func notFound(host string) error {
+	return &net.DNSError{Err: errTextNoSuchHost, Name: printable(host), IsNotFound: true}
+}
+
+// invalidName is the error for a host that is not a valid domain name.
+func invalidName(host string) error {
+	return &net.DNSError{Err: errInvalidName.Error(), Name: printable(host), IsNotFound: true, UnwrapErr: errInvalidName}
+}
+
+// renamed returns err with the host name the caller asked for, as Go's
+// resolver reports it (not the search-list candidate).
+func renamed(err error, host string) error {
+	if de, ok := err.(*net.DNSError); ok {
+		c := *de
+		c.Name = printable(host)
+		return &c
+	}
+	return err
+}
+
+// printable bounds a host name for error messages.
+func printable(host string) string {
+	const max = 256
+	if len(host) > max {
+		return host[:max] + "..."
+	}
+	return host
+}

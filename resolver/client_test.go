@@ -1,0 +1,622 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http/httptrace"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/dualstack-go/happyeyeballs/internal/dnstest"
+)
+
+// newClient returns a Client that asks only the given servers, with short
+// timeouts, no hosts file and no search list unless conf says otherwise.
+func newClient(t *testing.T, conf *Config, servers ...*dnstest.Server) *Client {
+	t.Helper()
+	if conf == nil {
+		conf = &Config{Ndots: 1, Timeout: time.Second, Attempts: 1}
+	}
+	for _, s := range servers {
+		conf.Servers = append(conf.Servers, s.Addr)
+	}
+	c := &Client{Config: conf, HostsPath: filepath.Join(t.TempDir(), "hosts")}
+	t.Cleanup(func() { c.state().stopFlights() })
+	return c
+}
+
+// collect reads every answer of ch, with when each arrived after start.
+type got struct {
+	Answer
+	at time.Duration
+}
+
+func collect(t *testing.T, ch <-chan Answer, start time.Time) map[Family]got {
+	t.Helper()
+	m := make(map[Family]got)
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case a, ok := <-ch:
+			if !ok {
+				return m
+			}
+			if _, dup := m[a.Family]; dup {
+				t.Errorf("two answers for %v", a.Family)
+			}
+			m[a.Family] = got{a, time.Since(start)}
+		case <-timeout:
+			t.Fatal("Resolve did not close its channel within 20s")
+		}
+	}
+}
+
+func resolveAll(t *testing.T, r Resolver, host string, fams ...Family) map[Family]got {
+	t.Helper()
+	if len(fams) == 0 {
+		fams = []Family{IPv6, IPv4}
+	}
+	start := time.Now()
+	return collect(t, r.Resolve(context.Background(), host, fams...), start)
+}
+
+func addrs(ss ...string) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range ss {
+		out = append(out, netip.MustParseAddr(s))
+	}
+	return out
+}
+
+func wantAddrs(t *testing.T, g got, want ...string) {
+	t.Helper()
+	if g.Err != nil || !slices.Equal(g.Addrs, addrs(want...)) {
+		t.Errorf("%v: got %v, %v; want %v", g.Family, g.Addrs, g.Err, want)
+	}
+}
+
+func wantNotFound(t *testing.T, g got) {
+	t.Helper()
+	var de *net.DNSError
+	if len(g.Addrs) != 0 || !errors.As(g.Err, &de) || !de.IsNotFound {
+		t.Errorf("%v: got %v, %v; want a *net.DNSError with IsNotFound", g.Family, g.Addrs, g.Err)
+	}
+}
+
+func baseZone() *dnstest.Zone {
+	return dnstest.NewZone(
+		"test. 60 IN SOA ns.test. admin.test. 1 60 60 60 30",
+		"dual.test. 60 IN A 192.0.2.1",
+		"dual.test. 60 IN AAAA 2001:db8::1",
+		"v4.test. 60 IN A 192.0.2.4",
+		"v6.test. 60 IN AAAA 2001:db8::6",
+		"www.test. 30 IN CNAME alias.test.",
+		"alias.test. 45 IN CNAME dual.test.",
+		"loop.test. 60 IN CNAME loop.test.",
+	)
+}
+
+func TestClient_Resolve(t *testing.T) {
+	checkFDs(t)
+	srv := dnstest.Start(t, baseZone())
+	c := newClient(t, nil, srv)
+
+	g := resolveAll(t, c, "dual.test")
+	wantAddrs(t, g[IPv6], "2001:db8::1")
+	wantAddrs(t, g[IPv4], "192.0.2.1")
+	if g[IPv4].TTL != 60*time.Second {
+		t.Errorf("TTL = %v; want 60s", g[IPv4].TTL)
+	}
+	q := srv.Queries()
+	if len(q) != 2 || q[0].Type != dns.TypeAAAA || q[1].Type != dns.TypeA {
+		t.Errorf("queries = %v; want AAAA then A", q)
+	}
+	if opt := q[0].Msg.IsEdns0(); opt == nil || opt.UDPSize() != ednsUDPSize {
+		t.Errorf("query has no EDNS0 with UDP size %d: %v", ednsUDPSize, q[0].Msg)
+	}
+	if q[0].ID == q[1].ID || q[0].From == q[1].From {
+		t.Errorf("AAAA and A share ID or source: %v %v / %v %v", q[0].ID, q[0].From, q[1].ID, q[1].From)
+	}
+
+	t.Run("NODATA and NXDOMAIN", func(t *testing.T) {
+		g := resolveAll(t, c, "v4.test")
+		wantAddrs(t, g[IPv4], "192.0.2.4")
+		wantNotFound(t, g[IPv6])
+		g = resolveAll(t, c, "v6.test")
+		wantAddrs(t, g[IPv6], "2001:db8::6")
+		wantNotFound(t, g[IPv4])
+		g = resolveAll(t, c, "missing.test")
+		wantNotFound(t, g[IPv4])
+		wantNotFound(t, g[IPv6])
+		var de *net.DNSError
+		if errors.As(g[IPv4].Err, &de); de.Name != "missing.test" || de.Err != "no such host" {
+			t.Errorf("error = %#v", de)
+		}
+	})
+	t.Run("CNAME", func(t *testing.T) {
+		g := resolveAll(t, c, "www.test")
+		wantAddrs(t, g[IPv6], "2001:db8::1")
+		wantAddrs(t, g[IPv4], "192.0.2.1")
+		if g[IPv4].TTL != 30*time.Second {
+			t.Errorf("TTL = %v; want the chain's smallest, 30s", g[IPv4].TTL)
+		}
+		g = resolveAll(t, c, "loop.test")
+		for _, f := range []Family{IPv6, IPv4} {
+			if g[f].Positive() || g[f].Err == nil {
+				t.Errorf("CNAME loop: %v", g[f])
+			}
+		}
+	})
+	t.Run("one family", func(t *testing.T) {
+		g := resolveAll(t, c, "dual.test", IPv4)
+		if len(g) != 1 {
+			t.Fatalf("got %d answers; want 1", len(g))
+		}
+		wantAddrs(t, g[IPv4], "192.0.2.1")
+	})
+	t.Run("no families", func(t *testing.T) {
+		if g := resolveAll(t, c, "dual.test", Family(9)); len(g) != 0 {
+			t.Errorf("got %v", g)
+		}
+	})
+}
+
+// TestClient_Resolve_SlowAAAA is the reason this package exists: A is
+// handed over as soon as it arrives, not when AAAA does.
+func TestClient_Resolve_SlowAAAA(t *testing.T) {
+	checkFDs(t)
+	tests := []struct {
+		name  string
+		fault dnstest.Fault
+	}{
+		{"dropped", dnstest.Fault{Drop: true}},
+		{"late", dnstest.Fault{Delay: 700 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{dns.TypeAAAA: tt.fault}})
+			c := newClient(t, &Config{Timeout: 500 * time.Millisecond, Attempts: 2}, srv)
+			start := time.Now()
+			ch := c.Resolve(context.Background(), "dual.test", IPv6, IPv4)
+			first := <-ch
+			if first.Family != IPv4 || !first.Positive() {
+				t.Fatalf("first answer %v; want A", first)
+			}
+			if d := time.Since(start); d > 150*time.Millisecond {
+				t.Errorf("A arrived after %v; want a few ms", d)
+			}
+			second := <-ch
+			if second.Family != IPv6 || second.Positive() {
+				t.Fatalf("second answer %+v; want a failed AAAA", second)
+			}
+			var de *net.DNSError
+			if !errors.As(second.Err, &de) || !de.IsTimeout {
+				t.Errorf("AAAA error %v; want a timeout", second.Err)
+			}
+			if d := time.Since(start); d < 900*time.Millisecond {
+				t.Errorf("AAAA gave up after %v; want timeout × attempts (1s)", d)
+			}
+		})
+	}
+}
+
+func TestClient_Resolve_Cancel(t *testing.T) {
+	checkFDs(t)
+	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
+		dns.TypeAAAA: {Drop: true}, dns.TypeA: {Drop: true}}})
+	c := newClient(t, &Config{Timeout: 5 * time.Second}, srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	start := time.Now()
+	ch := c.Resolve(ctx, "dual.test", IPv6, IPv4)
+	time.AfterFunc(50*time.Millisecond, cancel)
+	g := collect(t, ch, start)
+	for _, f := range []Family{IPv6, IPv4} {
+		if !errors.Is(g[f].Err, context.Canceled) {
+			t.Errorf("%v: err %v; want context.Canceled", f, g[f].Err)
+		}
+		if g[f].at > 500*time.Millisecond {
+			t.Errorf("%v answered %v after start; want right after the cancel at 50ms", f, g[f].at)
+		}
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	g = collect(t, c.Resolve(ctx, "dual.test", IPv4), time.Now())
+	var de *net.DNSError
+	if !errors.Is(g[IPv4].Err, context.DeadlineExceeded) || !errors.As(g[IPv4].Err, &de) || !de.IsTimeout {
+		t.Errorf("deadline: err %v; want DeadlineExceeded and IsTimeout", g[IPv4].Err)
+	}
+}
+
+func TestClient_Resolve_Faults(t *testing.T) {
+	checkFDs(t)
+	tests := []struct {
+		name   string
+		fault  dnstest.Fault
+		second bool // a second, healthy server is needed for an answer
+	}{
+		{"SERVFAIL then next server", dnstest.Fault{Rcode: dns.RcodeServerFailure}, true},
+		{"REFUSED then next server", dnstest.Fault{Rcode: dns.RcodeRefused}, true},
+		{"truncated then TCP", dnstest.Fault{Truncate: true}, false},
+		{"wrong ID first", dnstest.Fault{WrongID: true}, false},
+		{"wrong question first", dnstest.Fault{WrongQuestion: true}, false},
+		{"spoofed source first", dnstest.Fault{OtherSource: true}, false},
+		{"only bogus replies then next server", dnstest.Fault{WrongID: true, WrongQuestion: true, OtherSource: true, BogusOnly: true}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
+				dns.TypeA: tt.fault, dns.TypeAAAA: tt.fault}})
+			servers := []*dnstest.Server{bad}
+			if tt.second {
+				servers = append(servers, dnstest.Start(t, baseZone()))
+			}
+			c := newClient(t, &Config{Timeout: 300 * time.Millisecond, Attempts: 1}, servers...)
+			g := resolveAll(t, c, "dual.test")
+			wantAddrs(t, g[IPv6], "2001:db8::1")
+			wantAddrs(t, g[IPv4], "192.0.2.1")
+			if tt.fault.Truncate && bad.Count(0, "tcp") != 2 {
+				t.Errorf("TCP queries = %d; want 2", bad.Count(0, "tcp"))
+			}
+		})
+	}
+	t.Run("all servers fail", func(t *testing.T) {
+		srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
+			dns.TypeA: {Rcode: dns.RcodeServerFailure}}})
+		c := newClient(t, &Config{Timeout: 300 * time.Millisecond, Attempts: 2}, srv)
+		g := resolveAll(t, c, "dual.test", IPv4)
+		var de *net.DNSError
+		if !errors.As(g[IPv4].Err, &de) || de.IsNotFound || !de.IsTemporary {
+			t.Errorf("err = %#v; want a temporary, not IsNotFound *net.DNSError", g[IPv4].Err)
+		}
+		if n := srv.Count(dns.TypeA, ""); n != 2 {
+			t.Errorf("A queries = %d; want attempts = 2", n)
+		}
+		// Failures are not cached.
+		resolveAll(t, c, "dual.test", IPv4)
+		if n := srv.Count(dns.TypeA, ""); n != 4 {
+			t.Errorf("A queries = %d after a second lookup; want 4", n)
+		}
+	})
+	t.Run("use-vc", func(t *testing.T) {
+		srv := dnstest.Start(t, baseZone())
+		c := newClient(t, &Config{UseTCP: true}, srv)
+		g := resolveAll(t, c, "dual.test")
+		wantAddrs(t, g[IPv4], "192.0.2.1")
+		if srv.Count(0, "udp") != 0 || srv.Count(0, "tcp") != 2 {
+			t.Errorf("queries %v; want 2 over TCP only", srv.Queries())
+		}
+	})
+}
+
+func TestClient_Resolve_Failover(t *testing.T) {
+	checkFDs(t)
+	dead := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
+		dns.TypeA: {Drop: true}, dns.TypeAAAA: {Drop: true}}})
+	good := dnstest.Start(t, baseZone())
+	c := newClient(t, &Config{Timeout: 200 * time.Millisecond, Attempts: 2}, dead, good)
+	start := time.Now()
+	g := resolveAll(t, c, "dual.test")
+	wantAddrs(t, g[IPv4], "192.0.2.1")
+	if d := time.Since(start); d < 200*time.Millisecond || d > time.Second {
+		t.Errorf("first lookup took %v; want one timeout (200ms)", d)
+	}
+	// The dead server is now tried last: the next lookup is fast.
+	start = time.Now()
+	g = resolveAll(t, c, "v4.test")
+	wantAddrs(t, g[IPv4], "192.0.2.4")
+	if d := time.Since(start); d > 150*time.Millisecond {
+		t.Errorf("second lookup took %v; want the good server first", d)
+	}
+	if n := dead.Count(0, ""); n != 2 {
+		t.Errorf("dead server got %d queries; want 2 (first lookup only)", n)
+	}
+}
+
+func TestClient_Resolve_IPv6ServerFirst(t *testing.T) {
+	checkFDs(t)
+	v4 := dnstest.Start(t, baseZone())
+	v6 := dnstest.Start6(t, baseZone())
+	c := newClient(t, nil, v4, v6) // IPv4 listed first
+	g := resolveAll(t, c, "dual.test")
+	wantAddrs(t, g[IPv6], "2001:db8::1")
+	if v6.Count(0, "") != 2 || v4.Count(0, "") != 0 {
+		t.Errorf("queries: %d to ::1, %d to 127.0.0.1; want all to ::1", v6.Count(0, ""), v4.Count(0, ""))
+	}
+}
+
+func TestClient_Resolve_Rotate(t *testing.T) {
+	checkFDs(t)
+	a := dnstest.Start(t, baseZone())
+	b := dnstest.Start(t, baseZone())
+	c := newClient(t, &Config{Rotate: true}, a, b)
+	c.CacheSize = -1
+	for range 4 {
+		resolveAll(t, c, "dual.test", IPv4)
+	}
+	if a.Count(0, "") != 2 || b.Count(0, "") != 2 {
+		t.Errorf("rotate: %d and %d queries; want 2 and 2", a.Count(0, ""), b.Count(0, ""))
+	}
+}
+
+func TestClient_Resolve_Trace(t *testing.T) {
+	srv := dnstest.Start(t, baseZone())
+	c := newClient(t, nil, srv)
+	trace := &httptrace.ClientTrace{
+		ConnectStart: func(string, string) { t.Error("caller's ConnectStart fired for a DNS socket") },
+		DNSStart:     func(httptrace.DNSStartInfo) { t.Error("caller's DNSStart fired") },
+	}
+	ctx := httptrace.WithClientTrace(context.Background(), trace)
+	g := collect(t, c.Resolve(ctx, "dual.test", IPv6, IPv4), time.Now())
+	wantAddrs(t, g[IPv4], "192.0.2.1")
+}
+
+func TestClient_Resolve_Coalescing(t *testing.T) {
+	checkFDs(t)
+	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
+		dns.TypeA: {Delay: 100 * time.Millisecond}, dns.TypeAAAA: {Delay: 100 * time.Millisecond}}})
+	c := newClient(t, nil, srv)
+	chans := make([]<-chan Answer, 10)
+	for i := range chans {
+		chans[i] = c.Resolve(context.Background(), "dual.test", IPv6, IPv4)
+	}
+	for _, ch := range chans {
+		g := collect(t, ch, time.Now())
+		wantAddrs(t, g[IPv4], "192.0.2.1")
+	}
+	if n := srv.Count(0, ""); n != 2 {
+		t.Errorf("server got %d queries for 10 identical lookups; want 2", n)
+	}
+}
+
+func TestClient_Resolve_Immediate(t *testing.T) {
+	dir := t.TempDir()
+	hostsPath := filepath.Join(dir, "hosts")
+	os.WriteFile(hostsPath, []byte("192.0.2.7 Pinned.Example pin\n2001:db8::7 pinned.example\n192.0.2.8 v4pinned\n"), 0o644)
+	srv := dnstest.Start(t, baseZone())
+	c := &Client{Config: &Config{Servers: []netip.AddrPort{srv.Addr}, Timeout: time.Second}, HostsPath: hostsPath}
+	t.Cleanup(c.state().stopFlights)
+
+	tests := []struct {
+		host     string
+		v6, v4   []string
+		invalid  bool // error wraps errInvalidName
+		notFound bool
+	}{
+		{host: "pinned.example", v6: []string{"2001:db8::7"}, v4: []string{"192.0.2.7"}},
+		{host: "PINNED.EXAMPLE.", v6: []string{"2001:db8::7"}, v4: []string{"192.0.2.7"}},
+		{host: "pin", v4: []string{"192.0.2.7"}},
+		{host: "v4pinned", v4: []string{"192.0.2.8"}},
+		{host: "localhost", v6: []string{"::1"}, v4: []string{"127.0.0.1"}},
+		{host: "foo.localhost.", v6: []string{"::1"}, v4: []string{"127.0.0.1"}},
+		{host: "192.0.2.1", v4: []string{"192.0.2.1"}},
+		{host: "::ffff:192.0.2.1", v4: []string{"192.0.2.1"}},
+		{host: "fe80::1%lo", v6: []string{"fe80::1%lo"}},
+		{host: "hidden.onion", notFound: true},
+		{host: "", invalid: true},
+		{host: "a..b", invalid: true},
+		{host: "[::1]", invalid: true},
+		{host: "bad name", invalid: true},
+		{host: "-lead.test", invalid: true},
+		{host: strings.Repeat("a", 64) + ".test", invalid: true},
+		{host: strings.Repeat("abcdefghi.", 26) + "test", invalid: true},
+		{host: strings.Repeat("x", 100000), invalid: true},
+		{host: "\xff\xfe.test", invalid: true},
+		{host: "nul\x00.test", invalid: true},
+		{host: "12345", invalid: true},
+	}
+	for _, tt := range tests {
+		start := time.Now()
+		g := collect(t, c.Resolve(context.Background(), tt.host, IPv6, IPv4), start)
+		for _, f := range []Family{IPv6, IPv4} {
+			want := tt.v4
+			if f == IPv6 {
+				want = tt.v6
+			}
+			a := g[f]
+			switch {
+			case len(want) > 0:
+				if a.Err != nil || !slices.Equal(a.Addrs, addrs(want...)) {
+					t.Errorf("%q %v: got %v, %v; want %v", tt.host, f, a.Addrs, a.Err, want)
+				}
+			case tt.invalid:
+				var de *net.DNSError
+				if !errors.Is(a.Err, errInvalidName) || !errors.As(a.Err, &de) || !de.IsNotFound || len(de.Name) > 300 {
+					t.Errorf("%q %v: err %v; want invalid domain name", tt.host, f, a.Err)
+				}
+			default:
+				wantNotFound(t, a)
+			}
+		}
+		if d := time.Since(start); d > 100*time.Millisecond {
+			t.Errorf("%q took %v; want an immediate answer", tt.host, d)
+		}
+	}
+	if n := srv.Count(0, ""); n != 0 {
+		t.Errorf("DNS got %d queries; want none: %v", n, srv.Queries())
+	}
+}
+
+func TestClient_Resolve_IDNA(t *testing.T) {
+	srv := dnstest.Start(t, dnstest.NewZone("xn--bcher-kva.test. 60 IN A 192.0.2.9"))
+	c := newClient(t, nil, srv)
+	g := resolveAll(t, c, "Bücher.test", IPv4)
+	wantAddrs(t, g[IPv4], "192.0.2.9")
+	if q := srv.Queries(); len(q) != 1 || q[0].Name != "xn--bcher-kva.test." {
+		t.Errorf("queries %v; want xn--bcher-kva.test.", q)
+	}
+}
+
+func TestClient_Resolve_Hostile(t *testing.T) {
+	checkFDs(t)
+	var big []string
+	for i := range 300 {
+		big = append(big, netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}).String())
+	}
+	handler := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		q := req.Question[0]
+		m := new(dns.Msg).SetReply(req)
+		m.RecursionAvailable = true
+		hdr := func(name string, t uint16, class uint16, ttl uint32) dns.RR_Header {
+			return dns.RR_Header{Name: name, Rrtype: t, Class: class, Ttl: ttl}
+		}
+		switch strings.ToLower(q.Name) {
+		case "many.test.":
+			for _, a := range big {
+				m.Answer = append(m.Answer, &dns.A{Hdr: hdr(q.Name, dns.TypeA, dns.ClassINET, 60), A: net.ParseIP(a)})
+			}
+		case "mixed.test.":
+			m.Answer = []dns.RR{
+				&dns.A{Hdr: hdr(q.Name, dns.TypeA, dns.ClassCHAOS, 60), A: net.IPv4(192, 0, 2, 66)},
+				&dns.A{Hdr: hdr("other.test.", dns.TypeA, dns.ClassINET, 60), A: net.IPv4(192, 0, 2, 67)},
+				&dns.AAAA{Hdr: hdr(q.Name, dns.TypeAAAA, dns.ClassINET, 60), AAAA: net.ParseIP("2001:db8::68")},
+				&dns.A{Hdr: hdr(q.Name, dns.TypeA, dns.ClassINET, 60), A: net.IPv4(192, 0, 2, 1)},
+				&dns.A{Hdr: hdr(q.Name, dns.TypeA, dns.ClassINET, 60), A: net.IPv4(192, 0, 2, 1)},
+			}
+			if q.Qtype == dns.TypeAAAA {
+				m.Answer = append(m.Answer[:2], &dns.AAAA{Hdr: hdr(q.Name, dns.TypeAAAA, dns.ClassINET, 60), AAAA: net.ParseIP("::ffff:192.0.2.1")})
+			}
+		case "zero.test.":
+			m.Answer = []dns.RR{&dns.A{Hdr: hdr(q.Name, dns.TypeA, dns.ClassINET, 0), A: net.IPv4(192, 0, 2, 1)}}
+		case "huge.test.":
+			m.Answer = []dns.RR{&dns.A{Hdr: hdr(q.Name, dns.TypeA, dns.ClassINET, 1<<31-1), A: net.IPv4(192, 0, 2, 1)}}
+		case "msb.test.":
+			m.Answer = []dns.RR{&dns.A{Hdr: hdr(q.Name, dns.TypeA, dns.ClassINET, 1<<31), A: net.IPv4(192, 0, 2, 1)}}
+		case "loop.test.":
+			// A reply whose answer name is a compression pointer to itself.
+			b, _ := m.Pack()
+			b[7] = 1 // ANCOUNT = 1
+			off := len(b)
+			b = append(b, 0xc0|byte(off>>8), byte(off), 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1)
+			w.Write(b)
+			return
+		case "garbage.test.":
+			w.Write([]byte{0xde, 0xad})
+			return
+		}
+		w.WriteMsg(m)
+	})
+	srv := dnstest.Start(t, handler)
+	c := newClient(t, &Config{Timeout: 300 * time.Millisecond, Attempts: 1}, srv)
+
+	g := resolveAll(t, c, "many.test", IPv4)
+	if len(g[IPv4].Addrs) != defaultMaxAddrs {
+		t.Errorf("many: %d addresses; want the bound, %d", len(g[IPv4].Addrs), defaultMaxAddrs)
+	}
+	g = resolveAll(t, c, "mixed.test")
+	wantAddrs(t, g[IPv4], "192.0.2.1")
+	wantNotFound(t, g[IPv6]) // the IPv4-mapped AAAA is dropped
+	g = resolveAll(t, c, "huge.test", IPv4)
+	if g[IPv4].TTL != defaultMaxTTL {
+		t.Errorf("huge TTL delivered as %v; want clamped to %v", g[IPv4].TTL, defaultMaxTTL)
+	}
+	for _, h := range []string{"zero.test", "msb.test"} {
+		g = resolveAll(t, c, h, IPv4)
+		wantAddrs(t, g[IPv4], "192.0.2.1")
+		if g[IPv4].TTL != 0 {
+			t.Errorf("%s: TTL %v; want 0", h, g[IPv4].TTL)
+		}
+	}
+	before := srv.Count(0, "")
+	resolveAll(t, c, "zero.test", IPv4)
+	if srv.Count(0, "") != before+1 {
+		t.Error("an answer with TTL 0 was cached")
+	}
+	start := time.Now()
+	g = resolveAll(t, c, "loop.test", IPv4)
+	var de *net.DNSError
+	if g[IPv4].Positive() || !errors.As(g[IPv4].Err, &de) || de.Err != errTextMalformed {
+		t.Errorf("compression loop: %v; want %q", g[IPv4].Err, errTextMalformed)
+	}
+	if d := time.Since(start); d > 250*time.Millisecond {
+		t.Errorf("compression loop took %v; want an immediate error, not a timeout", d)
+	}
+	g = resolveAll(t, c, "garbage.test", IPv4)
+	if !errors.As(g[IPv4].Err, &de) || !de.IsTimeout {
+		t.Errorf("garbage: %v; want a timeout (garbage is ignored)", g[IPv4].Err)
+	}
+}
+
+func TestClient_Resolve_Search(t *testing.T) {
+	checkFDs(t)
+	zone := dnstest.NewZone(
+		"cluster.local. 60 IN SOA ns.cluster.local. admin. 1 60 60 60 30",
+		"api.default.svc.cluster.local. 30 IN A 10.96.0.1",
+		"v4app.default.svc.cluster.local. 30 IN A 10.96.0.2",
+		"v4app.svc.cluster.local. 30 IN AAAA fd00::2",
+		"example.com. 60 IN A 192.0.2.10",
+		"example.com. 60 IN AAAA 2001:db8::10",
+	)
+	srv := dnstest.Start(t, &dnstest.Faults{Next: zone, ByType: map[uint16]dnstest.Fault{}})
+	conf := &Config{
+		Search:  []string{"default.svc.cluster.local.", "svc.cluster.local.", "cluster.local."},
+		Ndots:   5,
+		Timeout: time.Second, Attempts: 1,
+	}
+	c := newClient(t, conf, srv)
+
+	g := resolveAll(t, c, "api")
+	wantAddrs(t, g[IPv4], "10.96.0.1")
+	wantNotFound(t, g[IPv6])
+
+	// A found under the first domain: AAAA of a later candidate is not used.
+	g = resolveAll(t, c, "v4app")
+	wantAddrs(t, g[IPv4], "10.96.0.2")
+	wantNotFound(t, g[IPv6])
+
+	// ndots:5: the search list is tried first, then the name as given.
+	g = resolveAll(t, c, "example.com")
+	wantAddrs(t, g[IPv4], "192.0.2.10")
+	wantAddrs(t, g[IPv6], "2001:db8::10")
+	var names []string
+	for _, q := range srv.Queries() {
+		if q.Type == dns.TypeA && strings.HasPrefix(q.Name, "example.com") {
+			names = append(names, q.Name)
+		}
+	}
+	want := []string{"example.com.default.svc.cluster.local.", "example.com.svc.cluster.local.", "example.com.cluster.local.", "example.com."}
+	if !slices.Equal(names, want) {
+		t.Errorf("A queries %q; want %q", names, want)
+	}
+	// Rooted: only as given.
+	n := srv.Count(0, "")
+	g = resolveAll(t, c, "dual.example.", IPv4)
+	wantNotFound(t, g[IPv4])
+	if srv.Count(0, "") != n+1 {
+		t.Errorf("rooted name: %d queries; want 1", srv.Count(0, "")-n)
+	}
+}
+
+// TestClient_Resolve_SearchLostAAAA: with ndots:5, every AAAA query is lost.
+// NXDOMAIN for A on the search candidates moves both families on, so A is
+// still delivered within a few ms.
+func TestClient_Resolve_SearchLostAAAA(t *testing.T) {
+	checkFDs(t)
+	zone := dnstest.NewZone(
+		"cluster.local. 60 IN SOA ns.cluster.local. admin. 1 60 60 60 30",
+		"example.com. 60 IN A 192.0.2.10",
+	)
+	srv := dnstest.Start(t, &dnstest.Faults{Next: zone, ByType: map[uint16]dnstest.Fault{dns.TypeAAAA: {Drop: true}}})
+	c := newClient(t, &Config{
+		Search: []string{"default.svc.cluster.local.", "svc.cluster.local.", "cluster.local."},
+		Ndots:  5, Timeout: 2 * time.Second, Attempts: 1,
+	}, srv)
+	start := time.Now()
+	ch := c.Resolve(context.Background(), "example.com", IPv6, IPv4)
+	a := <-ch
+	if a.Family != IPv4 || !a.Positive() {
+		t.Fatalf("first answer %+v; want A", a)
+	}
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Errorf("A after %v; want a few ms", d)
+	}
+	c.state().stopFlights()
+	<-ch
+}

@@ -1,0 +1,195 @@
+package resolver
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// ednsUDPSize is the UDP payload size we advertise with EDNS0: 1232 bytes
+// avoids IP fragmentation on every common path (DNS Flag Day 2020).
+const ednsUDPSize = 1232
+
+// maxUDPReply is the read buffer for UDP replies: a server may ignore our
+// EDNS0 size, and we would rather parse a large reply than time out.
+const maxUDPReply = 65535
+
+// exchangeFunc sends one query to one server and returns the reply that
+// matches it. It is a seam for tests (virtual-time tests replace the
+// network with a function).
+type exchangeFunc func(ctx context.Context, server netip.AddrPort, name string, qtype uint16, useTCP bool, timeout time.Duration) (*dns.Msg, error)
+
+// exchange asks server for (name, qtype): over UDP with EDNS0, again over
+// TCP when the reply is truncated (TC), again without EDNS0 when the server
+// answers FORMERR to it (old servers), and only over TCP when useTCP is
+// set (options use-vc). Each transport gets timeout (Go's resolver does
+// the same); ctx bounds the whole exchange.
+func exchange(ctx context.Context, server netip.AddrPort, name string, qtype uint16, useTCP bool, timeout time.Duration) (*dns.Msg, error) {
+	network := "udp"
+	if useTCP {
+		network = "tcp"
+	}
+	edns := true
+	for range 3 { // at most: UDP, then TCP or no-EDNS, then both
+		qctx, cancel := context.WithTimeout(ctx, timeout)
+		m, err := exchangeOnce(qctx, network, server, name, qtype, edns)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+		switch {
+		case m.Truncated && network == "udp":
+			network = "tcp"
+		case m.Rcode == dns.RcodeFormatError && edns:
+			edns = false
+		default:
+			return m, nil
+		}
+	}
+	return nil, errMalformed
+}
+
+// exchangeOnce sends one query over one transport from a fresh socket (a
+// random source port chosen by the kernel, and a random ID), and waits for
+// a reply whose ID, question name, type and class match; other datagrams
+// are ignored. Over UDP the socket is connected, so the kernel drops
+// datagrams from any other address or port. The context's cancellation is
+// honoured at once: it expires the socket's deadline.
+func exchangeOnce(ctx context.Context, network string, server netip.AddrPort, name string, qtype uint16, edns bool) (*dns.Msg, error) {
+	q := new(dns.Msg)
+	q.Id = uint16(rand.Uint32())
+	q.RecursionDesired = true
+	q.Question = []dns.Question{{Name: name, Qtype: qtype, Qclass: dns.ClassINET}}
+	if edns {
+		q.SetEdns0(ednsUDPSize, false)
+	}
+	wire, err := q.Pack()
+	if err != nil {
+		return nil, err
+	}
+	hook, _ := ctx.Value(sentHookKey{}).(func())
+	if hook != nil && network == "tcp" {
+		hook() // a TCP connect may take long: do not hold others back
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, server.String())
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	// A deadline in the past makes blocked reads and writes return now.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	var m *dns.Msg
+	if network == "udp" {
+		m, err = roundTripUDP(conn, wire, q.Id, name, qtype, hook)
+	} else {
+		m, err = roundTripTCP(conn, wire, q.Id, name, qtype)
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return m, err
+}
+
+func roundTripUDP(conn net.Conn, wire []byte, id uint16, name string, qtype uint16, sent func()) (*dns.Msg, error) {
+	if _, err := conn.Write(wire); err != nil {
+		return nil, err
+	}
+	if sent != nil {
+		sent()
+	}
+	buf := make([]byte, maxUDPReply)
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return nil, os.ErrDeadlineExceeded
+			}
+			// ECONNREFUSED from an ICMP port unreachable: nobody there.
+			return nil, err
+		}
+		m, ok, err := parseReply(buf[:n], id, name, qtype)
+		if !ok {
+			continue // not a reply to this query: keep waiting
+		}
+		return m, err
+	}
+}
+
+func roundTripTCP(conn net.Conn, wire []byte, id uint16, name string, qtype uint16) (*dns.Msg, error) {
+	out := make([]byte, 2+len(wire))
+	binary.BigEndian.PutUint16(out, uint16(len(wire)))
+	copy(out[2:], wire)
+	if _, err := conn.Write(out); err != nil {
+		return nil, err
+	}
+	var buf []byte
+	for {
+		var l [2]byte
+		if _, err := io.ReadFull(conn, l[:]); err != nil {
+			return nil, err
+		}
+		n := int(binary.BigEndian.Uint16(l[:]))
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(conn, buf); err != nil {
+			return nil, err
+		}
+		m, ok, err := parseReply(buf, id, name, qtype)
+		if !ok {
+			continue
+		}
+		return m, err
+	}
+}
+
+// parseReply decides whether b is a reply to the query (id, name, qtype,
+// class IN) by its header and question alone, and if so parses the whole
+// message. ok is false for datagrams that are not the reply (wrong ID, not
+// a response, other question, garbage): the caller keeps waiting for the
+// real one. ok with a non-nil error is our reply, malformed (for example a
+// compression loop): the caller gives up on this server.
+func parseReply(b []byte, id uint16, name string, qtype uint16) (m *dns.Msg, ok bool, err error) {
+	if len(b) < 12 {
+		return nil, false, nil
+	}
+	if binary.BigEndian.Uint16(b[0:]) != id || b[2]&0x80 == 0 || binary.BigEndian.Uint16(b[4:]) != 1 {
+		return nil, false, nil // wrong ID, a query, or not exactly one question
+	}
+	qname, off, err := dns.UnpackDomainName(b, 12)
+	if err != nil || off+4 > len(b) || !strings.EqualFold(qname, name) ||
+		binary.BigEndian.Uint16(b[off:]) != qtype || binary.BigEndian.Uint16(b[off+2:]) != dns.ClassINET {
+		return nil, false, nil
+	}
+	m = new(dns.Msg)
+	if err := m.Unpack(b); err != nil {
+		if b[2]&0x02 != 0 {
+			// Truncated mid-record: only the TC bit matters.
+			m = new(dns.Msg)
+			m.Id, m.Response, m.Truncated = id, true, true
+			return m, true, nil
+		}
+		return nil, true, errMalformed
+	}
+	return m, true, nil
+}
