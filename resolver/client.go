@@ -80,11 +80,13 @@ type Client struct {
 
 // state is what a Client builds on first use.
 type state struct {
-	conf   func() *Config
-	hosts  func() *hosts
-	cache  cache
-	health health
-	rotate atomic.Uint32
+	conf       func() *Config
+	hosts      func() *hosts
+	confWatch  *fileWatch[*Config] // nil with Client.Config
+	hostsWatch *fileWatch[*hosts]
+	cache      cache
+	health     health
+	rotate     atomic.Uint32
 
 	maxAddrs       int
 	minTTL, maxTTL time.Duration
@@ -136,6 +138,7 @@ func (c *Client) state() *state {
 				path = DefaultConfPath
 			}
 			w := &fileWatch[*Config]{path: path, parse: ParseConfig}
+			st.confWatch = w
 			st.conf = func() *Config { return w.get(func(c *Config) bool { return c.NoReload }) }
 		}
 		path := c.HostsPath
@@ -143,6 +146,7 @@ func (c *Client) state() *state {
 			path = DefaultHostsPath
 		}
 		hw := &fileWatch[*hosts]{path: path, parse: parseHosts}
+		st.hostsWatch = hw
 		st.hosts = func() *hosts { return hw.get(nil) }
 		c.st = st
 	})

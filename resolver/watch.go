@@ -87,3 +87,15 @@ func (w *fileWatch[T]) get(noReload func(T) bool) T {
 	w.cur.Store(next)
 	return val
 }
+
+// expire makes the next get check the file, as if recheckEvery had
+// passed (for tests).
+func (w *fileWatch[T]) expire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if cur := w.cur.Load(); cur != nil {
+		c := *cur
+		c.checked = time.Time{}
+		w.cur.Store(&c)
+	}
+}
