@@ -1,0 +1,230 @@
+package dialer
+
+// Benchmarks of what a user pays per connection on loopback, ours next to
+// net.Dialer in the same run, and of the pure planner.
+//
+//	go test -run x -bench . -benchmem -count 5 ./dialer/
+//
+// No benchmark touches the machine's DNS: names come from /etc/hosts (or a
+// Static resolver), and the net.Resolver both sides use refuses to dial a
+// DNS server.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dualstack-go/happyeyeballs/resolver"
+)
+
+// benchNoDNS is a stub resolver that reads /etc/hosts and never sends a
+// query: a name that is not in the hosts file fails instead of leaving the
+// machine.
+var benchNoDNS = &net.Resolver{
+	PreferGo: true,
+	Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("bench: DNS disabled, names come from /etc/hosts only")
+	},
+}
+
+// benchServer accepts and closes connections on every address of addrs,
+// all on one port, until the benchmark ends.
+func benchServer(b *testing.B, addrs []netip.Addr) uint16 {
+	b.Helper()
+	var port uint16
+	var lns []net.Listener
+	for attempt := 0; len(lns) < len(addrs); attempt++ {
+		if attempt == 20 {
+			b.Fatalf("no port free on all of %v", addrs)
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+		lns, port = nil, 0
+		for _, a := range addrs {
+			ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(a, port)))
+			if err != nil {
+				break // the port is taken on this address: start over
+			}
+			lns = append(lns, ln)
+			port = uint16(ln.Addr().(*net.TCPAddr).Port)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, ln := range lns {
+		wg.Go(func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return // closed at the end of the benchmark
+				}
+				c.Close()
+			}
+		})
+	}
+	b.Cleanup(func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+		wg.Wait()
+	})
+	return port
+}
+
+// benchCloser closes a client connection without leaving it in TIME_WAIT,
+// so that tens of thousands of dials do not run out of ephemeral ports.
+func benchClose(b *testing.B, c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	if err := c.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchLatency is a histogram of dial times with 1 µs buckets up to 10 ms,
+// allocated before the timed loop so that it adds no allocation per dial.
+type benchLatency struct {
+	buckets [10000]uint32
+	over    int
+	n       int
+}
+
+func (h *benchLatency) add(d time.Duration) {
+	h.n++
+	if us := int(d / time.Microsecond); us < len(h.buckets) {
+		h.buckets[us]++
+	} else {
+		h.over++
+	}
+}
+
+func (h *benchLatency) report(b *testing.B) {
+	if h.n == 0 {
+		return
+	}
+	half, seen := (h.n+1)/2, 0
+	for us, c := range h.buckets {
+		seen += int(c)
+		if seen >= half {
+			b.ReportMetric(float64(us), "p50-µs")
+			return
+		}
+	}
+	b.ReportMetric(float64(len(h.buckets)), "p50-µs") // beyond the histogram
+}
+
+type benchDialFunc func(ctx context.Context, network, address string) (net.Conn, error)
+
+func benchDial(b *testing.B, dial benchDialFunc, address string) {
+	ctx := context.Background()
+	h := new(benchLatency)
+	b.ReportAllocs()
+	for b.Loop() {
+		start := time.Now()
+		c, err := dial(ctx, "tcp", address)
+		h.add(time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchClose(b, c)
+	}
+	h.report(b)
+}
+
+// BenchmarkDial dials a loopback listener, with this package's Dialer and
+// with net.Dialer: an IP literal (no resolution), and the name "localhost"
+// from /etc/hosts (ours through resolver.System, the same lookup net.Dialer
+// makes, and through a Static resolver holding the same addresses, which
+// isolates the cost of the race from the cost of the lookup).
+func BenchmarkDial(b *testing.B) {
+	lit := benchServer(b, []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})})
+	literal := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), lit).String()
+
+	b.Run("literal/happyeyeballs", func(b *testing.B) {
+		var d Dialer // the zero value, as users write it
+		benchDial(b, d.DialContext, literal)
+	})
+	b.Run("literal/net.Dialer", func(b *testing.B) {
+		var d net.Dialer
+		benchDial(b, d.DialContext, literal)
+	})
+
+	hosts, err := benchNoDNS.LookupNetIP(context.Background(), "ip", "localhost")
+	if err != nil || len(hosts) == 0 {
+		b.Logf("skipping the localhost benchmarks: /etc/hosts has no localhost (%v)", err)
+		return
+	}
+	var static resolver.Static
+	for _, a := range hosts {
+		a = a.Unmap()
+		if resolver.Of(a) == resolver.IPv6 {
+			static.AAAA.Addrs = append(static.AAAA.Addrs, a)
+		} else {
+			static.A.Addrs = append(static.A.Addrs, a)
+		}
+	}
+	slices.SortFunc(hosts, func(x, y netip.Addr) int { return x.Compare(y) })
+	port := benchServer(b, slices.Compact(hosts))
+	name := fmt.Sprintf("localhost:%d", port)
+
+	b.Run("localhost/happyeyeballs-system", func(b *testing.B) {
+		d := Dialer{Resolver: &resolver.System{Resolver: benchNoDNS}}
+		benchDial(b, d.DialContext, name)
+	})
+	b.Run("localhost/happyeyeballs-static", func(b *testing.B) {
+		d := Dialer{Resolver: &static}
+		benchDial(b, d.DialContext, name)
+	})
+	b.Run("localhost/net.Dialer", func(b *testing.B) {
+		d := net.Dialer{Resolver: benchNoDNS}
+		benchDial(b, d.DialContext, name)
+	})
+}
+
+// benchPlanInput returns n addresses, IPv6 and IPv4 alternating in blocks
+// as a resolver might return them, from the documentation ranges.
+func benchPlanInput(n int) []netip.Addr {
+	out := make([]netip.Addr, 0, n)
+	for i := range n {
+		if i%2 == 0 {
+			out = append(out, netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}))
+		} else {
+			out = append(out, netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}))
+		}
+	}
+	return out
+}
+
+// benchPlanSource is a fixed source-address function (no probes): a global
+// IPv6 and an IPv4 source, so that every RFC 6724 rule has work to do.
+func benchPlanSource(dst netip.Addr) (netip.Addr, bool) {
+	if dst.Is4() {
+		return netip.AddrFrom4([4]byte{192, 0, 2, 200}), true
+	}
+	return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x01, 15: 0x01}), true
+}
+
+// BenchmarkPlan is the pure planner (RFC 6724 sort and interleave) on 2,
+// 12 and 100 addresses, as it runs when an answer arrives.
+func BenchmarkPlan(b *testing.B) {
+	for _, n := range []int{2, 12, 100} {
+		b.Run(fmt.Sprintf("addrs=%d", n), func(b *testing.B) {
+			in := benchPlanInput(n)
+			scratch := make([]netip.Addr, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(scratch, in)
+				if out := plan(scratch, nil, 1, 0, benchPlanSource); len(out) != n {
+					b.Fatalf("plan returned %d addresses, want %d", len(out), n)
+				}
+			}
+		})
+	}
+}
