@@ -391,6 +391,22 @@ func TestConformanceResolution(t *testing.T) {
 			winner: v6a, took: 505 * ms,
 		},
 		{
+			name: "RFC 6724 rule 1: IPv6 has no route, so A is awaited and IPv4 goes first",
+			aaaa: simAnswer(0, v6a), a: simAnswer(30*ms, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(ms), v4a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.SourceAddr = planIPv4Only },
+			want:   []simAt{{v4a, 30 * ms}},
+			winner: v4a, took: 40 * ms,
+		},
+		{
+			name: "RFC 6724 rule 1: IPv6 has no route and A never comes: IPv6 is still tried at 50ms",
+			aaaa: simAnswer(0, v6a), a: simNever,
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.SourceAddr = planIPv4Only },
+			want:   []simAt{{v6a, 50 * ms}},
+			winner: v6a, took: 60 * ms,
+		},
+		{
 			name: "tcp6 asks only AAAA and never waits for A",
 			aaaa: simAnswer(5*ms, v6a), a: simAnswer(0, v4a),
 			hosts:   map[netip.Addr]simnet.Behavior{v6a: bh, v4a: simnet.Accepting(1 * ms)},
@@ -627,9 +643,6 @@ func TestConformanceLateAnswers(t *testing.T) {
 			config: func(d *Dialer) { d.FirstAddressFamilyCount = 2 },
 			want:   []simAt{{v4a, 50 * ms}, {v6a, 300 * ms}},
 			winner: v6a, took: 310 * ms,
-			skip: "BUG (design question): the engine tries v4a@50ms, v4b@300ms, v6a@550ms: " +
-				"nextFamilies gives the First Address Family Count run to IPv4, which went first only " +
-				"because AAAA missed the Resolution Delay, though RFC 6724 makes IPv6 the first family",
 		},
 		{
 			name: "late answer after the next attempt was due: starts on arrival",
@@ -1595,4 +1608,100 @@ func TestConformanceServiceName(t *testing.T) {
 	if len(n.Attempts()) != 1 {
 		t.Errorf("attempts %v; want only the first dial's", n.Attempts())
 	}
+}
+
+// simHandshake is a Handshake hook that takes d for every address and
+// fails for the addresses in fail, as a TLS handshake reset by a
+// middlebox would (hyper#3900, OkHttp#7308).
+func simHandshake(d time.Duration, slow map[netip.Addr]time.Duration, fail ...netip.Addr) func(context.Context, net.Conn) (net.Conn, error) {
+	return func(ctx context.Context, c net.Conn) (net.Conn, error) {
+		addr := netip.MustParseAddrPort(c.RemoteAddr().String()).Addr()
+		wait := d
+		if s, ok := slow[addr]; ok {
+			wait = s
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		for _, f := range fail {
+			if f == addr {
+				return nil, errors.New("tls: connection reset by peer")
+			}
+		}
+		return c, nil
+	}
+}
+
+// TestConformanceHandshake: with a Handshake hook the winner is decided
+// after it (Happy Eyeballs v3 draft); a connection whose handshake fails
+// or is overtaken is closed, and a failure starts the next attempt at once.
+func TestConformanceHandshake(t *testing.T) {
+	runSimCases(t, []simCase{
+		{
+			name: "v3: IPv6 connects but its handshake is reset: IPv4 starts at once and wins",
+			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(10 * ms), v4a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.Handshake = simHandshake(20*ms, nil, v6a) },
+			want:   []simAt{{v6a, 0}, {v4a, 30 * ms}},
+			winner: v4a, took: 60 * ms,
+		},
+		{
+			name: "v3: a slow handshake is overtaken: cancelled and its connection closed",
+			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(10 * ms), v4a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.Handshake = simHandshake(20*ms, map[netip.Addr]time.Duration{v6a: time.Second}) },
+			want:   []simAt{{v6a, 0}, {v4a, 250 * ms}},
+			winner: v4a, took: 280 * ms,
+		},
+		{
+			name: "every handshake fails: DialError lists them",
+			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(10 * ms), v4a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.Handshake = simHandshake(20*ms, nil, v6a, v4a) },
+			want:   []simAt{{v6a, 0}, {v4a, 30 * ms}},
+			took:   60 * ms,
+			err: func(t *testing.T, err error) {
+				var de *DialError
+				if !errors.As(err, &de) || len(de.Attempts) != 2 || !strings.Contains(err.Error(), "tls: connection reset") {
+					t.Errorf("want a DialError with both handshake failures: %v", err)
+				}
+			},
+		},
+	})
+}
+
+// TestConformanceBoundsTrace: a family's answer is cut to MaxAddresses
+// before it joins the plan, and the trace reports what was kept.
+func TestConformanceBoundsTrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		six, four := simMany(true, 300), simMany(false, 300)
+		n := new(simnet.Network)
+		n.Set(six[0], simnet.Accepting(ms))
+		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, six...), A: simAnswer(0, four...)})
+		d.MaxAddresses = 5
+		kept := map[resolver.Family][]netip.Addr{}
+		var mu sync.Mutex
+		ctx := WithTrace(t.Context(), &Trace{DNSAnswer: func(i DNSAnswerInfo) {
+			mu.Lock()
+			kept[i.Family] = i.Addrs
+			mu.Unlock()
+		}})
+		c, err := d.DialContext(ctx, "tcp", "example.com:443")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		if got, want := planString(kept[resolver.IPv6]), planString(six[:5]); got != want {
+			t.Errorf("IPv6 kept %s; want %s", got, want)
+		}
+		if got, want := planString(kept[resolver.IPv4]), planString(four[:5]); got != want {
+			t.Errorf("IPv4 kept %s; want %s", got, want)
+		}
+	})
 }

@@ -34,13 +34,20 @@ func nextFamilies(sorted, tried []netip.Addr, firstCount int, prefer resolver.Fa
 		return first, firstCount
 	}
 	// Still inside the run of First Address Family Count addresses of the
-	// family that went first? Then finish that run.
+	// first family? Then finish that run. The first family is the one
+	// preferred now (PreferredFamily, else the best address's family): a
+	// family that went first only because the other's answer missed the
+	// Resolution Delay does not get the run.
+	first := prefer
+	if first == 0 {
+		first = resolver.Of(sorted[0])
+	}
 	f0 := resolver.Of(tried[0])
 	run := 0
 	for run < len(tried) && resolver.Of(tried[run]) == f0 {
 		run++
 	}
-	if run == len(tried) && run < firstCount && (prefer == 0 || prefer == f0) {
+	if run == len(tried) && run < firstCount && f0 == first {
 		return f0, firstCount - run
 	}
 	// Otherwise alternate: the family not tried last goes next.

@@ -158,10 +158,6 @@ func TestPlan(t *testing.T) {
 			tried:      "192.0.2.1",
 			firstCount: 2,
 			want:       "2001:db8::1 192.0.2.2",
-			skip: "BUG (design question): IPv4 went first only because the AAAA answer missed the " +
-				"Resolution Delay; RFC 6724 makes IPv6 the first family, yet nextFamilies continues " +
-				"the First Address Family Count run of IPv4 (tried[0]'s family) when PreferredFamily " +
-				"is unset, so a second IPv4 address goes before the late IPv6 (got 192.0.2.2 2001:db8::1)",
 		},
 		{
 			name:       "PreferredFamily IPv4, count 2: finish the IPv4 run",

@@ -1,11 +1,13 @@
 package dialer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
 	"net/http/httptrace"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/dualstack-go/happyeyeballs/internal/rfc6724"
@@ -174,7 +176,14 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 			r.startAttempt(attemptCtx, results, done, now)
 		}
 		if r.pending == 0 && r.inflight == 0 && !r.canStart() {
-			return nil, r.fail(nil)
+			// Attempts that hit the deadline through their sockets can all
+			// end just before ctx.Done is seen: the dial still ran out of
+			// time, and its error must say so.
+			err := ctx.Err()
+			if err == nil && !r.deadline.IsZero() && !time.Now().Before(r.deadline) {
+				err = context.DeadlineExceeded
+			}
+			return nil, r.fail(err)
 		}
 
 		select {
@@ -200,7 +209,11 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 			})
 		case <-timerC:
 		case <-ctx.Done():
-			return nil, r.fail(ctx.Err())
+			err := ctx.Err()
+			if err == nil && !r.deadline.IsZero() && !time.Now().Before(r.deadline) {
+				err = context.DeadlineExceeded
+			}
+			return nil, r.fail(err)
 		}
 	}
 }
@@ -445,7 +458,7 @@ func (r *run) fail(ctxErr error) error {
 	case len(r.tried) == 0:
 		err = r.dnsError()
 	default:
-		err = &DialError{Host: r.host, Port: r.port, Attempts: r.failures, DNS: r.dnsErrs, Err: ctxErr}
+		err = &DialError{Host: r.host, Port: r.port, Attempts: r.attemptErrors(ctxErr), DNS: r.dnsErrs, Err: ctxErr}
 	}
 	r.trace.dialDone(DialDoneInfo{Host: r.host, Attempts: len(r.tried), Err: err, Elapsed: time.Since(r.start)})
 	return &net.OpError{Op: "dial", Net: r.network, Source: r.d.LocalAddr, Err: err}
@@ -479,4 +492,16 @@ func (r *run) learnSlow() {
 			r.learn.unreachable(a.addr)
 		}
 	}
+}
+
+// attemptErrors lists every attempt of the dial in start order: the failed
+// ones with their errors, and those still running when the dial was cut
+// short with ctxErr.
+func (r *run) attemptErrors(ctxErr error) []*AttemptError {
+	errs := slices.Clone(r.failures)
+	for _, a := range r.running {
+		errs = append(errs, &AttemptError{Addr: a.addr, Start: a.start.Sub(r.start), Err: ctxErr})
+	}
+	slices.SortStableFunc(errs, func(a, b *AttemptError) int { return cmp.Compare(a.Start, b.Start) })
+	return errs
 }
