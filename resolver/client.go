@@ -351,6 +351,7 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 		rooted += "."
 	}
 	var firstErr, rootErr error
+	var negTTL time.Duration
 	for i, cand := range cands {
 		var otherDone chan struct{}
 		if other != nil {
@@ -394,6 +395,9 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 		if firstErr == nil {
 			firstErr = r.err
 		}
+		if i == 0 || r.ttl < negTTL {
+			negTTL = r.ttl // a negative answer holds as long as all its parts
+		}
 		if cand == rooted {
 			rootErr = r.err
 		}
@@ -408,7 +412,7 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 			return Answer{Family: f, Err: ctxError(ctx, host)}
 		}
 		if other[i].k == positive {
-			return Answer{Family: f, Err: renamed(r.err, host)}
+			return Answer{Family: f, Err: renamed(r.err, host), TTL: r.ttl}
 		}
 	}
 	err := rootErr
@@ -418,7 +422,7 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 	if err == nil {
 		err = notFound(host)
 	}
-	return Answer{Family: f, Err: renamed(err, host)}
+	return Answer{Family: f, Err: renamed(err, host), TTL: negTTL}
 }
 
 // startFlight returns the function that starts a flight for (name, qtype).
