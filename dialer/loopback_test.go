@@ -17,6 +17,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptrace"
 	"net/netip"
 	"path/filepath"
@@ -1050,5 +1051,244 @@ func TestLoopback_Concurrent(t *testing.T) {
 			t.Fatal("the server accepted fewer than 20 connections")
 		}
 		s.Close()
+	}
+}
+
+// TestLoopback_ResolutionDelayRules: the RFC 8305 §3 start rules against a
+// real DNS server, with a Resolution Delay of 1 s so that "at once" and
+// "after the delay" are far apart on a noisy machine. Every case must end
+// well before 1 s, over the family the rule picks.
+func TestLoopback_ResolutionDelayRules(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		zone   []string
+		faults map[uint16]dnstest.Fault
+		min    time.Duration // no earlier than (the AAAA delay)
+		want   resolver.Family
+		tcp    bool // the AAAA query must have been retried over TCP
+	}{
+		{
+			name: "NODATA AAAA starts IPv4 at once",
+			zone: []string{dualName + " 60 IN A 127.0.0.1"},
+			want: resolver.IPv4,
+		},
+		{
+			name:   "SERVFAIL AAAA starts IPv4 at once",
+			zone:   []string{dualName + " 60 IN AAAA ::1", dualName + " 60 IN A 127.0.0.1"},
+			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Rcode: dns.RcodeServerFailure}},
+			want:   resolver.IPv4,
+		},
+		{
+			name:   "AAAA inside the delay starts IPv6 on arrival",
+			zone:   []string{dualName + " 60 IN AAAA ::1", dualName + " 60 IN A 127.0.0.1"},
+			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Delay: 150 * time.Millisecond}},
+			min:    150 * time.Millisecond,
+			want:   resolver.IPv6,
+		},
+		{
+			name:   "truncated AAAA over UDP is retried over TCP",
+			zone:   []string{dualName + " 60 IN AAAA ::1", dualName + " 60 IN A 127.0.0.1"},
+			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Truncate: true}},
+			want:   resolver.IPv6,
+			tcp:    true,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := loopback.Dual(t, loopback.Accept, loopback.Accept)
+			srv := dnstest.Start(t, &dnstest.Faults{Next: dnstest.NewZone(tc.zone...), ByType: tc.faults})
+			fdBaseline(t)
+			d := dialer.Dialer{Resolver: dnsResolver(t, srv), ResolutionDelay: time.Second, DisableHistory: true}
+			start := time.Now()
+			c, err := d.DialContext(context.Background(), "tcp", p.Host(dualName))
+			took := time.Since(start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			e := p.V4
+			if tc.want == resolver.IPv6 {
+				e = p.V6
+			}
+			if got := remote(t, c); got != e.Addr {
+				t.Errorf("connected to %v, want %v", got, e.Addr)
+			}
+			exchange(t, c, e)
+			if took < tc.min || took > 700*time.Millisecond {
+				t.Errorf("dial took %v, want between %v and well under the 1 s Resolution Delay", took, tc.min)
+			}
+			if tc.tcp && srv.Count(dns.TypeAAAA, "tcp") == 0 {
+				t.Errorf("no AAAA query over TCP after a truncated reply: %v", srv.Queries())
+			}
+		})
+	}
+}
+
+// TestLoopback_LateAAAAJoinsRace: A answers first and 127.0.0.1 is
+// black-holed; the AAAA answer arrives 400 ms later, mid-race, and ::1 is
+// tried on arrival and wins (RFC 8305 §3, §6).
+func TestLoopback_LateAAAAJoinsRace(t *testing.T) {
+	p := loopback.Dual(t, loopback.BlackHole, loopback.Accept)
+	srv := dnstest.Start(t, &dnstest.Faults{
+		Next:   dualZone(),
+		ByType: map[uint16]dnstest.Fault{dns.TypeAAAA: {Delay: 400 * time.Millisecond}},
+	})
+	fdBaseline(t)
+	d := dialer.Dialer{Resolver: dnsResolver(t, srv), DisableHistory: true}
+	var ev events
+	ctx := dialer.WithTrace(context.Background(), ev.trace())
+	start := time.Now()
+	c, err := d.DialContext(ctx, "tcp", p.Host(dualName))
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := remote(t, c); got != p.V6.Addr {
+		t.Errorf("connected to %v, want %v", got, p.V6.Addr)
+	}
+	exchange(t, c, p.V6)
+	if took < 400*time.Millisecond || took > 1200*time.Millisecond {
+		t.Errorf("dial took %v, want about the 400 ms AAAA delay", took)
+	}
+	ev.wait(t)
+	if got, want := ev.startAddrs(), []netip.AddrPort{p.V4.Addr, p.V6.Addr}; !slices.Equal(got, want) {
+		t.Errorf("attempts %v, want %v", got, want)
+	}
+}
+
+// TestLoopback_FamilyNetworks: "tcp4" and "tcp6" ask the DNS server only
+// for their family and connect over it, although the other family works.
+func TestLoopback_FamilyNetworks(t *testing.T) {
+	for _, tc := range []struct {
+		network      string
+		asked, never uint16
+		v6           bool
+	}{
+		{"tcp4", dns.TypeA, dns.TypeAAAA, false},
+		{"tcp6", dns.TypeAAAA, dns.TypeA, true},
+	} {
+		t.Run(tc.network, func(t *testing.T) {
+			p := loopback.Dual(t, loopback.Accept, loopback.Accept)
+			srv := dnstest.Start(t, dualZone())
+			fdBaseline(t)
+			d := dialer.Dialer{Resolver: dnsResolver(t, srv), DisableHistory: true}
+			c, err := d.DialContext(context.Background(), tc.network, p.Host(dualName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			e := p.V4
+			if tc.v6 {
+				e = p.V6
+			}
+			if got := remote(t, c); got != e.Addr {
+				t.Errorf("connected to %v, want %v", got, e.Addr)
+			}
+			exchange(t, c, e)
+			if srv.Count(tc.asked, "") == 0 || srv.Count(tc.never, "") != 0 {
+				t.Errorf("queries %v, want %s only", srv.Queries(), dns.TypeToString[tc.asked])
+			}
+		})
+	}
+}
+
+// TestLoopback_DNSFailures: names that do not resolve fail with a
+// *net.DNSError of the stdlib's shape, without any connection attempt.
+func TestLoopback_DNSFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		faults   map[uint16]dnstest.Fault
+		host     string
+		notFound bool
+	}{
+		{name: "NXDOMAIN", host: "missing.test.", notFound: true},
+		{name: "SERVFAIL", host: dualName, faults: map[uint16]dnstest.Fault{
+			dns.TypeA: {Rcode: dns.RcodeServerFailure}, dns.TypeAAAA: {Rcode: dns.RcodeServerFailure},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := loopback.Dual(t, loopback.Accept, loopback.Accept)
+			srv := dnstest.Start(t, &dnstest.Faults{Next: dualZone(), ByType: tc.faults})
+			fdBaseline(t)
+			d := dialer.Dialer{Resolver: dnsResolver(t, srv), DisableHistory: true}
+			var ev events
+			ctx := dialer.WithTrace(context.Background(), ev.trace())
+			c, err := d.DialContext(ctx, "tcp", p.Host(tc.host))
+			if err == nil {
+				c.Close()
+				t.Fatal("dial succeeded")
+			}
+			var op *net.OpError
+			var de *net.DNSError
+			if !errors.As(err, &op) || op.Op != "dial" || !errors.As(err, &de) {
+				t.Fatalf("error %#v, want a *net.OpError wrapping a *net.DNSError", err)
+			}
+			if de.IsNotFound != tc.notFound {
+				t.Errorf("IsNotFound = %v, want %v (%v)", de.IsNotFound, tc.notFound, err)
+			}
+			if got := ev.startAddrs(); len(got) != 0 {
+				t.Errorf("attempts %v for a name that did not resolve", got)
+			}
+		})
+	}
+}
+
+// TestLoopback_HTTPTransport: an http.Client whose transport dials with
+// the Dialer fetches from a server reached by name while ::1 is
+// black-holed, in about a Connection Attempt Delay, and reuses the
+// connection for the next request.
+func TestLoopback_HTTPTransport(t *testing.T) {
+	p := loopback.Dual(t, loopback.Accept, loopback.BlackHole)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello "+r.URL.Path)
+	})}
+	ln := p.V4.Listener()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	defer func() {
+		srv.Close()
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+
+	d := dialer.Dialer{Resolver: staticDual(), DisableHistory: true}
+	tr := &http.Transport{DialContext: d.DialContext}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	var dials int
+	get := func(path string) string {
+		t.Helper()
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+			GotConn: func(i httptrace.GotConnInfo) {
+				if !i.Reused {
+					dials++
+				}
+			},
+		})
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+p.Host("dual.test")+path, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	start := time.Now()
+	if got := get("/a"); got != "hello /a" {
+		t.Errorf("GET /a = %q", got)
+	}
+	if took := time.Since(start); took < 200*time.Millisecond || took > time.Second {
+		t.Errorf("first request took %v, want about the 250 ms Connection Attempt Delay", took)
+	}
+	if got := get("/b"); got != "hello /b" {
+		t.Errorf("GET /b = %q", got)
+	}
+	if dials != 1 {
+		t.Errorf("%d connections made, want 1 reused", dials)
 	}
 }

@@ -141,6 +141,39 @@ func (e *Endpoint) TryNext(timeout time.Duration) (net.Conn, bool) {
 	}
 }
 
+// Listener returns a net.Listener whose Accept hands over the
+// connections the endpoint accepts, so that a server (http.Server.Serve)
+// can run on an Accept endpoint. Closing the listener ends its Accept
+// calls; the endpoint itself is released by its cleanup.
+func (e *Endpoint) Listener() net.Listener {
+	return &listener{e: e, closed: make(chan struct{})}
+}
+
+type listener struct {
+	e      *Endpoint
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	if l.e.Kind != Accept {
+		return nil, fmt.Errorf("loopback: %v endpoint %v accepts nothing", l.e.Kind, l.e.Addr)
+	}
+	select {
+	case c := <-l.e.accepted:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *listener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *listener) Addr() net.Addr { return net.TCPAddrFromAddrPort(l.e.Addr) }
+
 // Close releases the endpoint: the listener or socket, the connections it
 // accepted, and a black hole's fillers. Cleanup calls it; calling it again
 // does nothing.
