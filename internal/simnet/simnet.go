@@ -154,19 +154,24 @@ func (n *Network) connect(ctx context.Context, network string, addr netip.AddrPo
 	default:
 		final = os.NewSyscallError("connect", syscall.ENETUNREACH)
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		// An answer due at the very instant the attempt is cancelled has
-		// still arrived: the timer wins the tie, so a test of a photo
-		// finish sees the connection the dialer must close.
+	if wait > 0 {
+		// (No zero-length timer: selecting on a timer that expired before
+		// anyone waited on it runs it on the system stack, which under the
+		// race detector in a synctest bubble can crash, golang/go#78156.)
+		t := time.NewTimer(wait)
+		defer t.Stop()
 		select {
+		case <-ctx.Done():
+			// An answer due at the very instant the attempt is cancelled
+			// has still arrived: the timer wins the tie, so a test of a
+			// photo finish sees the connection the dialer must close.
+			select {
+			case <-t.C:
+			default:
+				return nil, opErr(ctxErr(ctx))
+			}
 		case <-t.C:
-		default:
-			return nil, opErr(ctxErr(ctx))
 		}
-	case <-t.C:
 	}
 	if final != nil {
 		return nil, opErr(final)
