@@ -138,6 +138,18 @@ type Dialer struct {
 	// Handshake fails.
 	Handshake func(ctx context.Context, c net.Conn) (net.Conn, error)
 
+	// NAT64Prefix is the network's NAT64 prefix (Pref64::/n) when it is
+	// known from configuration or router advertisements (RFC 8781). Zero
+	// means discover it when needed by asking the Resolver for
+	// ipv4only.arpa (RFC 7050). It is used only by "tcp" dials, and only
+	// for IPv4 destinations the host has no IPv4 route to while it has an
+	// IPv6 one: an IPv6-only network (RFC 8305 §7). There the Dialer races
+	// the synthesized IPv6 addresses (RFC 6052) like any other.
+	NAT64Prefix netip.Prefix
+
+	// DisableNAT64 turns off NAT64 address synthesis.
+	DisableNAT64 bool
+
 	// DisableHistory turns off learning across dials. By default a Dialer
 	// remembers, for a few minutes, destinations whose attempts went
 	// unanswered (a black-holed IPv6 path, say) and sorts them after working

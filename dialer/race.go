@@ -27,7 +27,8 @@ type run struct {
 	trace   tracer
 	htrace  *httptrace.ClientTrace
 	src     rfc6724.SourceFunc
-	learn   *learner // nil when the Dialer does not learn
+	rawSrc  rfc6724.SourceFunc // src without the learned history
+	learn   *learner           // nil when the Dialer does not learn
 
 	// Configuration, resolved once.
 	resolutionDelay time.Duration
@@ -46,6 +47,9 @@ type run struct {
 	firstPositive time.Time // when the first address arrived
 	dnsErrs       []error
 	dnsDone       bool // httptrace DNSDone fired
+	rctx          context.Context
+	synthStarted  bool
+	synth         chan []netip.Addr // NAT64 addresses, when synthesis runs
 
 	// The race.
 	untried   []netip.Addr // in the order they will be tried
@@ -76,6 +80,7 @@ func newRun(d *Dialer, network, host string, port uint16, fams []resolver.Family
 	if src == nil {
 		src = rfc6724.ProbeSource
 	}
+	rawSrc := src
 	var learn *learner
 	switch {
 	case d.testHistory != nil:
@@ -89,6 +94,7 @@ func newRun(d *Dialer, network, host string, port uint16, fams []resolver.Family
 	return &run{
 		d:               d,
 		learn:           learn,
+		rawSrc:          rawSrc,
 		running:         make(map[int]runningAttempt),
 		nd:              d.netDialer(),
 		network:         network,
@@ -124,6 +130,16 @@ func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) 
 	r.perFamily[f] = 1
 	r.untried = []netip.Addr{ip}
 	r.seen[ip] = true
+	if disc := r.discoverer(); disc != nil && r.needsNAT64(ip) {
+		// An IPv4 literal on an IPv6-only network (RFC 8305 §7.1): try the
+		// NAT64 address first, then the literal itself.
+		if syn := r.synthesize(ctx, disc, r.untried); len(syn) > 0 {
+			r.fams = []resolver.Family{resolver.IPv6, resolver.IPv4}
+			r.answered[resolver.IPv6] = true
+			r.perFamily[resolver.IPv6] = 1
+			r.untried = []netip.Addr{syn[0], ip}
+		}
+	}
 	return r.race(ctx, nil)
 }
 
@@ -137,6 +153,7 @@ func (r *run) dialName(ctx context.Context) (net.Conn, error) {
 	// queries alive for late answers (RFC 8305 §5).
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	r.rctx = rctx
 	r.pending = len(r.fams)
 	answers := r.d.resolver().Resolve(rctx, r.host, r.fams...)
 	if answers == nil {
@@ -193,7 +210,9 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 				answers = nil
 				continue
 			}
-			r.merge(a)
+			r.merge(a, false)
+		case syn := <-r.synth:
+			r.mergeSynthesized(syn)
 		case res := <-results:
 			r.inflight--
 			delete(r.running, res.index)
@@ -362,13 +381,16 @@ func (r *run) dialOne(ctx context.Context, ap netip.AddrPort) (net.Conn, error) 
 	return conn, err
 }
 
-// merge adds one family's answer to the plan.
-func (r *run) merge(a resolver.Answer) {
-	if r.answered[a.Family] || !containsFamily(r.fams, a.Family) {
-		return // a resolver that answers twice or out of turn is ignored
+// merge adds one family's answer to the plan. synthesized answers (NAT64)
+// are not the resolver's and do not count as the family's answer.
+func (r *run) merge(a resolver.Answer, synthesized bool) {
+	if !synthesized {
+		if r.answered[a.Family] || !containsFamily(r.fams, a.Family) {
+			return // a resolver that answers twice or out of turn is ignored
+		}
+		r.answered[a.Family] = true
+		r.pending--
 	}
-	r.answered[a.Family] = true
-	r.pending--
 	var added []netip.Addr
 	for _, addr := range a.Addrs {
 		addr = addr.Unmap()
@@ -379,7 +401,13 @@ func (r *run) merge(a resolver.Answer) {
 		r.perFamily[a.Family]++
 		added = append(added, addr)
 	}
-	r.trace.dnsAnswer(DNSAnswerInfo{Host: r.host, Family: a.Family, Addrs: added, Err: a.Err, Elapsed: time.Since(r.start)})
+	r.trace.dnsAnswer(DNSAnswerInfo{Host: r.host, Family: a.Family, Addrs: added, Err: a.Err, Synthesized: synthesized, Elapsed: time.Since(r.start)})
+	if synthesized {
+		if len(added) > 0 {
+			r.untried = plan(append(r.untried, added...), r.tried, r.firstCount, r.prefer, r.src)
+		}
+		return
+	}
 	if len(added) == 0 {
 		err := a.Err
 		if err == nil {
@@ -391,6 +419,9 @@ func (r *run) merge(a resolver.Answer) {
 			r.firstPositive = time.Now()
 		}
 		r.untried = plan(append(r.untried, added...), r.tried, r.firstCount, r.prefer, r.src)
+		if a.Family == resolver.IPv4 && r.rctx != nil {
+			r.startSynthesis(r.rctx, added)
+		}
 	}
 	if r.pending == 0 {
 		r.fireDNSDone()
@@ -402,7 +433,7 @@ func (r *run) merge(a resolver.Answer) {
 func (r *run) resolverClosed() {
 	for _, f := range r.fams {
 		if !r.answered[f] {
-			r.merge(resolver.Answer{Family: f, Err: &net.DNSError{Err: "resolver gave no answer", Name: r.host}})
+			r.merge(resolver.Answer{Family: f, Err: &net.DNSError{Err: "resolver gave no answer", Name: r.host}}, false)
 		}
 	}
 }

@@ -31,11 +31,14 @@ type Trace struct {
 
 // DNSAnswerInfo describes one family's DNS answer.
 type DNSAnswerInfo struct {
-	Host    string
-	Family  resolver.Family
-	Addrs   []netip.Addr // empty for a negative answer
-	Err     error        // why Addrs is empty, if known
-	Elapsed time.Duration
+	Host   string
+	Family resolver.Family
+	Addrs  []netip.Addr // empty for a negative answer
+	Err    error        // why Addrs is empty, if known
+	// Synthesized reports IPv6 addresses made by the Dialer for a NAT64
+	// (RFC 8305 §7) from the IPv4 answer, not received from DNS.
+	Synthesized bool
+	Elapsed     time.Duration
 }
 
 // AttemptStartInfo describes a connection attempt that is starting.
@@ -153,7 +156,9 @@ func LogTrace(logf func(format string, args ...any)) *Trace {
 	ms := func(d time.Duration) string { return d.Round(time.Millisecond / 10).String() }
 	return &Trace{
 		DNSAnswer: func(i DNSAnswerInfo) {
-			if len(i.Addrs) > 0 {
+			if i.Synthesized {
+				logf("happyeyeballs: +%s %s NAT64 addresses: %v", ms(i.Elapsed), i.Host, i.Addrs)
+			} else if len(i.Addrs) > 0 {
 				logf("happyeyeballs: +%s %s %s answer: %v", ms(i.Elapsed), i.Host, i.Family.QType(), i.Addrs)
 			} else {
 				logf("happyeyeballs: +%s %s %s answer: none (%v)", ms(i.Elapsed), i.Host, i.Family.QType(), i.Err)

@@ -1,0 +1,100 @@
+package dialer
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/dualstack-go/happyeyeballs/internal/nat64"
+	"github.com/dualstack-go/happyeyeballs/resolver"
+)
+
+// NAT64 (RFC 8305 §7). On an IPv6-only network, IPv4 destinations are
+// reached through the network's NAT64: the Dialer learns its prefix
+// (Pref64::/n) from NAT64Prefix or by RFC 7050 discovery, synthesizes an
+// IPv6 address for each IPv4 address (RFC 6052), and races those like any
+// other IPv6 address. A network is IPv6-only for a destination when the
+// host has no route to the IPv4 address but has one to the synthesized
+// IPv6 address; on any other network nothing changes.
+
+// sharedDiscoverer serves Dialers that use the default resolver, so the
+// prefix is discovered once per process (and re-validated on its TTL).
+var sharedDiscoverer nat64.Discoverer
+
+// discoverer returns where this dial gets the NAT64 prefix from, or nil
+// when NAT64 is off for it.
+func (r *run) discoverer() *nat64.Discoverer {
+	switch {
+	case r.d.DisableNAT64 || r.network != "tcp":
+		// "tcp4" and "tcp6" ask for one family; synthesis would turn IPv4
+		// addresses into IPv6 ones.
+		return nil
+	case r.d.NAT64Prefix.IsValid():
+		return &nat64.Discoverer{Known: r.d.NAT64Prefix}
+	case r.d.Resolver == nil:
+		return &sharedDiscoverer
+	}
+	// A Dialer with its own Resolver: no cache shared with other Dialers,
+	// whose resolvers may see another network.
+	return new(nat64.Discoverer)
+}
+
+// needsNAT64 reports whether v4 is unreachable over IPv4 but would be
+// reachable through a NAT64, as on an IPv6-only network (RFC 8305 §7.1).
+// It uses the raw source lookup, not the learned history: a learned
+// unreachable IPv4 address on a dual-stack network is not IPv6-only.
+func (r *run) needsNAT64(v4 netip.Addr) bool {
+	if !v4.Is4() {
+		return false
+	}
+	if _, ok := r.rawSrc(v4); ok {
+		return false
+	}
+	probe, err := nat64.Synthesize(nat64.WellKnownPrefix, v4)
+	if err != nil {
+		// Non-global IPv4 cannot use the well-known prefix; any global
+		// IPv6 route will do for the check.
+		probe = netip.MustParseAddr("64:ff9b::c000:aa")
+	}
+	_, ok := r.rawSrc(probe)
+	return ok
+}
+
+// synthesize returns the NAT64 addresses for v4s under the network's
+// prefix, or nil when there is no NAT64 or it cannot be learned.
+func (r *run) synthesize(ctx context.Context, disc *nat64.Discoverer, v4s []netip.Addr) []netip.Addr {
+	prefix, ok, err := disc.Prefix(ctx, r.d.resolver())
+	if err != nil || !ok {
+		return nil
+	}
+	var out []netip.Addr
+	for _, a := range v4s {
+		if s, err := nat64.Synthesize(prefix, a); err == nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// startSynthesis begins, in the background, the NAT64 synthesis for an A
+// answer's addresses when this network needs it. Its result arrives on
+// r.synth as one more answer the dial waits for.
+func (r *run) startSynthesis(ctx context.Context, v4s []netip.Addr) {
+	if r.synthStarted || len(v4s) == 0 || !r.needsNAT64(v4s[0]) {
+		return
+	}
+	disc := r.discoverer()
+	if disc == nil {
+		return
+	}
+	r.synthStarted = true
+	r.pending++
+	r.synth = make(chan []netip.Addr, 1) // one result, never blocks the sender
+	go func() { r.synth <- r.synthesize(ctx, disc, v4s) }()
+}
+
+// mergeSynthesized adds synthesized IPv6 addresses to the plan.
+func (r *run) mergeSynthesized(addrs []netip.Addr) {
+	r.pending--
+	r.synth = nil
+	r.merge(resolver.Answer{Family: resolver.IPv6, Addrs: addrs}, true)
+}
