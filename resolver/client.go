@@ -196,6 +196,10 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 		close(out)
 		return out
 	}
+	if st.fromCache(host, name, cands, dnsFams, out) {
+		close(out)
+		return out
+	}
 	p := newPair(len(cands), dnsFams)
 	// Join or start the first candidate's lookups here, AAAA before A, so
 	// that the AAAA query leaves first (RFC 8305 §3): an A lookup started
@@ -346,12 +350,7 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 		}
 	}()
 	qtype := qtypeOf(f)
-	rooted := name
-	if !strings.HasSuffix(rooted, ".") {
-		rooted += "."
-	}
-	var firstErr, rootErr error
-	var negTTL time.Duration
+	neg := negatives{host: host, rooted: rooted(name)}
 	for i, cand := range cands {
 		var otherDone chan struct{}
 		if other != nil {
@@ -392,15 +391,7 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 		if r.kind == positive {
 			return Answer{Family: f, Addrs: append([]netip.Addr(nil), r.addrs...), TTL: r.ttl}
 		}
-		if firstErr == nil {
-			firstErr = r.err
-		}
-		if i == 0 || r.ttl < negTTL {
-			negTTL = r.ttl // a negative answer holds as long as all its parts
-		}
-		if cand == rooted {
-			rootErr = r.err
-		}
+		neg.add(cand, r)
 		if r.kind == nxdomain || other == nil || i == len(cands)-1 {
 			continue
 		}
@@ -415,14 +406,93 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 			return Answer{Family: f, Err: renamed(r.err, host), TTL: r.ttl}
 		}
 	}
-	err := rootErr
+	return neg.answer(f)
+}
+
+func rooted(name string) string {
+	if strings.HasSuffix(name, ".") {
+		return name
+	}
+	return name + "."
+}
+
+// negatives gathers one family's negative results over the candidates and
+// makes its final negative Answer the way Go's resolver reports it: the
+// error for the name as given (rooted) if it was tried, else the first
+// one, renamed to the host the caller asked for. The TTL is the smallest
+// of the parts (a failure has none).
+type negatives struct {
+	host, rooted      string
+	firstErr, rootErr error
+	ttl               time.Duration
+	n                 int
+}
+
+func (ng *negatives) add(cand string, r result) {
+	if ng.firstErr == nil {
+		ng.firstErr = r.err
+	}
+	if cand == ng.rooted {
+		ng.rootErr = r.err
+	}
+	if ng.n == 0 || r.ttl < ng.ttl {
+		ng.ttl = r.ttl
+	}
+	ng.n++
+}
+
+func (ng *negatives) answer(f Family) Answer {
+	err := ng.rootErr
 	if err == nil {
-		err = firstErr
+		err = ng.firstErr
 	}
 	if err == nil {
-		err = notFound(host)
+		err = notFound(ng.host)
 	}
-	return Answer{Family: f, Err: renamed(err, host), TTL: negTTL}
+	return Answer{Family: f, Err: renamed(err, ng.host), TTL: ng.ttl}
+}
+
+// fromCache answers every family of fams from the cache alone, applying
+// the same search-list rules as resolveFamily, or reports false when some
+// part is not cached. It spares cached lookups the goroutines.
+func (st *state) fromCache(host, name string, cands []string, fams []Family, out chan<- Answer) bool {
+	now := time.Now()
+	var answers [2]Answer
+	for fi, f := range fams {
+		neg := negatives{host: host, rooted: rooted(name)}
+		decided := false
+		for i, cand := range cands {
+			r, ok := st.cache.get(cacheKey{cand, qtypeOf(f)}, now)
+			if !ok {
+				return false
+			}
+			if r.kind == positive {
+				answers[fi] = Answer{Family: f, Addrs: append([]netip.Addr(nil), r.addrs...), TTL: r.ttl}
+				decided = true
+				break
+			}
+			neg.add(cand, r)
+			if r.kind == nxdomain || len(fams) == 1 || i == len(cands)-1 {
+				continue
+			}
+			o, ok := st.cache.get(cacheKey{cand, qtypeOf(fams[1-fi])}, now)
+			if !ok {
+				return false
+			}
+			if o.kind == positive {
+				answers[fi] = Answer{Family: f, Err: renamed(r.err, host), TTL: r.ttl}
+				decided = true
+				break
+			}
+		}
+		if !decided {
+			answers[fi] = neg.answer(f)
+		}
+	}
+	for fi := range fams {
+		out <- answers[fi]
+	}
+	return true
 }
 
 // startFlight returns the function that starts a flight for (name, qtype).

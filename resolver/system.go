@@ -12,7 +12,11 @@ import (
 // System is a Resolver that asks the Go standard library's resolver one
 // family at a time (LookupNetIP with "ip6" and "ip4" concurrently), so it
 // follows nsswitch.conf and the cgo resolver when Go would. It cannot report
-// TTLs (Answer.TTL is zero) and does no caching of its own.
+// TTLs (Answer.TTL is zero) and does no caching of its own. What it cannot
+// do that Client does: it never tells NXDOMAIN from NODATA (both are
+// IsNotFound); Go's pure-Go resolver keeps a cancelled query's socket open
+// until its own resolv.conf timeout (the answer to the caller is prompt);
+// and the cgo resolver may not be interruptible at all.
 //
 // The zero value uses net.DefaultResolver.
 type System struct {
@@ -53,8 +57,14 @@ func (s *System) Resolve(ctx context.Context, host string, families ...Family) <
 				}
 			}
 			if err != nil {
-				if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+				var ae *net.AddrError
+				switch {
+				case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
 					err = ctxError(ctx, host)
+				case errors.As(err, &ae):
+					// An IP literal of the other family: "not found", as
+					// the Answer contract says, not an address error.
+					err = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true, UnwrapErr: err}
 				}
 				a.Addrs, a.Err = nil, err
 			}

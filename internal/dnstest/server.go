@@ -89,24 +89,34 @@ func Start6(t testing.TB, h dns.Handler) *Server {
 // host has no IPv6, the test is skipped.
 func StartOn(t testing.TB, ip netip.Addr, h dns.Handler) *Server {
 	t.Helper()
-	if !ip.IsLoopback() {
-		t.Fatalf("dnstest: %v is not a loopback address", ip)
-	}
-	if h == nil {
-		t.Fatal("dnstest: nil handler")
-	}
-	s, err := listen(ip, h)
+	s, err := New(ip, h)
 	if err != nil {
-		if ip.Is6() {
+		if ip.Is6() && ip.IsLoopback() {
 			t.Skipf("dnstest: no IPv6 loopback: %v", err)
 		}
 		t.Fatalf("dnstest: %v", err)
 	}
 	t.Cleanup(s.Close)
+	return s
+}
+
+// New starts a server on ip, a loopback address, outside of a test (for
+// examples and benchmarks). The caller must Close it.
+func New(ip netip.Addr, h dns.Handler) (*Server, error) {
+	if !ip.IsLoopback() {
+		return nil, fmt.Errorf("%v is not a loopback address", ip)
+	}
+	if h == nil {
+		return nil, errors.New("nil handler")
+	}
+	s, err := listen(ip, h)
+	if err != nil {
+		return nil, err
+	}
 	s.wg.Add(2)
 	go s.serveUDP()
 	go s.serveTCP()
-	return s
+	return s, nil
 }
 
 // listen opens UDP and TCP on the same free port of ip, and a second UDP
