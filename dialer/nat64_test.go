@@ -48,13 +48,13 @@ var (
 
 func TestNAT64(t *testing.T) {
 	tests := []struct {
-		name    string
-		addr    string
-		a       []netip.Addr // A answer for v4only.example
-		src     func(netip.Addr) (netip.Addr, bool)
-		config  func(*Dialer)
-		want    netip.Addr    // winner
-		took    time.Duration // virtual
+		name   string
+		addr   string
+		a      []netip.Addr // A answer for v4only.example
+		src    func(netip.Addr) (netip.Addr, bool)
+		config func(*Dialer)
+		want   netip.Addr    // winner
+		took   time.Duration // virtual
 	}{
 		{
 			name: "IPv4 literal on an IPv6-only network: discovered prefix",
