@@ -552,7 +552,9 @@ func TestLoopback_TimeoutAllBlackHoled(t *testing.T) {
 
 // TestLoopback_TimeoutAllBlackHoled_IsTimeout: a dial that ran out of time
 // must say so: net.Error's Timeout and errors.Is(err,
-// context.DeadlineExceeded), as DialError's documentation promises.
+// context.DeadlineExceeded), as DialError's documentation promises, even
+// when every attempt's socket deadline fires before the dial's context
+// does; and the error lists both attempts, the one cut short included.
 func TestLoopback_TimeoutAllBlackHoled_IsTimeout(t *testing.T) {
 	p := loopback.Dual(t, loopback.BlackHole, loopback.BlackHole)
 	d := dialer.Dialer{Resolver: staticDual(), Timeout: 300 * time.Millisecond, DisableHistory: true}
@@ -568,6 +570,10 @@ func TestLoopback_TimeoutAllBlackHoled_IsTimeout(t *testing.T) {
 		var ne net.Error
 		if !errors.As(err, &ne) || !ne.Timeout() {
 			t.Errorf("dial %d: error %v is not a net.Error with Timeout() true", i, err)
+		}
+		var de *dialer.DialError
+		if !errors.As(err, &de) || len(de.Attempts) != 2 {
+			t.Errorf("dial %d: error %v, want a *dialer.DialError listing both attempts", i, err)
 		}
 	}
 }
