@@ -23,8 +23,10 @@ type StaticAnswer struct {
 	Addrs []netip.Addr
 	// Err, when set and Addrs is empty, is returned as the answer's error.
 	Err error
-	// Delay is how long after Resolve the answer arrives. Negative means
-	// never: the family is answered only when the context is done.
+	// Delay is how long after Resolve the answer arrives. Zero means at
+	// once: the answer is in the channel when Resolve returns, in the order
+	// the families were asked. Negative means never: the family is
+	// answered only when the context is done.
 	Delay time.Duration
 }
 
@@ -43,6 +45,16 @@ func (s *Static) Resolve(ctx context.Context, host string, families ...Family) <
 			sa = s.AAAA
 		}
 		ans := sa.answer(f, host)
+		if sa.Delay == 0 {
+			// Answered at once, in the order asked: deterministic, and no
+			// zero-length timer (golang/go#78156 under race + synctest).
+			if ctx.Err() != nil {
+				ans = Answer{Family: f, Err: ctxError(ctx, host)}
+			}
+			out <- ans
+			done <- struct{}{}
+			continue
+		}
 		go func() {
 			var timer <-chan time.Time
 			if sa.Delay >= 0 {
