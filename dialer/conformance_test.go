@@ -46,6 +46,14 @@ func simAnswer(delay time.Duration, addrs ...netip.Addr) resolver.StaticAnswer {
 	return resolver.StaticAnswer{Addrs: addrs, Delay: delay}
 }
 
+// simResolver answers example.com with aaaa and a (see simnet.Resolver:
+// answers due at the same instant arrive AAAA first).
+func simResolver(aaaa, a resolver.StaticAnswer) *simnet.Resolver {
+	r := new(simnet.Resolver)
+	r.Set("example.com", aaaa, a)
+	return r
+}
+
 // simNever is a family whose answer never comes (a lost query).
 var simNever = resolver.StaticAnswer{Delay: -1}
 
@@ -95,7 +103,7 @@ func runSim(t *testing.T, tc simCase) {
 	for a, b := range tc.hosts {
 		n.Set(a, b)
 	}
-	d := simDialer(n, &resolver.Static{AAAA: tc.aaaa, A: tc.a})
+	d := simDialer(n, simResolver(tc.aaaa, tc.a))
 	if tc.config != nil {
 		tc.config(d)
 	}
@@ -704,7 +712,7 @@ func TestConformancePhotoFinish(t *testing.T) {
 		n := new(simnet.Network)
 		n.Set(v6a, simnet.Accepting(260*ms))
 		n.Set(v4a, simnet.Accepting(10*ms)) // starts at 250: also done at 260
-		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)})
+		d := simDialer(n, simResolver(simAnswer(0, v6a), simAnswer(0, v4a)))
 		start := time.Now()
 		c, err := d.DialContext(t.Context(), "tcp", "example.com:443")
 		if err != nil {
@@ -747,7 +755,7 @@ func TestConformanceLateLoserClosed(t *testing.T) {
 		n := new(simnet.Network)
 		n.Set(v6a, simnet.Accepting(261*ms))
 		n.Set(v4a, simnet.Accepting(10*ms))
-		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)})
+		d := simDialer(n, simResolver(simAnswer(0, v6a), simAnswer(0, v4a)))
 		d.DialAttempt = func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
 			if ap.Addr() == v6a {
 				ctx = context.WithoutCancel(ctx) // a stubborn transport
@@ -1156,17 +1164,6 @@ func (r simFailResolver) Resolve(ctx context.Context, host string, fams ...resol
 	return ch
 }
 
-// simRecResolver records the families each lookup asked for.
-type simRecResolver struct {
-	resolver.Resolver
-	asked [][]resolver.Family
-}
-
-func (r *simRecResolver) Resolve(ctx context.Context, host string, fams ...resolver.Family) <-chan resolver.Answer {
-	r.asked = append(r.asked, fams)
-	return r.Resolver.Resolve(ctx, host, fams...)
-}
-
 // TestConformanceFamilies: "tcp4" and "tcp6" ask only their family, "tcp"
 // asks AAAA then A (H3.1).
 func TestConformanceFamilies(t *testing.T) {
@@ -1183,14 +1180,22 @@ func TestConformanceFamilies(t *testing.T) {
 				n := new(simnet.Network)
 				n.Set(v6a, simnet.Accepting(ms))
 				n.Set(v4a, simnet.Accepting(ms))
-				r := &simRecResolver{Resolver: &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)}}
+				r := simResolver(simAnswer(0, v6a), simAnswer(0, v4a))
+				start := time.Now()
 				c, err := simDialer(n, r).DialContext(t.Context(), tc.network, "example.com:443")
 				if err != nil {
 					t.Fatal(err)
 				}
 				c.Close()
-				if got := fmt.Sprint(r.asked); got != tc.want {
-					t.Errorf("families asked = %s; want %s", got, tc.want)
+				var asked [][]resolver.Family
+				for _, q := range r.Queries() {
+					asked = append(asked, q.Families)
+					if q.Host != "example.com" || !q.Time.Equal(start) {
+						t.Errorf("query %+v; want example.com at once", q)
+					}
+				}
+				if got := fmt.Sprint(asked); got != tc.want {
+					t.Errorf("families asked = %s; want %s (one lookup per dial)", got, tc.want)
 				}
 			})
 		})
@@ -1310,14 +1315,15 @@ func TestConformanceNameLength(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			n := new(simnet.Network)
 			n.Set(v4a, simnet.Accepting(ms))
-			r := &simRecResolver{Resolver: &resolver.Static{A: simAnswer(0, v4a)}}
+			r := new(simnet.Resolver)
+			r.Set(host, resolver.StaticAnswer{}, simAnswer(0, v4a))
 			c, err := simDialer(n, r).DialContext(t.Context(), "tcp", net.JoinHostPort(host, "443"))
 			if err != nil {
 				t.Fatalf("%d-byte name: %v", len(host), err)
 			}
 			c.Close()
-			if len(r.asked) != 1 {
-				t.Errorf("%d-byte name: %d lookups; want 1", len(host), len(r.asked))
+			if q := r.Queries(); len(q) != 1 || q[0].Host != host {
+				t.Errorf("%d-byte name: lookups %+v; want one", len(host), q)
 			}
 		})
 	}
@@ -1443,7 +1449,7 @@ func TestConformanceTrace(t *testing.T) {
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Refusing(5*ms))
 		n.Set(v4b, simnet.Accepting(10*ms))
-		d := simDialer(n, &resolver.Static{AAAA: simAnswer(10*ms, v6a), A: simAnswer(30*ms, v4a, v4b)})
+		d := simDialer(n, simResolver(simAnswer(10*ms, v6a), simAnswer(30*ms, v4a, v4b)))
 		var ev, hev simEvents
 		ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 		c, err := d.DialContext(ctx, "tcp", "example.com:443")
@@ -1451,7 +1457,11 @@ func TestConformanceTrace(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		diffLines(t, "Trace until DialContext returned", ev.take(), []string{
+		synctest.Wait()
+		// The loser reports after DialDone: the dial closes its done
+		// channel only after DialDone, and the attempt sees that only
+		// after the cancellation reached DialAttempt.
+		diffLines(t, "Trace", ev.take(), []string{
 			"DNSAnswer IPv6 example.com [2001:db8::1] err=false @10ms",
 			"AttemptStart #0 [2001:db8::1]:443 @10ms",
 			"DNSAnswer IPv4 example.com [192.0.2.1 192.0.2.2] err=false @30ms",
@@ -1460,9 +1470,6 @@ func TestConformanceTrace(t *testing.T) {
 			"AttemptStart #2 192.0.2.2:443 @270ms",
 			"AttemptDone #2 192.0.2.2:443 won=true cancelled=false err=false @280ms ran 10ms",
 			"DialDone example.com 192.0.2.2:443 attempts=3 err=false @280ms",
-		})
-		synctest.Wait()
-		diffLines(t, "Trace after DialContext returned", ev.take(), []string{
 			"AttemptDone #0 [2001:db8::1]:443 won=false cancelled=true err=true @280ms ran 270ms",
 		})
 		diffLines(t, "httptrace", hev.take(), []string{
@@ -1486,7 +1493,7 @@ func TestConformanceTraceFailure(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			n := new(simnet.Network)
 			n.Set(v4a, simnet.Refusing(5*ms))
-			d := simDialer(n, &resolver.Static{AAAA: simNXDomain(5 * ms), A: simAnswer(20*ms, v4a)})
+			d := simDialer(n, simResolver(simNXDomain(5*ms), simAnswer(20*ms, v4a)))
 			var ev, hev simEvents
 			ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 			if _, err := d.DialContext(ctx, "tcp", "example.com:443"); err == nil {
@@ -1510,7 +1517,7 @@ func TestConformanceTraceFailure(t *testing.T) {
 	})
 	t.Run("not found", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			d := simDialer(new(simnet.Network), &resolver.Static{AAAA: simNXDomain(5 * ms), A: simNXDomain(8 * ms)})
+			d := simDialer(new(simnet.Network), simResolver(simNXDomain(5*ms), simNXDomain(8*ms)))
 			var ev, hev simEvents
 			ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 			if _, err := d.DialContext(ctx, "tcp", "example.com:443"); err == nil {
@@ -1529,7 +1536,7 @@ func TestConformanceTraceFailure(t *testing.T) {
 	})
 	t.Run("cancelled during DNS", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			d := simDialer(new(simnet.Network), &resolver.Static{AAAA: simNever, A: simNever})
+			d := simDialer(new(simnet.Network), simResolver(simNever, simNever))
 			var ev, hev simEvents
 			ctx, cancel := context.WithTimeout(t.Context(), 40*ms)
 			defer cancel()
@@ -1584,7 +1591,7 @@ func TestConformanceTraceLiteral(t *testing.T) {
 func TestConformanceServiceName(t *testing.T) {
 	n := new(simnet.Network)
 	n.Set(v4a, simnet.Accepting(0))
-	d := simDialer(n, &resolver.Static{A: simAnswer(0, v4a)})
+	d := simDialer(n, simResolver(resolver.StaticAnswer{}, simAnswer(0, v4a)))
 	d.ResolutionDelay = -1
 	c, err := d.DialContext(t.Context(), "tcp", "example.com:https")
 	if err != nil {
@@ -1681,7 +1688,7 @@ func TestConformanceBoundsTrace(t *testing.T) {
 		six, four := simMany(true, 300), simMany(false, 300)
 		n := new(simnet.Network)
 		n.Set(six[0], simnet.Accepting(ms))
-		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, six...), A: simAnswer(0, four...)})
+		d := simDialer(n, simResolver(simAnswer(0, six...), simAnswer(0, four...)))
 		d.MaxAddresses = 5
 		kept := map[resolver.Family][]netip.Addr{}
 		var mu sync.Mutex
