@@ -559,7 +559,9 @@ func TestLoopback_TimeoutAllBlackHoled_IsTimeout(t *testing.T) {
 	p := loopback.Dual(t, loopback.BlackHole, loopback.BlackHole)
 	d := dialer.Dialer{Resolver: staticDual(), Timeout: 300 * time.Millisecond, DisableHistory: true}
 	for i := range 3 { // which side of the race wins varies: try a few
-		c, err := d.DialContext(context.Background(), "tcp", p.Host("dual.test"))
+		var ev events
+		ctx := dialer.WithTrace(context.Background(), ev.trace())
+		c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
 		if err == nil {
 			c.Close()
 			t.Fatal("dial to black holes succeeded")
@@ -571,9 +573,17 @@ func TestLoopback_TimeoutAllBlackHoled_IsTimeout(t *testing.T) {
 		if !errors.As(err, &ne) || !ne.Timeout() {
 			t.Errorf("dial %d: error %v is not a net.Error with Timeout() true", i, err)
 		}
+		ev.wait(t)
 		var de *dialer.DialError
-		if !errors.As(err, &de) || len(de.Attempts) != 2 {
-			t.Errorf("dial %d: error %v, want a *dialer.DialError listing both attempts", i, err)
+		if !errors.As(err, &de) {
+			t.Fatalf("dial %d: error %v has no *dialer.DialError", i, err)
+		}
+		var listed []netip.AddrPort
+		for _, a := range de.Attempts {
+			listed = append(listed, a.Addr)
+		}
+		if started := ev.startAddrs(); len(started) == 0 || !slices.Equal(listed, started) {
+			t.Errorf("dial %d: error lists attempts %v, want every attempt started: %v", i, listed, started)
 		}
 	}
 }
