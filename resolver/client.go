@@ -161,28 +161,32 @@ func (c *Client) state() *state {
 // server answered in time; when ctx ends first, the error wraps ctx.Err().
 // Values carried by ctx (httptrace hooks) never reach the DNS traffic.
 func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <-chan Answer {
-	fams := distinct(families)
+	// The families asked, AAAA first (RFC 8305 §3), without allocating.
+	var famBuf [2]Family
+	fams := famBuf[:0]
+	for _, f := range []Family{IPv6, IPv4} {
+		if containsFamily(families, f) {
+			fams = append(fams, f)
+		}
+	}
 	out := make(chan Answer, len(fams)) // holds every answer: senders never block
 	if len(fams) == 0 {
 		close(out)
 		return out
 	}
 	st := c.state()
-	if st.immediate(host, fams, out) {
+	name, done := st.immediate(host, fams, out)
+	if done {
 		close(out)
 		return out
 	}
-	name, _ := canonicalHost(host) // valid: immediate checked it
 	conf := st.conf()
-	ctx = detach.Values(ctx)
 	cands := conf.nameList(name)
 
-	// The families that need DNS, AAAA first (RFC 8305 §3).
-	var dnsFams []Family
-	for _, f := range []Family{IPv6, IPv4} {
-		if !containsFamily(fams, f) {
-			continue
-		}
+	// The families that need DNS.
+	var dnsBuf [2]Family
+	dnsFams := dnsBuf[:0]
+	for _, f := range fams {
 		if f == IPv6 && conf.NoAAAA {
 			out <- Answer{Family: f, Err: notFound(host)}
 			continue
@@ -200,6 +204,7 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 		close(out)
 		return out
 	}
+	ctx = detach.Values(ctx)
 	p := newPair(len(cands), dnsFams)
 	// Join or start the first candidate's lookups here, AAAA before A, so
 	// that the AAAA query leaves first (RFC 8305 §3): an A lookup started
@@ -237,8 +242,11 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 
 // immediate answers every family of fams without DNS when it can: invalid
 // names, IP literals, /etc/hosts entries, localhost names and .onion names.
-func (st *state) immediate(host string, fams []Family, out chan<- Answer) bool {
-	if ip, err := netip.ParseAddr(host); err == nil {
+// Otherwise it returns the canonical name to look up.
+func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name string, done bool) {
+	if !mayBeIP(host) {
+		// Not an IP literal: skip ParseAddr, which allocates its error.
+	} else if ip, err := netip.ParseAddr(host); err == nil {
 		if ip.Is4In6() {
 			ip = ip.Unmap()
 		}
@@ -249,14 +257,14 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) bool {
 				out <- Answer{Family: f, Err: notFound(host)}
 			}
 		}
-		return true
+		return "", true
 	}
 	name, err := canonicalHost(host)
 	if err != nil {
 		for _, f := range fams {
 			out <- Answer{Family: f, Err: invalidName(host)}
 		}
-		return true
+		return "", true
 	}
 	var addrs []netip.Addr
 	hostsAddrs := st.hosts().lookup(name)
@@ -267,7 +275,7 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) bool {
 		addrs = []netip.Addr{netip.IPv6Loopback(), netip.AddrFrom4([4]byte{127, 0, 0, 1})}
 	case avoidDNS(name):
 	default:
-		return false
+		return name, false
 	}
 	for _, f := range fams {
 		a := Answer{Family: f}
@@ -281,7 +289,21 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) bool {
 		}
 		out <- a
 	}
-	return true
+	return "", true
+}
+
+// mayBeIP reports whether host could be an IP literal: IPv6 ones contain a
+// colon, IPv4 ones only digits and dots.
+func mayBeIP(host string) bool {
+	if strings.IndexByte(host, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return host != ""
 }
 
 // pair lets the two families' lookups of one host see each other's outcome
@@ -350,7 +372,7 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 		}
 	}()
 	qtype := qtypeOf(f)
-	neg := negatives{host: host, rooted: rooted(name)}
+	neg := negatives{host: host, name: name}
 	for i, cand := range cands {
 		var otherDone chan struct{}
 		if other != nil {
@@ -409,6 +431,14 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 	return neg.answer(f)
 }
 
+// isRootedOf reports whether cand is name, rooted (without allocating).
+func isRootedOf(cand, name string) bool {
+	if strings.HasSuffix(name, ".") {
+		return cand == name
+	}
+	return len(cand) == len(name)+1 && cand[len(name)] == '.' && cand[:len(name)] == name
+}
+
 func rooted(name string) string {
 	if strings.HasSuffix(name, ".") {
 		return name
@@ -422,7 +452,7 @@ func rooted(name string) string {
 // one, renamed to the host the caller asked for. The TTL is the smallest
 // of the parts (a failure has none).
 type negatives struct {
-	host, rooted      string
+	host, name        string // as asked; canonical
 	firstErr, rootErr error
 	ttl               time.Duration
 	n                 int
@@ -432,7 +462,7 @@ func (ng *negatives) add(cand string, r result) {
 	if ng.firstErr == nil {
 		ng.firstErr = r.err
 	}
-	if cand == ng.rooted {
+	if isRootedOf(cand, ng.name) {
 		ng.rootErr = r.err
 	}
 	if ng.n == 0 || r.ttl < ng.ttl {
@@ -459,7 +489,7 @@ func (st *state) fromCache(host, name string, cands []string, fams []Family, out
 	now := time.Now()
 	var answers [2]Answer
 	for fi, f := range fams {
-		neg := negatives{host: host, rooted: rooted(name)}
+		neg := negatives{host: host, name: name}
 		decided := false
 		for i, cand := range cands {
 			r, ok := st.cache.get(cacheKey{cand, qtypeOf(f)}, now)

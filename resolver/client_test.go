@@ -562,17 +562,25 @@ func TestClient_Resolve_Search(t *testing.T) {
 	}
 	c := newClient(t, conf, srv)
 
-	g := resolveAll(t, c, "api")
-	wantAddrs(t, g[IPv4], "10.96.0.1")
-	wantNotFound(t, g[IPv6])
+	// Twice: the second round comes from the cache, by the same rules.
+	for round := range 2 {
+		n := srv.Count(0, "")
+		g := resolveAll(t, c, "api")
+		wantAddrs(t, g[IPv4], "10.96.0.1")
+		wantNotFound(t, g[IPv6])
 
-	// A found under the first domain: AAAA of a later candidate is not used.
-	g = resolveAll(t, c, "v4app")
-	wantAddrs(t, g[IPv4], "10.96.0.2")
-	wantNotFound(t, g[IPv6])
+		// A found under the first domain: AAAA of a later candidate is
+		// not used.
+		g = resolveAll(t, c, "v4app")
+		wantAddrs(t, g[IPv4], "10.96.0.2")
+		wantNotFound(t, g[IPv6])
+		if round == 1 && srv.Count(0, "") != n {
+			t.Errorf("cached round sent %d queries", srv.Count(0, "")-n)
+		}
+	}
 
 	// ndots:5: the search list is tried first, then the name as given.
-	g = resolveAll(t, c, "example.com")
+	g := resolveAll(t, c, "example.com")
 	wantAddrs(t, g[IPv4], "192.0.2.10")
 	wantAddrs(t, g[IPv6], "2001:db8::10")
 	var names []string

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -22,6 +23,10 @@ const ednsUDPSize = 1232
 // maxUDPReply is the read buffer for UDP replies: a server may ignore our
 // EDNS0 size, and we would rather parse a large reply than time out.
 const maxUDPReply = 65535
+
+// udpBufs holds read buffers for UDP replies. Parsed messages copy what
+// they keep, so a buffer is free again once its reply is parsed.
+var udpBufs = sync.Pool{New: func() any { b := make([]byte, maxUDPReply); return &b }}
 
 // exchangeFunc sends one query to one server and returns the reply that
 // matches it. It is a seam for tests (virtual-time tests replace the
@@ -115,7 +120,9 @@ func roundTripUDP(conn net.Conn, wire []byte, id uint16, name string, qtype uint
 	if sent != nil {
 		sent()
 	}
-	buf := make([]byte, maxUDPReply)
+	bp := udpBufs.Get().(*[]byte)
+	defer udpBufs.Put(bp)
+	buf := *bp
 	for {
 		n, err := conn.Read(buf)
 		if err != nil {

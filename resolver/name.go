@@ -42,12 +42,8 @@ func canonicalHost(host string) (string, error) {
 		}
 	}
 	name = lowerASCII(name)
-	rooted := strings.HasSuffix(name, ".")
-	check := name
-	if !rooted {
-		check += "."
-	}
-	if check == "." || !isDomainName(check) {
+	// isDomainName takes names with or without the trailing dot.
+	if name == "." || !isDomainName(name) {
 		return "", errInvalidName
 	}
 	return name, nil
@@ -70,8 +66,9 @@ func lowerASCII(s string) string {
 	return s
 }
 
-// isDomainName reports whether s, a rooted name, is a valid domain name in
-// presentation form: total length at most 254 with the trailing dot, labels
+// isDomainName reports whether s is a valid domain name in presentation
+// form, with or without the trailing dot: at most 253 bytes (254 with the
+// trailing dot), labels
 // of 1 to 63 bytes made of letters, digits, '_' and '-' (not at the start
 // or end of a label), and not all digits (RFC 1035, RFC 3696; the same
 // rules as Go's resolver).
