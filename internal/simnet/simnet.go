@@ -138,6 +138,10 @@ func (n *Network) connect(ctx context.Context, network string, addr netip.AddrPo
 	opErr := func(err error) error {
 		return &net.OpError{Op: "dial", Net: network, Addr: net.TCPAddrFromAddrPort(addr), Err: err}
 	}
+	if ctx.Err() != nil {
+		// Like net.Dialer: a context already done sends no SYN.
+		return nil, opErr(ctxErr(ctx))
+	}
 	wait := b.After
 	var final error
 	switch b.Kind {
