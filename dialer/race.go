@@ -178,6 +178,12 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
+		if err := ctx.Err(); err != nil {
+			// Done before the dial began, or while this loop handled
+			// another event (an attempt failing because of the same
+			// cancellation): start nothing more.
+			return nil, r.fail(err)
+		}
 		var timerC <-chan time.Time
 		now := time.Now()
 		for {
