@@ -909,6 +909,8 @@ func TestConformanceCancel(t *testing.T) {
 				if !errors.As(err, &de) || !errors.Is(de.Err, context.Canceled) {
 					t.Errorf("want a DialError whose Err is context.Canceled: %v", err)
 				}
+				// The attempts cut short are listed with the cause.
+				wantDialError([]simAt{{v6a, 0}, {v4a, 250 * ms}}, context.Canceled)(t, err)
 			},
 		},
 		{
@@ -942,7 +944,10 @@ func TestConformanceDeadline(t *testing.T) {
 			config: func(d *Dialer) { d.Timeout = time.Second },
 			want:   []simAt{{v6a, 0}, {v4a, 250 * ms}, {v6b, 500 * ms}},
 			took:   time.Second,
-			err:    wantTimeout,
+			err: func(t *testing.T, err error) {
+				wantTimeout(t, err)
+				wantDialError([]simAt{{v6a, 0}, {v4a, 250 * ms}, {v6b, 500 * ms}}, context.DeadlineExceeded)(t, err)
+			},
 		},
 		{
 			name: "Timeout 200ms, IPv6 black-holed: IPv4 at 100ms connects (golang/go#43398 done right)",
@@ -1711,4 +1716,256 @@ func TestConformanceBoundsTrace(t *testing.T) {
 			t.Errorf("IPv4 kept %s; want %s", got, want)
 		}
 	})
+}
+
+// simFuncResolver adapts a function to resolver.Resolver, for resolvers
+// that misbehave.
+type simFuncResolver func(ctx context.Context, host string, fams ...resolver.Family) <-chan resolver.Answer
+
+func (f simFuncResolver) Resolve(ctx context.Context, host string, fams ...resolver.Family) <-chan resolver.Answer {
+	return f(ctx, host, fams...)
+}
+
+// simFixed answers at once with answers, then closes the channel.
+func simFixed(answers ...resolver.Answer) simFuncResolver {
+	return func(context.Context, string, ...resolver.Family) <-chan resolver.Answer {
+		ch := make(chan resolver.Answer, len(answers))
+		for _, a := range answers {
+			ch <- a
+		}
+		close(ch)
+		return ch
+	}
+}
+
+// TestConformanceHostileResolver: whatever a resolver sends, the dial uses
+// only valid, deduplicated addresses of the family asked, one answer per
+// family, and treats a family left unanswered as failed.
+func TestConformanceHostileResolver(t *testing.T) {
+	mapped := netip.MustParseAddr("::ffff:192.0.2.2")
+	for _, tc := range []struct {
+		name  string
+		r     resolver.Resolver
+		want  []simAt
+		took  time.Duration
+		check func(*testing.T, error)
+	}{
+		{
+			name: "wrong-family, invalid and duplicate addresses are dropped; mapped ones unmapped",
+			r: simFixed(
+				resolver.Answer{Family: resolver.IPv6, Addrs: []netip.Addr{v4a, {}, v6a, v6a}},
+				resolver.Answer{Family: resolver.IPv4, Addrs: []netip.Addr{v6b, v4a, mapped, v4a}},
+			),
+			want: []simAt{{v6a, 0}, {v4a, 10 * ms}, {v4b, 20 * ms}},
+			took: 21 * ms,
+		},
+		{
+			name: "a second answer for a family is ignored",
+			r: simFixed(
+				resolver.Answer{Family: resolver.IPv6, Addrs: []netip.Addr{v6a}},
+				resolver.Answer{Family: resolver.IPv6, Addrs: []netip.Addr{v6b}},
+				resolver.Answer{Family: resolver.IPv4, Err: &net.DNSError{Err: "no such host", IsNotFound: true}},
+			),
+			want: []simAt{{v6a, 0}},
+			took: time.Millisecond,
+		},
+		{
+			name: "an answer for a family not asked is ignored (tcp6)",
+			r: simFixed(
+				resolver.Answer{Family: resolver.IPv4, Addrs: []netip.Addr{v4a}},
+				resolver.Answer{Family: resolver.IPv6, Addrs: []netip.Addr{v6a}},
+			),
+			want: []simAt{{v6a, 0}},
+			took: time.Millisecond,
+		},
+		{
+			name: "closed without answering: a DNS error, not a hang",
+			r:    simFixed(),
+			check: func(t *testing.T, err error) {
+				var de *net.DNSError
+				if !errors.As(err, &de) || de.IsNotFound {
+					t.Errorf("error %v; want a *net.DNSError that is not IsNotFound", err)
+				}
+			},
+		},
+		{
+			name: "nil channel: a DNS error, not a hang",
+			r: simFuncResolver(func(context.Context, string, ...resolver.Family) <-chan resolver.Answer {
+				return nil
+			}),
+			check: func(t *testing.T, err error) {
+				var de *net.DNSError
+				if !errors.As(err, &de) {
+					t.Errorf("error %v; want a *net.DNSError", err)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := new(simnet.Network)
+				for _, a := range []netip.Addr{v6a, v6b, v4a, v4b} {
+					n.Set(a, simnet.Refusing(time.Millisecond))
+				}
+				network := "tcp"
+				if strings.Contains(tc.name, "tcp6") {
+					network = "tcp6"
+				}
+				start := time.Now()
+				c, err := simDialer(n, tc.r).DialContext(t.Context(), network, "example.com:443")
+				took := time.Since(start)
+				if err == nil {
+					c.Close()
+					t.Fatal("dial succeeded")
+				}
+				checkOpError(t, err)
+				if took != tc.took {
+					t.Errorf("took %v; want %v", took, tc.took)
+				}
+				if tc.check != nil {
+					tc.check(t, err)
+				}
+				synctest.Wait()
+				checkSimAttempts(t, n, start, took, nil, tc.want)
+			})
+		})
+	}
+}
+
+// TestConformanceResolverIgnoresContext: a resolver that never answers and
+// ignores cancellation does not keep a cancelled dial waiting.
+func TestConformanceResolverIgnoresContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		r := simFuncResolver(func(context.Context, string, ...resolver.Family) <-chan resolver.Answer {
+			ch := make(chan resolver.Answer, 2)
+			go func() {
+				<-release // a lookup stuck far beyond the dial
+				close(ch)
+			}()
+			return ch
+		})
+		ctx, cancel := context.WithTimeout(t.Context(), 70*ms)
+		defer cancel()
+		start := time.Now()
+		_, err := simDialer(new(simnet.Network), r).DialContext(ctx, "tcp", "example.com:443")
+		if took := time.Since(start); took != 70*ms {
+			t.Errorf("took %v; want 70ms", took)
+		}
+		wantTimeout(t, err)
+		close(release)
+	})
+}
+
+// TestConformanceDoneContext: a context that is already done fails the
+// dial at once, with no attempt.
+func TestConformanceDoneContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := new(simnet.Network)
+		n.Set(v6a, simnet.Accepting(0))
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		start := time.Now()
+		for _, addr := range []string{"example.com:443", "[2001:db8::1]:443"} {
+			_, err := simDialer(n, simResolver(simAnswer(0, v6a), simAnswer(0, v4a))).DialContext(ctx, "tcp", addr)
+			if err == nil {
+				t.Fatalf("%s: dial with a cancelled context succeeded", addr)
+			}
+			checkOpError(t, err)
+			wantCanceled(t, err)
+		}
+		synctest.Wait()
+		if took := time.Since(start); took != 0 {
+			t.Errorf("took %v; want 0", took)
+		}
+		if log := n.Attempts(); len(log) != 0 {
+			t.Errorf("attempts %v; want none", log)
+		}
+	})
+}
+
+// TestConformanceDialAttemptContract: a DialAttempt hook that returns
+// neither a connection nor an error, or both, is a failed attempt (the
+// connection closed), and the race goes on.
+func TestConformanceDialAttemptContract(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := new(simnet.Network)
+		n.Set(v6a, simnet.Accepting(ms))
+		n.Set(v6b, simnet.Accepting(ms))
+		n.Set(v4a, simnet.Accepting(ms))
+		d := simDialer(n, simResolver(simAnswer(0, v6a, v6b), simAnswer(0, v4a)))
+		d.DialAttempt = func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
+			c, err := n.Dial(ctx, network, ap)
+			switch ap.Addr() {
+			case v6a:
+				c.Close() // keep the log honest: the hook drops it
+				return nil, nil
+			case v4a:
+				return c, errors.New("both a connection and an error")
+			}
+			return c, err
+		}
+		start := time.Now()
+		c, err := d.DialContext(t.Context(), "tcp", "example.com:443")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if got := c.RemoteAddr().String(); got != "[2001:db8::2]:443" || time.Since(start) != 21*ms {
+			t.Errorf("won by %s at %v; want [2001:db8::2]:443 at 21ms", got, time.Since(start))
+		}
+		synctest.Wait()
+		checkSimAttempts(t, n, start, time.Since(start), c, []simAt{{v6a, 0}, {v4a, 10 * ms}, {v6b, 20 * ms}})
+	})
+}
+
+// TestConformanceLocalAddr: a LocalAddr with an IP limits the dial to its
+// family; one of another type is an error.
+func TestConformanceLocalAddr(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		local   net.Addr
+		address string
+		want    string // families asked, or the error
+	}{
+		{"IPv4 local address asks only A", &net.TCPAddr{IP: net.ParseIP("192.0.2.100")}, "example.com:443", "[[IPv4]]"},
+		{"IPv6 local address asks only AAAA", &net.TCPAddr{IP: net.ParseIP("2001:db8::100")}, "example.com:443", "[[IPv6]]"},
+		{"port-only local address asks both", &net.TCPAddr{Port: 5000}, "example.com:443", "[[IPv6 IPv4]]"},
+		{"IPv4 local address, IPv6 literal", &net.TCPAddr{IP: net.ParseIP("192.0.2.100")}, "[2001:db8::1]:443", "no suitable address"},
+		{"UDP local address", &net.UDPAddr{IP: net.ParseIP("192.0.2.100")}, "example.com:443", "mismatched local address type"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := new(simnet.Network)
+				n.Set(v6a, simnet.Accepting(ms))
+				n.Set(v4a, simnet.Accepting(ms))
+				r := simResolver(simAnswer(0, v6a), simAnswer(0, v4a))
+				d := simDialer(n, r)
+				d.LocalAddr = tc.local
+				c, err := d.DialContext(t.Context(), "tcp", tc.address)
+				if !strings.HasPrefix(tc.want, "[") {
+					if err == nil {
+						c.Close()
+						t.Fatalf("dial succeeded; want %q", tc.want)
+					}
+					checkOpError(t, err)
+					if !strings.Contains(err.Error(), tc.want) || len(n.Attempts()) != 0 {
+						t.Errorf("error %q, %d attempts; want %q and none", err, len(n.Attempts()), tc.want)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+				var asked [][]resolver.Family
+				for _, q := range r.Queries() {
+					asked = append(asked, q.Families)
+				}
+				if got := fmt.Sprint(asked); got != tc.want {
+					t.Errorf("families asked %s; want %s", got, tc.want)
+				}
+			})
+		})
+	}
 }
