@@ -14,16 +14,19 @@ package dialer_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -1306,5 +1309,128 @@ func TestLoopback_HTTPTransport(t *testing.T) {
 	}
 	if dials != 1 {
 		t.Errorf("%d connections made, want 1 reused", dials)
+	}
+}
+
+// serve runs handle on every connection the endpoint accepts until the
+// test ends.
+func serve(t *testing.T, e *loopback.Endpoint, handle func(net.Conn)) {
+	ln := e.Listener()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() { handle(c) })
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+}
+
+// reset closes c with a RST, as a middlebox that kills a flow does.
+func reset(c net.Conn) {
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close()
+}
+
+// TestLoopback_ContextAfterConnect: once DialContext has returned, neither
+// cancelling its context nor passing its Timeout affects the connection.
+func TestLoopback_ContextAfterConnect(t *testing.T) {
+	p := loopback.Dual(t, loopback.Accept, loopback.Refuse)
+	fdBaseline(t)
+	d := dialer.Dialer{Resolver: staticDual(), Timeout: 100 * time.Millisecond, DisableHistory: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cancel()
+	time.Sleep(200 * time.Millisecond) // past the Timeout
+	s := p.V4.Next(t, time.Second)
+	defer s.Close()
+	// No deadline was left on the socket: a read waits for data.
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		io.WriteString(s, "y")
+	}()
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(c, b); err != nil || b[0] != 'y' {
+		t.Fatalf("client read %q, %v after the context ended; want \"y\"", b, err)
+	}
+	if _, err := io.WriteString(c, "x"); err != nil {
+		t.Fatalf("client write after the context ended: %v", err)
+	}
+}
+
+// TestLoopback_TLSHandshakeDecides: ::1 completes the TCP handshake but
+// resets the TLS handshake (a middlebox, a broken path MTU); with
+// Handshake doing TLS, that attempt loses and the dial moves on to
+// 127.0.0.1 at once, so an HTTPS client gets its answer over IPv4.
+func TestLoopback_TLSHandshakeDecides(t *testing.T) {
+	p := loopback.Dual(t, loopback.Accept, loopback.Accept)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello over TLS")
+	}))
+	srv.Listener = p.V4.Listener()
+	srv.StartTLS()
+	defer srv.Close()
+	var resets atomic.Int32
+	serve(t, p.V6, func(c net.Conn) {
+		resets.Add(1)
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		c.Read(make([]byte, 1)) // the ClientHello arrives, then the reset
+		reset(c)
+	})
+
+	tlsConf := srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	tlsConf.ServerName = "example.com" // httptest's certificate names it
+	d := dialer.Dialer{
+		Resolver:       staticDual(),
+		DisableHistory: true,
+		Handshake: func(ctx context.Context, c net.Conn) (net.Conn, error) {
+			tc := tls.Client(c, tlsConf)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				return nil, err
+			}
+			return tc, nil
+		},
+	}
+	var ev events
+	tr := &http.Transport{
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.DialContext(dialer.WithTrace(ctx, ev.trace()), network, addr)
+		},
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	start := time.Now()
+	resp, err := client.Get("https://" + p.Host("dual.test") + "/")
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(body) != "hello over TLS" {
+		t.Fatalf("body %q, %v", body, err)
+	}
+	if took > 200*time.Millisecond {
+		t.Errorf("request took %v, want the next attempt at once after the reset", took)
+	}
+	ev.wait(t)
+	if got, want := ev.startAddrs(), []netip.AddrPort{p.V6.Addr, p.V4.Addr}; !slices.Equal(got, want) {
+		t.Errorf("attempts %v, want %v", got, want)
+	}
+	if d0, _ := ev.done(0); d0.Err == nil || d0.Won {
+		t.Errorf("::1 attempt ended %+v, want a failed TLS handshake", d0)
+	}
+	if resets.Load() != 1 {
+		t.Errorf("::1 saw %d connections, want 1", resets.Load())
 	}
 }
