@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -137,7 +138,11 @@ func (c *Client) state() *state {
 			if path == "" {
 				path = DefaultConfPath
 			}
-			w := &fileWatch[*Config]{path: path, parse: ParseConfig}
+			w := &fileWatch[*Config]{path: path, parse: func(data []byte) *Config {
+				c := ParseConfig(data)
+				c.applyEnv(os.Getenv)
+				return c
+			}}
 			st.confWatch = w
 			st.conf = func() *Config { return w.get(func(c *Config) bool { return c.NoReload }) }
 		}
@@ -201,6 +206,14 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 		return out
 	}
 	if st.fromCache(host, name, cands, dnsFams, out) {
+		close(out)
+		return out
+	}
+	if ctx.Err() != nil {
+		// Already cancelled: start nothing.
+		for _, f := range dnsFams {
+			out <- Answer{Family: f, Err: ctxError(ctx, host)}
+		}
 		close(out)
 		return out
 	}

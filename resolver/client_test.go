@@ -628,3 +628,19 @@ func TestClient_Resolve_SearchLostAAAA(t *testing.T) {
 	c.state().stopFlights()
 	<-ch
 }
+
+func TestClient_Resolve_AlreadyCancelled(t *testing.T) {
+	srv := dnstest.Start(t, baseZone())
+	c := newClient(t, nil, srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	g := collect(t, c.Resolve(ctx, "dual.test", IPv6, IPv4), time.Now())
+	for _, f := range []Family{IPv6, IPv4} {
+		if !errors.Is(g[f].Err, context.Canceled) {
+			t.Errorf("%v: %v; want context.Canceled", f, g[f].Err)
+		}
+	}
+	if n := srv.Count(0, ""); n != 0 {
+		t.Errorf("%d queries sent for a cancelled lookup", n)
+	}
+}

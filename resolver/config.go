@@ -290,3 +290,27 @@ func readBounded(path string) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// applyEnv applies the environment variables glibc reads after
+// resolv.conf: LOCALDOMAIN replaces the search list (space-separated
+// domains) and RES_OPTIONS adds options, as if on an "options" line.
+func (c *Config) applyEnv(getenv func(string) string) {
+	if v, ok := lookupEnv(getenv, "LOCALDOMAIN"); ok {
+		c.Search = nil
+		for _, s := range strings.Fields(v) {
+			if d, ok := searchDomain(s); ok && len(c.Search) < maxSearch {
+				c.Search = append(c.Search, d)
+			}
+		}
+	}
+	if v, ok := lookupEnv(getenv, "RES_OPTIONS"); ok {
+		for _, o := range strings.Fields(v) {
+			c.option(o)
+		}
+	}
+}
+
+func lookupEnv(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}

@@ -254,3 +254,17 @@ func TestServerOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestConfig_ApplyEnv(t *testing.T) {
+	c := parseConfig([]byte("search a.example\noptions ndots:2\nnameserver 192.0.2.1\n"), nil)
+	env := map[string]string{"LOCALDOMAIN": "x.example  y.example", "RES_OPTIONS": "ndots:4 rotate attempts:1"}
+	c.applyEnv(func(k string) string { return env[k] })
+	if !slices.Equal(c.Search, []string{"x.example.", "y.example."}) || c.Ndots != 4 || !c.Rotate || c.Attempts != 1 {
+		t.Errorf("got %+v", c)
+	}
+	c = parseConfig([]byte("search a.example\n"), nil)
+	c.applyEnv(func(string) string { return "" })
+	if !slices.Equal(c.Search, []string{"a.example."}) {
+		t.Errorf("empty environment changed the config: %+v", c)
+	}
+}

@@ -130,7 +130,10 @@ func exchangeError(err error, name string, srv netip.AddrPort) *net.DNSError {
 	e := &net.DNSError{Err: err.Error(), Name: name, Server: srv.String(), UnwrapErr: err}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		e.Err, e.IsTimeout, e.IsTemporary = "i/o timeout", true, true
+		// The per-query timeout, not the caller's deadline: an i/o
+		// timeout, so errors.Is(err, context.DeadlineExceeded) stays
+		// reserved for the caller's own context.
+		e.Err, e.IsTimeout, e.IsTemporary, e.UnwrapErr = "i/o timeout", true, true, os.ErrDeadlineExceeded
 	case errors.Is(err, errMalformed):
 		e.Err = errTextMalformed
 	}
