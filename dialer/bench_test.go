@@ -140,9 +140,10 @@ func benchDial(b *testing.B, dial benchDialFunc, address string) {
 
 // BenchmarkDial dials a loopback listener, with this package's Dialer and
 // with net.Dialer: an IP literal (no resolution), and the name "localhost"
-// from /etc/hosts (ours through resolver.System, the same lookup net.Dialer
-// makes, and through a Static resolver holding the same addresses, which
-// isolates the cost of the race from the cost of the lookup).
+// from /etc/hosts: ours with the zero value (resolver.Default), through
+// resolver.System (the lookup net.Dialer makes) and through a Static
+// resolver holding the same addresses, which isolates the cost of the race
+// from the cost of the lookup.
 func BenchmarkDial(b *testing.B) {
 	lit := benchServer(b, []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})})
 	literal := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), lit).String()
@@ -188,6 +189,12 @@ func BenchmarkDial(b *testing.B) {
 	port := benchServer(b, hosts)
 	name := fmt.Sprintf("localhost:%d", port)
 
+	b.Run("localhost/happyeyeballs-default", func(b *testing.B) {
+		// The zero value: resolver.Default, which answers hosts entries
+		// (and RFC 6761 localhost names) without DNS.
+		var d Dialer
+		benchDial(b, d.DialContext, name)
+	})
 	b.Run("localhost/happyeyeballs-system", func(b *testing.B) {
 		d := Dialer{Resolver: &resolver.System{Resolver: benchNoDNS}}
 		benchDial(b, d.DialContext, name)
