@@ -79,6 +79,16 @@ func stubResolver(srv *dnstest.Server) resolver.Resolver {
 	}}
 }
 
+// dnsResolvers are the resolvers that speak DNS, for tests that run with
+// each.
+var dnsResolvers = []struct {
+	name string
+	new  func(*testing.T, *dnstest.Server) resolver.Resolver
+}{
+	{"Client", dnsResolver},
+	{"System", func(_ *testing.T, srv *dnstest.Server) resolver.Resolver { return stubResolver(srv) }},
+}
+
 // staticDual answers ::1 and 127.0.0.1 at once, for tests where DNS is not
 // the point.
 func staticDual() *resolver.Static {
@@ -458,13 +468,7 @@ func TestLoopback_SlowAAAA(t *testing.T) {
 		{"delayed 1s", dnstest.Fault{Delay: time.Second}},
 		{"dropped", dnstest.Fault{Drop: true}},
 	} {
-		for _, rc := range []struct {
-			name string
-			new  func(*testing.T, *dnstest.Server) resolver.Resolver
-		}{
-			{"Client", dnsResolver},
-			{"System", func(_ *testing.T, srv *dnstest.Server) resolver.Resolver { return stubResolver(srv) }},
-		} {
+		for _, rc := range dnsResolvers {
 			t.Run(tc.name+"/"+rc.name, func(t *testing.T) {
 				p := loopback.Dual(t, loopback.Accept, loopback.Accept)
 				srv := dnstest.Start(t, &dnstest.Faults{
@@ -960,6 +964,12 @@ func TestLoopback_UnixPassThrough(t *testing.T) {
 // ConnectStart and ConnectDone once per real attempt, and none of them for
 // the resolver's own DNS sockets.
 func TestLoopback_HTTPTrace(t *testing.T) {
+	for _, rc := range dnsResolvers {
+		t.Run(rc.name, func(t *testing.T) { testHTTPTrace(t, rc.new) })
+	}
+}
+
+func testHTTPTrace(t *testing.T, newResolver func(*testing.T, *dnstest.Server) resolver.Resolver) {
 	p := loopback.Dual(t, loopback.Accept, loopback.Refuse)
 	srv := dnstest.Start(t, dualZone())
 	fdBaseline(t)
@@ -990,7 +1000,7 @@ func TestLoopback_HTTPTrace(t *testing.T) {
 		},
 	}
 	ctx := httptrace.WithClientTrace(context.Background(), ct)
-	d := dialer.Dialer{Resolver: dnsResolver(t, srv), DisableHistory: true}
+	d := dialer.Dialer{Resolver: newResolver(t, srv), DisableHistory: true}
 	var ev events
 	ctx = dialer.WithTrace(ctx, ev.trace())
 	c, err := d.DialContext(ctx, "tcp", p.Host(dualName))
