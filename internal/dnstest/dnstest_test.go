@@ -1,6 +1,7 @@
 package dnstest
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -238,3 +239,24 @@ type fatalRecorder struct {
 
 func (f *fatalRecorder) Fatalf(string, ...any) { f.failed = true; panic("fatal") }
 func (f *fatalRecorder) Helper()               {}
+
+func TestStartAt(t *testing.T) {
+	addr := netip.MustParseAddrPort("127.53.0.1:53")
+	s, err := NewAt(addr, testZone())
+	if errors.Is(err, os.ErrPermission) {
+		t.Skip("binding port 53 needs privileges")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Addr != addr {
+		t.Fatalf("Addr = %v; want %v", s.Addr, addr)
+	}
+	if r := query(t, s, "tcp", "example.test.", dns.TypeA); len(r.Answer) != 1 {
+		t.Errorf("got %v", r)
+	}
+	if _, err := NewAt(addr, testZone()); err == nil {
+		t.Error("a second server on the same address started")
+	}
+}

@@ -100,16 +100,37 @@ func StartOn(t testing.TB, ip netip.Addr, h dns.Handler) *Server {
 	return s
 }
 
+// StartAt is Start on an exact loopback address and port, e.g.
+// 127.53.0.1:53 for a resolv.conf "nameserver" line, which has no port.
+// (Any address in 127.0.0.0/8 works on Linux without configuration; pick
+// an unusual one to avoid clashing with a system resolver on 127.0.0.1:53
+// or 127.0.0.53:53.)
+func StartAt(t testing.TB, addr netip.AddrPort, h dns.Handler) *Server {
+	t.Helper()
+	s, err := NewAt(addr, h)
+	if err != nil {
+		t.Fatalf("dnstest: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
 // New starts a server on ip, a loopback address, outside of a test (for
 // examples and benchmarks). The caller must Close it.
 func New(ip netip.Addr, h dns.Handler) (*Server, error) {
+	return NewAt(netip.AddrPortFrom(ip, 0), h)
+}
+
+// NewAt is New on an exact address and port; port 0 picks a free one.
+func NewAt(addr netip.AddrPort, h dns.Handler) (*Server, error) {
+	ip := addr.Addr()
 	if !ip.IsLoopback() {
 		return nil, fmt.Errorf("%v is not a loopback address", ip)
 	}
 	if h == nil {
 		return nil, errors.New("nil handler")
 	}
-	s, err := listen(ip, h)
+	s, err := listen(ip, addr.Port(), h)
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +142,10 @@ func New(ip netip.Addr, h dns.Handler) (*Server, error) {
 
 // listen opens UDP and TCP on the same free port of ip, and a second UDP
 // socket for replies from another source.
-func listen(ip netip.Addr, h dns.Handler) (*Server, error) {
+func listen(ip netip.Addr, port uint16, h dns.Handler) (*Server, error) {
 	var lastErr error
 	for range 20 { // a port free for UDP may be taken for TCP: retry, bounded
-		udp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		udp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, port)))
 		if err != nil {
 			return nil, err
 		}
@@ -133,6 +154,9 @@ func listen(ip netip.Addr, h dns.Handler) (*Server, error) {
 		tcp, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(addr))
 		if err != nil {
 			udp.Close()
+			if port != 0 {
+				return nil, err
+			}
 			lastErr = err
 			continue
 		}
