@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http/httptrace"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -1986,4 +1987,65 @@ func TestConformanceLocalAddr(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestConformanceConcurrentDials: one Dialer used by many dials at once;
+// each keeps its own schedule (the Dialer holds no per-dial state).
+func TestConformanceConcurrentDials(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := new(simnet.Network)
+		n.Set(v6a, simnet.BlackHoled())
+		n.Set(v4a, simnet.Accepting(20*ms))
+		d := simDialer(n, simResolver(simAnswer(0, v6a), simAnswer(0, v4a)))
+		const dials = 40
+		var wg sync.WaitGroup
+		errs := make(chan error, dials)
+		start := time.Now()
+		for i := range dials {
+			wg.Go(func() {
+				time.Sleep(time.Duration(i) * ms) // staggered callers
+				begun := time.Now()
+				c, err := d.DialContext(t.Context(), "tcp", "example.com:443")
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer c.Close()
+				if took := time.Since(begun); took != 270*ms || c.RemoteAddr().String() != "192.0.2.1:443" {
+					errs <- fmt.Errorf("dial %d: %v after %v; want 192.0.2.1:443 after 270ms", i, c.RemoteAddr(), took)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		synctest.Wait()
+		log := n.Attempts()
+		if len(log) != 2*dials {
+			t.Fatalf("%d attempts; want %d", len(log), 2*dials)
+		}
+		starts := map[netip.Addr][]time.Duration{}
+		for _, a := range log {
+			starts[a.Addr.Addr()] = append(starts[a.Addr.Addr()], a.Start.Sub(start))
+		}
+		for i := range dials {
+			at := time.Duration(i) * ms
+			if !slices.Contains(starts[v6a], at) || !slices.Contains(starts[v4a], at+250*ms) {
+				t.Errorf("dial %d: no IPv6 attempt at %v and IPv4 at %v", i, at, at+250*ms)
+			}
+		}
+		for _, a := range log {
+			if a.End.IsZero() {
+				t.Errorf("attempt %v still running", a)
+			}
+			if a.Addr.Addr() == v6a && (a.Err == nil || a.End.Sub(a.Start) != 270*ms) {
+				t.Errorf("black-holed attempt %v: want cancelled after 270ms", a)
+			}
+			if a.Addr.Addr() == v4a && (a.Err != nil || a.End.Sub(a.Start) != 20*ms || !a.Conn.Closed()) {
+				t.Errorf("attempt %v: want connected after 20ms, then closed by its caller", a)
+			}
+		}
+	})
 }
