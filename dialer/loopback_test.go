@@ -647,68 +647,91 @@ func TestLoopback_CancelMidRace(t *testing.T) {
 	// fdBaseline's cleanup checks that both sockets were closed.
 }
 
-// TestLoopback_LateLoserClosed: the ::1 attempt is held in Control until
-// 127.0.0.1 has won, then connects; its connection must be closed, not
-// leaked: the ::1 server reads EOF.
+// TestLoopback_LateLoserClosed: the ::1 attempt is held back until
+// 127.0.0.1 has won, then completes; its connection must be closed, not
+// leaked: the ::1 server reads EOF. It is held either before connect()
+// (in ControlContext: the connect then races the cancellation, and
+// net.Dialer or the Dialer closes the socket) or after it (in Handshake,
+// which returns success once DialContext has returned: the Dialer must
+// close the late winner itself).
 func TestLoopback_LateLoserClosed(t *testing.T) {
-	p := loopback.Dual(t, loopback.Accept, loopback.Accept)
-	fdBaseline(t)
-	released := make(chan struct{})
-	var once sync.Once
-	release := func() { once.Do(func() { close(released) }) }
-	defer release()
-	d := dialer.Dialer{
-		Resolver:       staticDual(),
-		DisableHistory: true,
-		ControlContext: func(ctx context.Context, network, address string, c syscall.RawConn) error {
-			if network != "tcp6" {
-				return nil
+	for _, hold := range []string{"ControlContext", "Handshake"} {
+		t.Run(hold, func(t *testing.T) {
+			p := loopback.Dual(t, loopback.Accept, loopback.Accept)
+			fdBaseline(t)
+			released := make(chan struct{})
+			var once sync.Once
+			release := func() { once.Do(func() { close(released) }) }
+			defer release()
+			wait := func() error {
+				select {
+				case <-released: // deliberately not ctx: complete after losing
+					return nil
+				case <-time.After(5 * time.Second):
+					return errors.New("test: never released")
+				}
 			}
-			select {
-			case <-released: // deliberately not ctx: connect after losing
-				return nil
-			case <-time.After(5 * time.Second):
-				return errors.New("test: never released")
+			d := dialer.Dialer{Resolver: staticDual(), DisableHistory: true}
+			var ev events
+			tr := ev.trace()
+			switch hold {
+			case "ControlContext":
+				d.ControlContext = func(ctx context.Context, network, address string, c syscall.RawConn) error {
+					if network != "tcp6" {
+						return nil
+					}
+					return wait()
+				}
+				dialDone := tr.DialDone
+				tr.DialDone = func(i dialer.DialDoneInfo) { dialDone(i); release() }
+			case "Handshake":
+				d.Handshake = func(ctx context.Context, c net.Conn) (net.Conn, error) {
+					if remote(t, c).Addr().Is6() {
+						if err := wait(); err != nil {
+							return nil, err
+						}
+					}
+					return c, nil
+				}
 			}
-		},
-	}
-	var ev events
-	tr := ev.trace()
-	dialDone := tr.DialDone
-	tr.DialDone = func(i dialer.DialDoneInfo) { dialDone(i); release() }
-	ctx := dialer.WithTrace(context.Background(), tr)
-	c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if got := remote(t, c); got != p.V4.Addr {
-		t.Fatalf("connected to %v, want %v (::1 was held back)", got, p.V4.Addr)
-	}
-	exchange(t, c, p.V4)
-	ev.wait(t)
-	d0, _ := ev.done(0)
-	if d0.Won || !d0.Cancelled {
-		t.Errorf("::1 attempt ended %+v, want a cancelled loser", d0)
-	}
-	t.Logf("::1 attempt ended with: %v", d0.Err)
-	// Whether the late connect() got through or was aborted by the
-	// cancelled context, the server must not be left holding an open
-	// connection: if it accepted one, reading it ends.
-	s, ok := p.V6.TryNext(time.Second)
-	if !ok {
-		t.Log("::1 connect was aborted before the handshake; nothing reached the server")
-		return
-	}
-	defer s.Close()
-	s.SetReadDeadline(time.Now().Add(3 * time.Second))
-	n, err := s.Read(make([]byte, 1))
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatalf("the late ::1 connection is still open 3s after the dial: the loser was leaked")
-	}
-	if n != 0 || (err != io.EOF && !errors.Is(err, syscall.ECONNRESET)) {
-		t.Errorf("server read %d bytes, %v; want EOF (or a reset)", n, err)
+			ctx := dialer.WithTrace(context.Background(), tr)
+			c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
+			release() // for Handshake: only now that the dial has returned
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if got := remote(t, c); got != p.V4.Addr {
+				t.Fatalf("connected to %v, want %v (::1 was held back)", got, p.V4.Addr)
+			}
+			exchange(t, c, p.V4)
+			ev.wait(t)
+			d0, _ := ev.done(0)
+			if d0.Won || !d0.Cancelled || d0.Err == nil {
+				t.Errorf("::1 attempt ended %+v, want a cancelled loser", d0)
+			}
+			t.Logf("::1 attempt ended with: %v", d0.Err)
+			// The server must not be left holding an open connection: if it
+			// accepted one, reading it ends.
+			s, ok := p.V6.TryNext(time.Second)
+			if !ok {
+				if hold == "Handshake" {
+					t.Fatal("::1 accepted nothing, though its TCP handshake completed")
+				}
+				t.Log("::1 connect was aborted before the handshake; nothing reached the server")
+				return
+			}
+			defer s.Close()
+			s.SetReadDeadline(time.Now().Add(3 * time.Second))
+			n, err := s.Read(make([]byte, 1))
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("the late ::1 connection is still open 3s after the dial: the loser was leaked")
+			}
+			if n != 0 || (err != io.EOF && !errors.Is(err, syscall.ECONNRESET)) {
+				t.Errorf("server read %d bytes, %v; want EOF (or a reset)", n, err)
+			}
+		})
 	}
 }
 
