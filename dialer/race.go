@@ -485,14 +485,15 @@ func (r *run) fail(ctxErr error) error {
 	}
 	var err error
 	switch {
-	case len(r.tried) == 0 && ctxErr != nil:
-		// Cut short while resolving: the shape net.Dialer gives.
+	case len(r.tried) == 0 && ctxErr != nil && r.rctx != nil:
+		// A name cut short while resolving: the shape net.Dialer gives.
+		// (An IP literal was never looked up: a DialError says why.)
 		msg := "operation was canceled"
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
 			msg = "i/o timeout"
 		}
 		err = &net.DNSError{Err: msg, Name: r.host, IsTimeout: msg == "i/o timeout", UnwrapErr: ctxErr}
-	case len(r.tried) == 0:
+	case len(r.tried) == 0 && ctxErr == nil:
 		err = r.dnsError()
 	default:
 		err = &DialError{Host: r.host, Port: r.port, Attempts: r.attemptErrors(ctxErr), DNS: r.dnsErrs, Err: ctxErr}
