@@ -1892,6 +1892,12 @@ func TestConformanceDoneContext(t *testing.T) {
 			}
 			checkOpError(t, err)
 			wantCanceled(t, err)
+			var dns *net.DNSError
+			if isName := addr == "example.com:443"; errors.As(err, &dns) != isName {
+				// A name was cut short while resolving: a DNSError, as
+				// net.Dialer gives. A literal was never looked up.
+				t.Errorf("%s: error %q: has a *net.DNSError = %v; want %v", addr, err, !isName, isName)
+			}
 		}
 		synctest.Wait()
 		if took := time.Since(start); took != 0 {
