@@ -32,12 +32,13 @@ type fakeNet struct {
 }
 
 func (f *fakeNet) exchange(ctx context.Context, server netip.AddrPort, name string, qtype uint16, useTCP bool, timeout time.Duration) (*dns.Msg, error) {
-	if hook, ok := ctx.Value(sentHookKey{}).(func()); ok {
-		hook()
-	}
 	f.mu.Lock()
 	f.calls = append(f.calls, dns.TypeToString[qtype]+" "+name)
 	f.mu.Unlock()
+	// The query is "sent": let a lookup waiting for that go on.
+	if hook, ok := ctx.Value(sentHookKey{}).(func()); ok {
+		hook()
+	}
 	d := time.Duration(0)
 	if f.delay != nil {
 		d = f.delay(server, name, qtype)
