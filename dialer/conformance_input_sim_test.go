@@ -1,0 +1,472 @@
+package dialer
+
+// Conformance in virtual time: what DialContext does with its input (IP
+// literals, networks, malformed addresses, local addresses) and with
+// resolvers and DialAttempt hooks that misbehave.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/dualstack-go/happyeyeballs/internal/simnet"
+	"github.com/dualstack-go/happyeyeballs/resolver"
+)
+
+// simFailResolver fails the test if it is asked anything: IP literals and
+// malformed addresses must not reach the resolver.
+type simFailResolver struct{ t *testing.T }
+
+func (r simFailResolver) Resolve(ctx context.Context, host string, fams ...resolver.Family) <-chan resolver.Answer {
+	r.t.Errorf("resolver called for %q %v", host, fams)
+	ch := make(chan resolver.Answer)
+	close(ch)
+	return ch
+}
+
+// TestConformanceFamilies: "tcp4" and "tcp6" ask only their family, "tcp"
+// asks AAAA then A (H3.1).
+func TestConformanceFamilies(t *testing.T) {
+	for _, tc := range []struct {
+		network string
+		want    string
+	}{
+		{"tcp", "[[IPv6 IPv4]]"},
+		{"tcp6", "[[IPv6]]"},
+		{"tcp4", "[[IPv4]]"},
+	} {
+		t.Run(tc.network, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := new(simnet.Network)
+				n.Set(v6a, simnet.Accepting(ms))
+				n.Set(v4a, simnet.Accepting(ms))
+				r := simResolver(simAnswer(0, v6a), simAnswer(0, v4a))
+				start := time.Now()
+				c, err := simDialer(n, r).DialContext(t.Context(), tc.network, "example.com:443")
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+				var asked [][]resolver.Family
+				for _, q := range r.Queries() {
+					asked = append(asked, q.Families)
+					if q.Host != "example.com" || !q.Time.Equal(start) {
+						t.Errorf("query %+v; want example.com at once", q)
+					}
+				}
+				if got := fmt.Sprint(asked); got != tc.want {
+					t.Errorf("families asked = %s; want %s (one lookup per dial)", got, tc.want)
+				}
+			})
+		})
+	}
+}
+
+// TestConformanceLiterals: an IP literal is one attempt with no DNS.
+func TestConformanceLiterals(t *testing.T) {
+	for _, tc := range []struct {
+		name, network, address string
+		want                   netip.AddrPort // the one attempt; zero: none
+		wantNet                string         // network given to DialAttempt
+		errSub                 string         // when set, the dial fails with this in Error()
+	}{
+		{name: "IPv6 literal", network: "tcp", address: "[2001:db8::1]:443",
+			want: netip.MustParseAddrPort("[2001:db8::1]:443"), wantNet: "tcp6"},
+		{name: "IPv4 literal", network: "tcp", address: "192.0.2.1:80",
+			want: netip.MustParseAddrPort("192.0.2.1:80"), wantNet: "tcp4"},
+		{name: "IPv4-mapped literal is dialed as IPv4", network: "tcp", address: "[::ffff:192.0.2.1]:80",
+			want: netip.MustParseAddrPort("192.0.2.1:80"), wantNet: "tcp4"},
+		{name: "zoned literal passes its zone through", network: "tcp", address: "[fe80::1%eth0]:22",
+			want: netip.AddrPortFrom(netip.MustParseAddr("fe80::1%eth0"), 22), wantNet: "tcp6"},
+		{name: "IPv4 literal on tcp4", network: "tcp4", address: "192.0.2.1:443",
+			want: netip.MustParseAddrPort("192.0.2.1:443"), wantNet: "tcp4"},
+		{name: "IPv4 literal on tcp6", network: "tcp6", address: "192.0.2.1:443",
+			errSub: "no suitable address"},
+		{name: "IPv6 literal on tcp4", network: "tcp4", address: "[2001:db8::1]:443",
+			errSub: "no suitable address"},
+		{name: "missing port", network: "tcp", address: "example.com",
+			errSub: "missing port"},
+		{name: "missing port on IPv6 literal", network: "tcp", address: "2001:db8::1",
+			errSub: "too many colons"},
+		{name: "port out of range", network: "tcp", address: "example.com:65536",
+			errSub: "65536"},
+		{name: "negative port", network: "tcp", address: "example.com:-1",
+			errSub: "-1"},
+		{name: "unclosed bracket", network: "tcp", address: "[2001:db8::1:443",
+			errSub: "missing ']'"},
+		{name: "name longer than DNS allows", network: "tcp", address: strings.Repeat("a", 255) + ":443",
+			errSub: "no such host"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := new(simnet.Network)
+				n.Set(tc.want.Addr(), simnet.Accepting(7*ms))
+				var nets []string
+				d := simDialer(n, simFailResolver{t})
+				d.DialAttempt = func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
+					nets = append(nets, network)
+					return n.Dial(ctx, network, ap)
+				}
+				start := time.Now()
+				c, err := d.DialContext(t.Context(), tc.network, tc.address)
+				took := time.Since(start)
+				synctest.Wait()
+				log := n.Attempts()
+				if tc.errSub != "" {
+					if err == nil {
+						c.Close()
+						t.Fatalf("dial succeeded; want an error containing %q", tc.errSub)
+					}
+					checkOpError(t, err)
+					if !strings.Contains(err.Error(), tc.errSub) {
+						t.Errorf("error %q does not contain %q", err, tc.errSub)
+					}
+					if len(log) != 0 || took != 0 {
+						t.Errorf("failed after %v with %d attempts; want at once, none", took, len(log))
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if len(log) != 1 || log[0].Addr != tc.want || log[0].Addr.Addr().Zone() != tc.want.Addr().Zone() {
+					t.Fatalf("attempts %v; want exactly one to %v", log, tc.want)
+				}
+				if fmt.Sprint(nets) != "["+tc.wantNet+"]" {
+					t.Errorf("DialAttempt networks %v; want [%s]", nets, tc.wantNet)
+				}
+				if took != 7*ms || log[0].Start != start {
+					t.Errorf("connected after %v, attempt at %v; want 7ms, at 0", took, log[0].Start.Sub(start))
+				}
+			})
+		})
+	}
+}
+
+// TestConformanceLiteralRefused: a refused literal gives a DialError with
+// its one attempt and no DNS error.
+func TestConformanceLiteralRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := new(simnet.Network)
+		n.Set(v6a, simnet.Refusing(3*ms))
+		_, err := simDialer(n, simFailResolver{t}).DialContext(t.Context(), "tcp", "[2001:db8::1]:443")
+		if err == nil {
+			t.Fatal("dial succeeded")
+		}
+		checkOpError(t, err)
+		wantDialError([]simAt{{v6a, 0}}, syscall.ECONNREFUSED)(t, err)
+		var dns *net.DNSError
+		if errors.As(err, &dns) {
+			t.Errorf("a literal's error carries a DNSError: %v", dns)
+		}
+	})
+}
+
+// TestConformanceNameLength: a 253-byte name (254 with the root dot) is
+// looked up; one longer is not.
+func TestConformanceNameLength(t *testing.T) {
+	label := strings.Repeat("a", 63)
+	name253 := strings.Join([]string{label, label, label, strings.Repeat("b", 61)}, ".")
+	if len(name253) != 253 {
+		t.Fatalf("len = %d", len(name253))
+	}
+	for _, host := range []string{name253, name253 + "."} {
+		synctest.Test(t, func(t *testing.T) {
+			n := new(simnet.Network)
+			n.Set(v4a, simnet.Accepting(ms))
+			r := new(simnet.Resolver)
+			r.Set(host, resolver.StaticAnswer{}, simAnswer(0, v4a))
+			c, err := simDialer(n, r).DialContext(t.Context(), "tcp", net.JoinHostPort(host, "443"))
+			if err != nil {
+				t.Fatalf("%d-byte name: %v", len(host), err)
+			}
+			c.Close()
+			if q := r.Queries(); len(q) != 1 || q[0].Host != host {
+				t.Errorf("%d-byte name: lookups %+v; want one", len(host), q)
+			}
+		})
+	}
+}
+
+// TestConformanceNilContext: a nil context is an error, not a panic.
+func TestConformanceNilContext(t *testing.T) {
+	d := simDialer(new(simnet.Network), simFailResolver{t})
+	//lint:ignore SA1012 the nil context is the point of the test
+	c, err := d.DialContext(nil, "tcp", "example.com:443") //nolint:staticcheck
+	if err == nil {
+		c.Close()
+		t.Fatal("dial with a nil context succeeded")
+	}
+	checkOpError(t, err)
+}
+
+// TestConformanceEmptyHost: ":port" means the local system, as for
+// net.Dialer; it is handed to net.Dialer on the real network, without DNS.
+func TestConformanceEmptyHost(t *testing.T) {
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Skipf("no listener: %v", err)
+	}
+	defer ln.Close()
+	accepted := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+		accepted <- err
+	}()
+	d := &Dialer{Resolver: simFailResolver{t}, Timeout: 5 * time.Second}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	c, err := d.DialContext(context.Background(), "tcp", ":"+port)
+	if err != nil {
+		ln.Close()
+		<-accepted
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := <-accepted; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConformanceServiceName: a service name is looked up as net.Dialer
+// does; an unknown one fails before any DNS or attempt. It runs in real
+// time: the lookup may use cgo, whose thread limiter must not be created
+// inside a synctest bubble.
+func TestConformanceServiceName(t *testing.T) {
+	n := new(simnet.Network)
+	n.Set(v4a, simnet.Accepting(0))
+	d := simDialer(n, simResolver(resolver.StaticAnswer{}, simAnswer(0, v4a)))
+	d.ResolutionDelay = -1
+	c, err := d.DialContext(t.Context(), "tcp", "example.com:https")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.RemoteAddr().String(); got != "192.0.2.1:443" {
+		t.Errorf("connected to %s; want 192.0.2.1:443", got)
+	}
+	c.Close()
+
+	d.Resolver = simFailResolver{t}
+	c, err = d.DialContext(t.Context(), "tcp", "example.com:no-such-service-here")
+	if err == nil {
+		c.Close()
+		t.Fatal("dial to an unknown service succeeded")
+	}
+	checkOpError(t, err)
+	if !strings.Contains(err.Error(), "no-such-service-here") {
+		t.Errorf("error %q does not name the service", err)
+	}
+	if len(n.Attempts()) != 1 {
+		t.Errorf("attempts %v; want only the first dial's", n.Attempts())
+	}
+}
+
+// simFuncResolver adapts a function to resolver.Resolver, for resolvers
+// that misbehave.
+type simFuncResolver func(ctx context.Context, host string, fams ...resolver.Family) <-chan resolver.Answer
+
+func (f simFuncResolver) Resolve(ctx context.Context, host string, fams ...resolver.Family) <-chan resolver.Answer {
+	return f(ctx, host, fams...)
+}
+
+// simFixed answers at once with answers, then closes the channel.
+func simFixed(answers ...resolver.Answer) simFuncResolver {
+	return func(context.Context, string, ...resolver.Family) <-chan resolver.Answer {
+		ch := make(chan resolver.Answer, len(answers))
+		for _, a := range answers {
+			ch <- a
+		}
+		close(ch)
+		return ch
+	}
+}
+
+// TestConformanceHostileResolver: whatever a resolver sends, the dial uses
+// only valid, deduplicated addresses of the family asked, one answer per
+// family, and treats a family left unanswered as failed.
+func TestConformanceHostileResolver(t *testing.T) {
+	mapped := netip.MustParseAddr("::ffff:192.0.2.2")
+	for _, tc := range []struct {
+		name  string
+		r     resolver.Resolver
+		want  []simAt
+		took  time.Duration
+		check func(*testing.T, error)
+	}{
+		{
+			name: "wrong-family, invalid and duplicate addresses are dropped; mapped ones unmapped",
+			r: simFixed(
+				resolver.Answer{Family: resolver.IPv6, Addrs: []netip.Addr{v4a, {}, v6a, v6a}},
+				resolver.Answer{Family: resolver.IPv4, Addrs: []netip.Addr{v6b, v4a, mapped, v4a}},
+			),
+			want: []simAt{{v6a, 0}, {v4a, 10 * ms}, {v4b, 20 * ms}},
+			took: 21 * ms,
+		},
+		{
+			name: "a second answer for a family is ignored",
+			r: simFixed(
+				resolver.Answer{Family: resolver.IPv6, Addrs: []netip.Addr{v6a}},
+				resolver.Answer{Family: resolver.IPv6, Addrs: []netip.Addr{v6b}},
+				resolver.Answer{Family: resolver.IPv4, Err: &net.DNSError{Err: "no such host", IsNotFound: true}},
+			),
+			want: []simAt{{v6a, 0}},
+			took: time.Millisecond,
+		},
+		{
+			name: "an answer for a family not asked is ignored (tcp6)",
+			r: simFixed(
+				resolver.Answer{Family: resolver.IPv4, Addrs: []netip.Addr{v4a}},
+				resolver.Answer{Family: resolver.IPv6, Addrs: []netip.Addr{v6a}},
+			),
+			want: []simAt{{v6a, 0}},
+			took: time.Millisecond,
+		},
+		{
+			name: "closed without answering: a DNS error, not a hang",
+			r:    simFixed(),
+			check: func(t *testing.T, err error) {
+				var de *net.DNSError
+				if !errors.As(err, &de) || de.IsNotFound {
+					t.Errorf("error %v; want a *net.DNSError that is not IsNotFound", err)
+				}
+			},
+		},
+		{
+			name: "nil channel: a DNS error, not a hang",
+			r: simFuncResolver(func(context.Context, string, ...resolver.Family) <-chan resolver.Answer {
+				return nil
+			}),
+			check: func(t *testing.T, err error) {
+				var de *net.DNSError
+				if !errors.As(err, &de) {
+					t.Errorf("error %v; want a *net.DNSError", err)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := new(simnet.Network)
+				for _, a := range []netip.Addr{v6a, v6b, v4a, v4b} {
+					n.Set(a, simnet.Refusing(time.Millisecond))
+				}
+				network := "tcp"
+				if strings.Contains(tc.name, "tcp6") {
+					network = "tcp6"
+				}
+				start := time.Now()
+				c, err := simDialer(n, tc.r).DialContext(t.Context(), network, "example.com:443")
+				took := time.Since(start)
+				if err == nil {
+					c.Close()
+					t.Fatal("dial succeeded")
+				}
+				checkOpError(t, err)
+				if took != tc.took {
+					t.Errorf("took %v; want %v", took, tc.took)
+				}
+				if tc.check != nil {
+					tc.check(t, err)
+				}
+				synctest.Wait()
+				checkSimAttempts(t, n, start, took, nil, tc.want)
+			})
+		})
+	}
+}
+
+// TestConformanceDialAttemptContract: a DialAttempt hook that returns
+// neither a connection nor an error, or both, is a failed attempt (the
+// connection closed), and the race goes on.
+func TestConformanceDialAttemptContract(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := new(simnet.Network)
+		n.Set(v6a, simnet.Accepting(ms))
+		n.Set(v6b, simnet.Accepting(ms))
+		n.Set(v4a, simnet.Accepting(ms))
+		d := simDialer(n, simResolver(simAnswer(0, v6a, v6b), simAnswer(0, v4a)))
+		d.DialAttempt = func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
+			c, err := n.Dial(ctx, network, ap)
+			switch ap.Addr() {
+			case v6a:
+				c.Close() // keep the log honest: the hook drops it
+				return nil, nil
+			case v4a:
+				return c, errors.New("both a connection and an error")
+			}
+			return c, err
+		}
+		start := time.Now()
+		c, err := d.DialContext(t.Context(), "tcp", "example.com:443")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if got := c.RemoteAddr().String(); got != "[2001:db8::2]:443" || time.Since(start) != 21*ms {
+			t.Errorf("won by %s at %v; want [2001:db8::2]:443 at 21ms", got, time.Since(start))
+		}
+		synctest.Wait()
+		checkSimAttempts(t, n, start, time.Since(start), c, []simAt{{v6a, 0}, {v4a, 10 * ms}, {v6b, 20 * ms}})
+	})
+}
+
+// TestConformanceLocalAddr: a LocalAddr with an IP limits the dial to its
+// family; one of another type is an error.
+func TestConformanceLocalAddr(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		local   net.Addr
+		address string
+		want    string // families asked, or the error
+	}{
+		{"IPv4 local address asks only A", &net.TCPAddr{IP: net.ParseIP("192.0.2.100")}, "example.com:443", "[[IPv4]]"},
+		{"IPv6 local address asks only AAAA", &net.TCPAddr{IP: net.ParseIP("2001:db8::100")}, "example.com:443", "[[IPv6]]"},
+		{"port-only local address asks both", &net.TCPAddr{Port: 5000}, "example.com:443", "[[IPv6 IPv4]]"},
+		{"IPv4 local address, IPv6 literal", &net.TCPAddr{IP: net.ParseIP("192.0.2.100")}, "[2001:db8::1]:443", "no suitable address"},
+		{"UDP local address", &net.UDPAddr{IP: net.ParseIP("192.0.2.100")}, "example.com:443", "mismatched local address type"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := new(simnet.Network)
+				n.Set(v6a, simnet.Accepting(ms))
+				n.Set(v4a, simnet.Accepting(ms))
+				r := simResolver(simAnswer(0, v6a), simAnswer(0, v4a))
+				d := simDialer(n, r)
+				d.LocalAddr = tc.local
+				c, err := d.DialContext(t.Context(), "tcp", tc.address)
+				if !strings.HasPrefix(tc.want, "[") {
+					if err == nil {
+						c.Close()
+						t.Fatalf("dial succeeded; want %q", tc.want)
+					}
+					checkOpError(t, err)
+					if !strings.Contains(err.Error(), tc.want) || len(n.Attempts()) != 0 {
+						t.Errorf("error %q, %d attempts; want %q and none", err, len(n.Attempts()), tc.want)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+				var asked [][]resolver.Family
+				for _, q := range r.Queries() {
+					asked = append(asked, q.Families)
+				}
+				if got := fmt.Sprint(asked); got != tc.want {
+					t.Errorf("families asked %s; want %s", got, tc.want)
+				}
+			})
+		})
+	}
+}
