@@ -227,3 +227,34 @@ func TestConformanceTraceLiteral(t *testing.T) {
 		})
 	})
 }
+
+// TestConformanceTraceWinBeforeDNSDone: a dial that wins while a family is
+// still unanswered fires httptrace's DNSDone once, at the win, with the
+// addresses known then; the missing family never reports a DNSAnswer.
+func TestConformanceTraceWinBeforeDNSDone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := new(simnet.Network)
+		n.Set(v6a, simnet.Accepting(10*ms))
+		d := simDialer(n, simResolver(simAnswer(5*ms, v6a), simNever))
+		var ev, hev simEvents
+		ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
+		c, err := d.DialContext(ctx, "tcp", "example.com:443")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		synctest.Wait()
+		diffLines(t, "Trace", ev.take(), []string{
+			"DNSAnswer IPv6 example.com [2001:db8::1] err=false @5ms",
+			"AttemptStart #0 [2001:db8::1]:443 @5ms",
+			"AttemptDone #0 [2001:db8::1]:443 won=true cancelled=false err=false @15ms ran 10ms",
+			"DialDone example.com [2001:db8::1]:443 attempts=1 err=false @15ms",
+		})
+		diffLines(t, "httptrace", hev.take(), []string{
+			"DNSStart example.com @0s",
+			"ConnectStart tcp6 [2001:db8::1]:443 @5ms",
+			"ConnectDone tcp6 [2001:db8::1]:443 err=false @15ms",
+			"DNSDone [2001:db8::1] err=false @15ms",
+		})
+	})
+}
