@@ -105,7 +105,7 @@ type events struct {
 	dones   []dialer.AttemptDoneInfo
 	dnsAns  []dialer.DNSAnswerInfo
 	dialEnd []dialer.DialDoneInfo
-	ended   chan struct{} // closed when every started attempt is done
+	ended   chan struct{} // closed once the dial is done and every attempt started has ended
 }
 
 func (ev *events) trace() *dialer.Trace {
