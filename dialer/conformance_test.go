@@ -652,6 +652,15 @@ func TestConformanceLateAnswers(t *testing.T) {
 			winner: v6a, took: 310 * ms,
 		},
 		{
+			name: "§6 late AAAA after IPv4 started: v4 v6 v4 v6 from then on",
+			aaaa: simAnswer(100*ms, v6a, v6b), a: simAnswer(0, v4a, v4b),
+			hosts: map[netip.Addr]simnet.Behavior{
+				v4a: bh, v6a: bh, v4b: bh, v6b: simnet.Accepting(10 * ms),
+			},
+			want:   []simAt{{v4a, 50 * ms}, {v6a, 300 * ms}, {v4b, 550 * ms}, {v6b, 800 * ms}},
+			winner: v6b, took: 810 * ms,
+		},
+		{
 			name: "late answer after the next attempt was due: starts on arrival",
 			aaaa: simAnswer(0, v6a), a: simAnswer(400*ms, v4a),
 			hosts:  map[netip.Addr]simnet.Behavior{v6a: bh, v4a: simnet.Accepting(10 * ms)},
