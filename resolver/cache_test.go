@@ -187,6 +187,7 @@ func TestCache_Negative(t *testing.T) {
 		if g[IPv6].TTL != 20*time.Second {
 			t.Errorf("negative TTL %v; want 20s", g[IPv6].TTL)
 		}
+		synctest.Wait()
 		n := f.count()
 		time.Sleep(19 * time.Second)
 		g = answersAt(ctx, c, "missing.test")
@@ -197,8 +198,11 @@ func TestCache_Negative(t *testing.T) {
 		}
 		time.Sleep(2 * time.Second)
 		answersAt(ctx, c, "missing.test")
+		// One family's NXDOMAIN may answer the other before its own
+		// query is sent; that lookup still runs (and fills the cache).
+		synctest.Wait()
 		if f.count() != n+2 {
-			t.Errorf("after expiry: %d more queries; want 2", f.count()-n)
+			t.Errorf("after expiry: %d more queries; want 2: %q", f.count()-n, f.callList())
 		}
 
 		// Without an SOA, negative answers are not cached (RFC 2308 §5).

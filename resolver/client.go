@@ -353,6 +353,16 @@ func newPair(n int, fams []Family) *pair {
 	return p
 }
 
+// isClosed reports whether ch is closed, without blocking.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
 func familyIndex(f Family) int {
 	if f == IPv6 {
 		return 0
@@ -395,6 +405,10 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 		var fl *flight
 		if i == 0 {
 			r, fl = p.first[familyIndex(f)].r, p.first[familyIndex(f)].fl
+		} else if other != nil && isClosed(otherDone) && other[i].k == nxdomain {
+			// The other family already found that this name does not
+			// exist: do not even ask.
+			r = result{kind: nxdomain, err: other[i].err}
 		} else {
 			r, fl, _ = st.cache.join(cacheKey{cand, qtype}, time.Now(), st.startFlight(conf, cand, qtype, nil, nil))
 		}
