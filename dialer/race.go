@@ -265,7 +265,14 @@ func (r *run) nextStart(now time.Time) (wait time.Duration, ok bool) {
 		if r.waitingForPreferred() {
 			// RFC 8305 §3: the first answer is not of the preferred family;
 			// give that family's answer the Resolution Delay to arrive.
-			return r.firstPositive.Add(r.resolutionDelay).Sub(now), true
+			// Near a deadline, wait at most half the time left, as the
+			// stagger is shortened, so that the addresses known are
+			// still tried.
+			due := r.firstPositive.Add(r.resolutionDelay)
+			if !r.deadline.IsZero() {
+				due = minNonzeroTime(due, r.firstPositive.Add(r.deadline.Sub(r.firstPositive)/2))
+			}
+			return due.Sub(now), true
 		}
 		return 0, true
 	}
