@@ -200,21 +200,25 @@ func TestConformanceDeadline(t *testing.T) {
 		},
 		{
 			// With the deadline at 100 ms and A at 50 ms, waiting the
-			// full Resolution Delay for a lost AAAA reaches the deadline
-			// and IPv4 is never tried (the failure mode of golang/go#43398,
-			// moved into the Resolution Delay). Shortened like the stagger
-			// (half the time left, 25 ms), IPv4 starts at 75 ms and
-			// connects at 85 ms.
+			// full Resolution Delay for a lost AAAA would reach the
+			// deadline with IPv4 never tried (the failure mode of
+			// golang/go#43398, moved into the Resolution Delay). Shortened
+			// like the stagger (half the time left, 25 ms), IPv4 starts at
+			// 75 ms and connects at 85 ms.
 			name: "H3.4 Resolution Delay shortened near the deadline: IPv4 still tried",
 			aaaa: simNever, a: simAnswer(50*ms, v4a),
 			hosts:  map[netip.Addr]simnet.Behavior{v4a: simnet.Accepting(10 * ms)},
 			config: func(d *Dialer) { d.Timeout = 100 * ms },
 			want:   []simAt{{v4a, 75 * ms}},
 			winner: v4a, took: 85 * ms,
-			skip: "BUG (design question): nextStart waits the full Resolution Delay (until 100 ms) " +
-				"even when that reaches the deadline, so the dial fails at 100 ms with no attempt; " +
-				"the stagger is shortened near a deadline but the Resolution Delay is not " +
-				"(suggested: min(ResolutionDelay, (deadline-firstPositive)/2))",
+		},
+		{
+			name: "H3.4 Timeout 1s, far from the deadline: the full Resolution Delay",
+			aaaa: simNever, a: simAnswer(50*ms, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v4a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.Timeout = time.Second },
+			want:   []simAt{{v4a, 100 * ms}},
+			winner: v4a, took: 110 * ms,
 		},
 		{
 			name: "Timeout covers DNS: answers at 2s, Timeout 1s",
