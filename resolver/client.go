@@ -97,8 +97,18 @@ type state struct {
 	flights        sync.WaitGroup
 }
 
+// Close cancels the lookups still running in the background and waits for
+// them to end: those another caller still waits for (it gets an error), and
+// those every caller has left that are kept for up to a second so that a
+// late answer still fills the cache (RFC 8305 §5). Cached answers stay;
+// the Client remains usable and later lookups start afresh. Use it at
+// shutdown, or at the end of a test that checks for leaked goroutines.
+func (c *Client) Close() error {
+	c.state().stopFlights()
+	return nil
+}
+
 // stopFlights cancels every lookup in flight and waits for them to end.
-// Tests use it so that no goroutine outlives them.
 func (st *state) stopFlights() {
 	st.cache.mu.Lock()
 	for _, fl := range st.cache.flights {

@@ -661,3 +661,32 @@ func TestClient_Resolve_AlreadyCancelled(t *testing.T) {
 		t.Errorf("%d queries sent for a cancelled lookup", n)
 	}
 }
+
+func TestClient_Close(t *testing.T) {
+	checkFDs(t)
+	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{dns.TypeAAAA: {Drop: true}}})
+	c := newClient(t, &Config{Timeout: 10 * time.Second}, srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := c.Resolve(ctx, "dual.test", IPv6, IPv4)
+	if a := <-ch; a.Family != IPv4 {
+		t.Fatalf("got %+v; want A first", a)
+	}
+	cancel()
+	<-ch // the AAAA lookup is now kept alive for a late answer
+	start := time.Now()
+	c.Close()
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("Close took %v", d)
+	}
+	if n := runningFlights(c); n != 0 {
+		t.Errorf("%d lookups still in flight after Close", n)
+	}
+	g := resolveAll(t, c, "dual.test", IPv4) // still usable (and cached)
+	wantAddrs(t, g[IPv4], "192.0.2.1")
+}
+
+func runningFlights(c *Client) int {
+	c.st.cache.mu.Lock()
+	defer c.st.cache.mu.Unlock()
+	return len(c.st.cache.flights)
+}
