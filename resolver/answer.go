@@ -57,12 +57,32 @@ const (
 // errMalformed is the cause of a reply to our query that does not parse.
 var errMalformed = errors.New(errTextMalformed)
 
+// ErrNXDomain and ErrNoData tell the two kinds of "not found" apart. The
+// *net.DNSError of a negative Answer (IsNotFound, "no such host", as Go's
+// resolver reports both) wraps one of them, for errors.Is.
+var (
+	// ErrNXDomain: the name does not exist (rcode NXDOMAIN, RFC 1035), for
+	// any record type.
+	ErrNXDomain = errors.New("NXDOMAIN: the name does not exist")
+	// ErrNoData: the name exists but has no records of the family's type
+	// (NODATA, RFC 2308 §2.2), in DNS or in /etc/hosts.
+	ErrNoData = errors.New("NODATA: no records of this type")
+)
+
 // dnsError returns a *net.DNSError for name from server.
 func dnsError(text, name string, server netip.AddrPort, notFound, temporary bool) *net.DNSError {
 	e := &net.DNSError{Err: text, Name: name, IsNotFound: notFound, IsTemporary: temporary}
 	if server.IsValid() {
 		e.Server = server.String()
 	}
+	return e
+}
+
+// notFoundError is the error of a negative answer; cause is ErrNXDomain or
+// ErrNoData.
+func notFoundError(name string, server netip.AddrPort, cause error) *net.DNSError {
+	e := dnsError(errTextNoSuchHost, name, server, true, false)
+	e.UnwrapErr = cause
 	return e
 }
 
@@ -79,7 +99,7 @@ func extract(m *dns.Msg, name string, qtype uint16, maxAddrs int, server netip.A
 	case dns.RcodeSuccess:
 	case dns.RcodeNameError:
 		return result{kind: nxdomain, ttl: negativeTTL(m),
-			err: dnsError(errTextNoSuchHost, name, server, true, false)}
+			err: notFoundError(name, server, ErrNXDomain)}
 	case dns.RcodeServerFailure:
 		return result{kind: failed, err: dnsError(errTextMisbehaving, name, server, false, true)}
 	default: // REFUSED, FORMERR, NOTIMP, ...: ask another server
@@ -147,7 +167,7 @@ func extract(m *dns.Msg, name string, qtype uint16, maxAddrs int, server netip.A
 		return result{kind: failed, err: dnsError(errTextLameReferral, name, server, false, false)}
 	}
 	return result{kind: nodata, ttl: negativeTTL(m),
-		err: dnsError(errTextNoSuchHost, name, server, true, false)}
+		err: notFoundError(name, server, ErrNoData)}
 }
 
 // rrTTL is a record's TTL as a duration; RFC 2181 §8: values with the most

@@ -203,14 +203,14 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 	dnsFams := dnsBuf[:0]
 	for _, f := range fams {
 		if f == IPv6 && conf.NoAAAA {
-			out <- Answer{Family: f, Err: notFound(host)}
+			out <- Answer{Family: f, Err: notFound(host, ErrNoData)}
 			continue
 		}
 		dnsFams = append(dnsFams, f)
 	}
 	if len(dnsFams) == 0 || len(cands) == 0 {
 		for _, f := range dnsFams {
-			out <- Answer{Family: f, Err: notFound(host)}
+			out <- Answer{Family: f, Err: notFound(host, ErrNXDomain)}
 		}
 		close(out)
 		return out
@@ -277,7 +277,7 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 			if Of(ip) == f {
 				out <- Answer{Family: f, Addrs: []netip.Addr{ip}}
 			} else {
-				out <- Answer{Family: f, Err: notFound(host)}
+				out <- Answer{Family: f, Err: notFound(host, ErrNoData)}
 			}
 		}
 		return "", true
@@ -290,6 +290,7 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 		return "", true
 	}
 	var addrs []netip.Addr
+	nx := false
 	hostsAddrs := st.hosts().lookup(name)
 	switch {
 	case len(hostsAddrs) > 0:
@@ -297,6 +298,7 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 	case isLocalhost(name):
 		addrs = []netip.Addr{netip.IPv6Loopback(), netip.AddrFrom4([4]byte{127, 0, 0, 1})}
 	case avoidDNS(name):
+		nx = true
 	default:
 		return name, false
 	}
@@ -308,7 +310,10 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 			}
 		}
 		if len(a.Addrs) == 0 {
-			a.Err = notFound(host)
+			a.Err = notFound(host, ErrNoData)
+			if nx {
+				a.Err = notFound(host, ErrNXDomain)
+			}
 		}
 		out <- a
 	}
@@ -514,7 +519,7 @@ func (ng *negatives) answer(f Family) Answer {
 		err = ng.firstErr
 	}
 	if err == nil {
-		err = notFound(ng.host)
+		err = notFound(ng.host, ErrNXDomain)
 	}
 	return Answer{Family: f, Err: renamed(err, ng.host), TTL: ng.ttl}
 }
@@ -612,9 +617,10 @@ func (st *state) cacheable(r result) result {
 	return r
 }
 
-// notFound is the error for a host without addresses of a family.
-func notFound(host string) error {
-	return &net.DNSError{Err: errTextNoSuchHost, Name: printable(host), IsNotFound: true}
+// notFound is the error for a host without addresses of a family; cause
+// is ErrNXDomain or ErrNoData.
+func notFound(host string, cause error) error {
+	return &net.DNSError{Err: errTextNoSuchHost, Name: printable(host), IsNotFound: true, UnwrapErr: cause}
 }
 
 // invalidName is the error for a host that is not a valid domain name.

@@ -133,9 +133,15 @@ func TestClient_Resolve(t *testing.T) {
 		g = resolveAll(t, c, "v6.test")
 		wantAddrs(t, g[IPv6], "2001:db8::6")
 		wantNotFound(t, g[IPv4])
+		if !errors.Is(g[IPv4].Err, ErrNoData) || errors.Is(g[IPv4].Err, ErrNXDomain) {
+			t.Errorf("NODATA error %v does not wrap ErrNoData only", g[IPv4].Err)
+		}
 		g = resolveAll(t, c, "missing.test")
 		wantNotFound(t, g[IPv4])
 		wantNotFound(t, g[IPv6])
+		if !errors.Is(g[IPv4].Err, ErrNXDomain) || errors.Is(g[IPv4].Err, ErrNoData) {
+			t.Errorf("NXDOMAIN error %v does not wrap ErrNXDomain only", g[IPv4].Err)
+		}
 		var de *net.DNSError
 		if errors.As(g[IPv4].Err, &de); de.Name != "missing.test" || de.Err != "no such host" {
 			t.Errorf("error = %#v", de)

@@ -185,7 +185,12 @@ func (s *Server) String() string { return s.Addr.String() }
 // Done is closed when the server stops.
 func (s *Server) Done() <-chan struct{} { return s.done }
 
-// Queries returns a copy of the queries received so far, in arrival order.
+// maxLog bounds the query log, so that benchmarks cannot grow it without
+// limit.
+const maxLog = 100000
+
+// Queries returns a copy of the queries received so far, in arrival order
+// (the first 100000).
 func (s *Server) Queries() []Query {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -241,7 +246,9 @@ func (s *Server) record(m *dns.Msg, proto string, from netip.AddrPort) {
 		q.Name, q.Type = m.Question[0].Name, m.Question[0].Qtype
 	}
 	s.mu.Lock()
-	s.queries = append(s.queries, q)
+	if len(s.queries) < maxLog {
+		s.queries = append(s.queries, q)
+	}
 	s.mu.Unlock()
 }
 
