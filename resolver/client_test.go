@@ -503,6 +503,17 @@ func TestClient_Resolve_Hostile(t *testing.T) {
 			b = append(b, 0xc0|byte(off>>8), byte(off), 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1)
 			w.Write(b)
 			return
+		case "longname.test.":
+			// An answer whose owner name has 320 octets (the limit is 255).
+			b, _ := m.Pack()
+			b[7] = 1
+			for range 5 {
+				b = append(b, 63)
+				b = append(b, strings.Repeat("x", 63)...)
+			}
+			b = append(b, 0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1)
+			w.Write(b)
+			return
 		case "garbage.test.":
 			w.Write([]byte{0xde, 0xad})
 			return
@@ -543,6 +554,10 @@ func TestClient_Resolve_Hostile(t *testing.T) {
 	}
 	if d := time.Since(start); d > 250*time.Millisecond {
 		t.Errorf("compression loop took %v; want an immediate error, not a timeout", d)
+	}
+	g = resolveAll(t, c, "longname.test", IPv4)
+	if g[IPv4].Positive() || !errors.As(g[IPv4].Err, &de) || de.Err != errTextMalformed {
+		t.Errorf("oversize name: %v; want %q", g[IPv4].Err, errTextMalformed)
 	}
 	g = resolveAll(t, c, "garbage.test", IPv4)
 	if !errors.As(g[IPv4].Err, &de) || !de.IsTimeout {
