@@ -23,6 +23,8 @@ type run struct {
 type clientResult struct {
 	Client  string `json:"client"`
 	Skipped string `json:"skipped,omitempty"`
+	// Stopped says why the client ran fewer than n dials.
+	Stopped string `json:"stopped,omitempty"`
 	Runs    []run  `json:"runs,omitempty"`
 
 	OK       int     `json:"ok"`
@@ -45,6 +47,7 @@ type scenarioResult struct {
 	About        string         `json:"about"`
 	OracleMS     float64        `json:"oracle_ms"`
 	OracleFamily string         `json:"oracle_family"`
+	Seconds      float64        `json:"seconds"`
 	Clients      []clientResult `json:"clients"`
 }
 
@@ -151,8 +154,12 @@ func writeMarkdown(w io.Writer, r *report) {
 			if c.AttemptsPerSuccess >= 0 {
 				att = fmt.Sprintf("%.1f", c.AttemptsPerSuccess)
 			}
-			fmt.Fprintf(w, "| | %s | %s | %s | %s | %s | %d | %d | %d / %d | %s |\n",
-				c.Client, ms(c.P50), ms(c.P95), ms(c.Max), ratio, c.OK, c.Failed, c.IPv6, c.IPv4, att)
+			fail := fmt.Sprint(c.Failed)
+			if c.Stopped != "" {
+				fail += " (stopped)"
+			}
+			fmt.Fprintf(w, "| | %s | %s | %s | %s | %s | %d | %s | %d / %d | %s |\n",
+				c.Client, ms(c.P50), ms(c.P95), ms(c.Max), ratio, c.OK, fail, c.IPv6, c.IPv4, att)
 		}
 	}
 	fmt.Fprintln(w)
@@ -163,6 +170,9 @@ func writeMarkdown(w io.Writer, r *report) {
 	var failures []string
 	for _, s := range r.Scenarios {
 		for _, c := range s.Clients {
+			if c.Stopped != "" {
+				failures = append(failures, fmt.Sprintf("- %s / %s: %s", s.Scenario, c.Client, c.Stopped))
+			}
 			seen := map[string]bool{}
 			for _, run := range c.Runs {
 				if run.Err != "" && !seen[run.Err] {

@@ -22,6 +22,10 @@ type packet struct {
 	syn bool
 	// sport and dport are the TCP ports when the packet is TCP.
 	sport, dport uint16
+	// seq is the TCP sequence number: for a SYN, the initial sequence
+	// number, which a retransmission repeats and a new connection on the
+	// same ports does not.
+	seq uint32
 }
 
 // parsePacket reads the IPv4 or IPv6 header of b (a TUN frame without
@@ -64,6 +68,7 @@ func parsePacket(b []byte) packet {
 	if proto == protoTCP && len(l4) >= 14 {
 		p.sport = uint16(l4[0])<<8 | uint16(l4[1])
 		p.dport = uint16(l4[2])<<8 | uint16(l4[3])
+		p.seq = uint32(l4[4])<<24 | uint32(l4[5])<<16 | uint32(l4[6])<<8 | uint32(l4[7])
 		flags := l4[13]
 		p.syn = flags&tcpSYN != 0 && flags&tcpACK == 0
 	}

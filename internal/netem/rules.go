@@ -126,9 +126,10 @@ func (rs *ruleSet) match(a netip.Addr) *Rule {
 // last ResetCounters.
 type Counters struct {
 	// Attempts counts TCP connection attempts toward the address: distinct
-	// connections (source and destination address and port) whose first
-	// SYN crossed the wire's input in this period. A SYN retransmission
-	// is not a new attempt.
+	// connections (addresses, ports and initial sequence number) whose
+	// first SYN reached the wire in this period. A SYN retransmission is
+	// not a new attempt; a new connection that reuses the ports of an old
+	// one is.
 	Attempts int
 	// SYNs counts SYN segments from the client, retransmissions included.
 	SYNs int

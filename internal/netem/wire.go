@@ -34,9 +34,12 @@ type frame struct {
 	at   time.Time
 }
 
-// flowKey names one TCP connection attempt.
+// flowKey names one TCP connection attempt: its addresses, ports and
+// initial sequence number (a client may reuse the ports of a closed
+// connection to the same server, but not its ISN).
 type flowKey struct {
 	src, dst netip.AddrPort
+	isn      uint32
 }
 
 // scheduled is a packet waiting in the wire for its due time.
@@ -235,7 +238,7 @@ func (w *wire) decide(f frame, rs *ruleSet, rng *rand.Rand) (delay time.Duration
 	}
 	if f.from == clientEnd && p.syn {
 		c.SYNs++
-		k := flowKey{netip.AddrPortFrom(p.src, p.sport), netip.AddrPortFrom(p.dst, p.dport)}
+		k := flowKey{netip.AddrPortFrom(p.src, p.sport), netip.AddrPortFrom(p.dst, p.dport), p.seq}
 		if _, seen := w.flows[k]; !seen {
 			w.flows[k] = f.at
 			c.Attempts++

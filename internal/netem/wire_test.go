@@ -89,6 +89,16 @@ func tcpPacket(src, dst netip.AddrPort, flags byte, size int) []byte {
 	return b
 }
 
+// withSeq sets the TCP sequence number of a packet made by tcpPacket.
+func withSeq(b []byte, seq uint32) []byte {
+	off := 20
+	if b[0]>>4 == 6 {
+		off = 40
+	}
+	b[off+4], b[off+5], b[off+6], b[off+7] = byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq)
+	return b
+}
+
 var (
 	cli4 = netip.MustParseAddrPort("192.0.2.1:40000")
 	srv4 = netip.MustParseAddrPort("192.0.2.10:80")
@@ -355,7 +365,9 @@ func TestWire_countsAttempts(t *testing.T) {
 	// new attempt; a new connection is.
 	send(tcpPacket(cli4, srv4, tcpSYN, 0))
 	send(tcpPacket(netip.AddrPortFrom(cli4.Addr(), 40002), srv4, tcpSYN, 0))
-	if got, want := w.snapshot()[srv4.Addr()], (Counters{Attempts: 1, SYNs: 2, Packets: 2}); got != want {
+	// The same ports with a new initial sequence number: a new connection.
+	send(withSeq(tcpPacket(cli4, srv4, tcpSYN, 0), 12345))
+	if got, want := w.snapshot()[srv4.Addr()], (Counters{Attempts: 2, SYNs: 3, Packets: 3}); got != want {
 		t.Errorf("counters = %+v; want %+v", got, want)
 	}
 }
