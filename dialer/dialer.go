@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -85,7 +86,9 @@ type Dialer struct {
 
 	// ResolutionDelay is how long to wait for the AAAA answer when the A
 	// answer arrives first (RFC 8305 §3). Zero means 50 ms. Negative means
-	// do not wait: connect over IPv4 as soon as the A answer arrives.
+	// do not wait: connect over IPv4 as soon as the A answer arrives. Near
+	// a deadline the wait is cut to half the time left, so that the
+	// addresses already known are still tried.
 	ResolutionDelay time.Duration
 
 	// ConnectionAttemptDelay is how long an attempt runs before the next
@@ -234,8 +237,8 @@ func (d *Dialer) resolver() resolver.Resolver {
 
 // netDialer returns a net.Dialer with the fields shared with net.Dialer.
 // Timeout and Deadline are applied through the context instead.
-func (d *Dialer) netDialer() *net.Dialer {
-	return &net.Dialer{
+func (d *Dialer) netDialer() net.Dialer {
+	return net.Dialer{
 		LocalAddr:       d.LocalAddr,
 		KeepAlive:       d.KeepAlive,
 		KeepAliveConfig: d.KeepAliveConfig,
@@ -357,7 +360,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		}
 		return r.dialLiteral(ctx, ip)
 	}
-	if len(host) > 253+1 { // a name longer than DNS allows (with a root dot)
+	if len(strings.TrimSuffix(host, ".")) > 253 { // longer than DNS allows (RFC 1035 §2.3.4)
 		return nil, opErr(&net.DNSError{Err: "no such host", Name: host, IsNotFound: true})
 	}
 	return r.dialName(ctx)

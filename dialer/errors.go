@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -87,10 +88,23 @@ func (e *DialError) Unwrap() []error {
 }
 
 // Timeout reports whether the dial ran out of time (Timeout, Deadline or
-// the context's deadline), so that net.Error's Timeout works on the
-// *net.OpError that carries it.
+// the context's deadline) or every attempt timed out, so that net.Error's
+// Timeout works on the *net.OpError that carries it.
 func (e *DialError) Timeout() bool {
-	return errors.Is(e.Err, context.DeadlineExceeded)
+	if e.Err != nil {
+		return errors.Is(e.Err, context.DeadlineExceeded)
+	}
+	// Every attempt timed out (black holes reaching the kernel's SYN
+	// timeout): a timeout too, as net.Dialer reports it.
+	for _, a := range e.Attempts {
+		var ne interface{ Timeout() bool }
+		if !errors.As(a.Err, &ne) || !ne.Timeout() {
+			if !errors.Is(a.Err, syscall.ETIMEDOUT) {
+				return false
+			}
+		}
+	}
+	return len(e.Attempts) > 0
 }
 
 // Temporary is Timeout; it exists for callers of the deprecated

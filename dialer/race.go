@@ -18,7 +18,7 @@ import (
 // DialContext (the collector); attempt goroutines only send results.
 type run struct {
 	d       *Dialer
-	nd      *net.Dialer
+	nd      net.Dialer
 	network string
 	host    string
 	port    uint16
@@ -40,10 +40,9 @@ type run struct {
 	deadline        time.Time
 
 	// Resolution.
-	pending       int // families not yet answered
-	answered      map[resolver.Family]bool
-	perFamily     map[resolver.Family]int
-	seen          map[netip.Addr]bool
+	pending       int       // families not yet answered
+	answered      [2]bool   // by famIndex
+	perFamily     [2]int    // addresses kept, by famIndex
 	firstPositive time.Time // when the first address arrived
 	dnsErrs       []error
 	dnsDone       bool // httptrace DNSDone fired
@@ -56,12 +55,13 @@ type run struct {
 	tried     []netip.Addr // in the order they started
 	failures  []*AttemptError
 	inflight  int
-	running   map[int]runningAttempt // by attempt index
+	running   []runningAttempt // attempts in flight
 	lastStart time.Time
 	hurry     bool // an attempt failed since the last start
 }
 
 type runningAttempt struct {
+	index int
 	addr  netip.AddrPort
 	start time.Time
 }
@@ -95,7 +95,6 @@ func newRun(d *Dialer, network, host string, port uint16, fams []resolver.Family
 		d:               d,
 		learn:           learn,
 		rawSrc:          rawSrc,
-		running:         make(map[int]runningAttempt),
 		nd:              d.netDialer(),
 		network:         network,
 		host:            host,
@@ -109,9 +108,6 @@ func newRun(d *Dialer, network, host string, port uint16, fams []resolver.Family
 		maxParallel:     d.maxParallelAttempts(),
 		maxAddrs:        d.maxAddresses(),
 		prefer:          d.preferredFamily(),
-		answered:        make(map[resolver.Family]bool, 2),
-		perFamily:       make(map[resolver.Family]int, 2),
-		seen:            make(map[netip.Addr]bool),
 	}
 }
 
@@ -126,17 +122,16 @@ func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) 
 	r.setContext(ctx)
 	f := resolver.Of(ip)
 	r.fams = []resolver.Family{f}
-	r.answered[f] = true
-	r.perFamily[f] = 1
+	r.answered[famIndex(f)] = true
+	r.perFamily[famIndex(f)] = 1
 	r.untried = []netip.Addr{ip}
-	r.seen[ip] = true
 	if disc := r.discoverer(); disc != nil && r.needsNAT64(ip) {
 		// An IPv4 literal on an IPv6-only network (RFC 8305 §7.1): try the
 		// NAT64 address first, then the literal itself.
 		if syn := r.synthesize(ctx, disc, r.untried); len(syn) > 0 {
 			r.fams = []resolver.Family{resolver.IPv6, resolver.IPv4}
-			r.answered[resolver.IPv6] = true
-			r.perFamily[resolver.IPv6] = 1
+			r.answered[famIndex(resolver.IPv6)] = true
+			r.perFamily[famIndex(resolver.IPv6)] = 1
 			r.untried = []netip.Addr{syn[0], ip}
 		}
 	}
@@ -221,7 +216,7 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 			r.mergeSynthesized(syn)
 		case res := <-results:
 			r.inflight--
-			delete(r.running, res.index)
+			r.running = slices.DeleteFunc(r.running, func(a runningAttempt) bool { return a.index == res.index })
 			if res.err == nil {
 				return r.win(res), nil
 			}
@@ -327,7 +322,7 @@ func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, do
 	r.hurry = false
 	ap := netip.AddrPortFrom(addr, r.port)
 	index := len(r.tried) - 1
-	r.running[index] = runningAttempt{addr: ap, start: now}
+	r.running = append(r.running, runningAttempt{index: index, addr: ap, start: now})
 	offset := now.Sub(r.start)
 	r.trace.attemptStart(AttemptStartInfo{Addr: ap, Index: index, Elapsed: offset})
 	go r.attempt(ctx, results, done, index, ap, offset)
@@ -398,20 +393,21 @@ func (r *run) dialOne(ctx context.Context, ap netip.AddrPort) (net.Conn, error) 
 // are not the resolver's and do not count as the family's answer.
 func (r *run) merge(a resolver.Answer, synthesized bool) {
 	if !synthesized {
-		if r.answered[a.Family] || !containsFamily(r.fams, a.Family) {
+		if r.answered[famIndex(a.Family)] || !containsFamily(r.fams, a.Family) {
 			return // a resolver that answers twice or out of turn is ignored
 		}
-		r.answered[a.Family] = true
+		r.answered[famIndex(a.Family)] = true
 		r.pending--
 	}
 	var added []netip.Addr
 	for _, addr := range a.Addrs {
 		addr = addr.Unmap()
-		if !addr.IsValid() || resolver.Of(addr) != a.Family || r.seen[addr] || r.perFamily[a.Family] >= r.maxAddrs {
+		fi := famIndex(a.Family)
+		if !addr.IsValid() || resolver.Of(addr) != a.Family || r.perFamily[fi] >= r.maxAddrs ||
+			slices.Contains(added, addr) || slices.Contains(r.untried, addr) || slices.Contains(r.tried, addr) {
 			continue
 		}
-		r.seen[addr] = true
-		r.perFamily[a.Family]++
+		r.perFamily[fi]++
 		added = append(added, addr)
 	}
 	r.trace.dnsAnswer(DNSAnswerInfo{Host: r.host, Family: a.Family, Addrs: added, Err: a.Err, Synthesized: synthesized, Elapsed: time.Since(r.start)})
@@ -445,7 +441,7 @@ func (r *run) merge(a resolver.Answer, synthesized bool) {
 // answering every family: the missing families count as failed.
 func (r *run) resolverClosed() {
 	for _, f := range r.fams {
-		if !r.answered[f] {
+		if !r.answered[famIndex(f)] {
 			r.merge(resolver.Answer{Family: f, Err: &net.DNSError{Err: "resolver gave no answer", Name: r.host}}, false)
 		}
 	}
@@ -549,4 +545,12 @@ func (r *run) attemptErrors(ctxErr error) []*AttemptError {
 	}
 	slices.SortStableFunc(errs, func(a, b *AttemptError) int { return cmp.Compare(a.Start, b.Start) })
 	return errs
+}
+
+// famIndex indexes per-family arrays: 0 for IPv6, 1 for IPv4.
+func famIndex(f resolver.Family) int {
+	if f == resolver.IPv6 {
+		return 0
+	}
+	return 1
 }
