@@ -1,0 +1,48 @@
+package detach
+
+import (
+	"context"
+	"net/http/httptrace"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type key struct{}
+
+func TestValues(t *testing.T) {
+	deadline := time.Now().Add(time.Hour)
+	parent, cancel := context.WithDeadline(context.WithValue(context.Background(), key{}, "v"), deadline)
+	parent = httptrace.WithClientTrace(parent, &httptrace.ClientTrace{DNSStart: func(httptrace.DNSStartInfo) {}})
+	ctx := Values(parent)
+
+	if v := ctx.Value(key{}); v != nil {
+		t.Errorf("Value(key) = %v, want nil", v)
+	}
+	if tr := httptrace.ContextClientTrace(ctx); tr != nil {
+		t.Errorf("the caller's httptrace hooks reach the detached context")
+	}
+	if d, ok := ctx.Deadline(); !ok || !d.Equal(deadline) {
+		t.Errorf("Deadline() = %v, %v; want %v, true", d, ok, deadline)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("Err() = %v before cancel", ctx.Err())
+	}
+	cancel()
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+		t.Fatal("Done not closed after the parent was cancelled")
+	}
+	if ctx.Err() != context.Canceled {
+		t.Errorf("Err() = %v, want context.Canceled", ctx.Err())
+	}
+	// A context derived from the detached one still works normally.
+	child := context.WithValue(ctx, key{}, "w")
+	if child.Value(key{}) != "w" || child.Err() != context.Canceled {
+		t.Errorf("derived context: Value = %v, Err = %v", child.Value(key{}), child.Err())
+	}
+}
