@@ -48,7 +48,8 @@ const defaultMaxAddrs = 64
 // candidate: both families always describe the same name. A candidate
 // that does not exist (NXDOMAIN) for one family is skipped by the other at
 // once, so a lost AAAA query for a search candidate does not hold the A
-// lookup back.
+// lookup back. A candidate whose lookup fails (timeout, SERVFAIL) is
+// passed over like a negative one, as Go's resolver does.
 type Client struct {
 	// Config, if not nil, is used instead of reading ConfPath.
 	Config *Config
@@ -168,9 +169,9 @@ func (c *Client) state() *state {
 	return c.st
 }
 
-// Resolve implements Resolver. The AAAA query goes out before the A
-// query, from the same goroutine's start order; each family's Answer is
-// sent the moment it is known. Answers from /etc/hosts, IP literals and
+// Resolve implements Resolver. The AAAA query goes out before the A query
+// (a new A lookup waits until the AAAA query is on the wire, microseconds),
+// and each family's Answer is sent the moment it is known. Answers from /etc/hosts, IP literals and
 // "localhost" (RFC 6761) are immediate. Errors are *net.DNSError:
 // IsNotFound for NXDOMAIN, NODATA and invalid names, IsTimeout when no
 // server answered in time; when ctx ends first, the error wraps ctx.Err().
