@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http/httptrace"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -710,4 +712,44 @@ func runningFlights(c *Client) int {
 	c.st.cache.mu.Lock()
 	defer c.st.cache.mu.Unlock()
 	return len(c.st.cache.flights)
+}
+
+// TestClient_Concurrent: many callers, overlapping names, some giving up
+// early; every answer that arrives is right, and nothing leaks.
+func TestClient_Concurrent(t *testing.T) {
+	checkFDs(t)
+	zone := dnstest.NewZone("test. 60 IN SOA ns.test. admin.test. 1 60 60 60 30")
+	for i := range 20 {
+		zone.Add(dnstest.MustRR(fmt.Sprintf("h%d.test. 1 IN A 192.0.2.%d", i, i)))
+		zone.Add(dnstest.MustRR(fmt.Sprintf("h%d.test. 1 IN AAAA 2001:db8::%d", i, i)))
+	}
+	srv := dnstest.Start(t, &dnstest.Faults{Next: zone, ByType: map[uint16]dnstest.Fault{dns.TypeAAAA: {Delay: 5 * time.Millisecond}}})
+	c := newClient(t, &Config{Timeout: 2 * time.Second, Attempts: 1}, srv)
+	c.CacheSize = 8
+	var wg sync.WaitGroup
+	for w := range 20 {
+		wg.Go(func() {
+			for i := range 30 {
+				n := (w + i) % 20
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(1+i%4)*time.Millisecond*3)
+				for a := range c.Resolve(ctx, fmt.Sprintf("h%d.test", n), IPv6, IPv4) {
+					if !a.Positive() {
+						if !errors.Is(a.Err, context.DeadlineExceeded) {
+							t.Errorf("h%d %v: %v", n, a.Family, a.Err)
+						}
+						continue
+					}
+					want := netip.AddrFrom4([4]byte{192, 0, 2, byte(n)})
+					if a.Family == IPv6 {
+						want = netip.MustParseAddr(fmt.Sprintf("2001:db8::%d", n))
+					}
+					if len(a.Addrs) != 1 || a.Addrs[0] != want {
+						t.Errorf("h%d %v: %v; want %v", n, a.Family, a.Addrs, want)
+					}
+				}
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
 }
