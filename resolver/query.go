@@ -94,10 +94,12 @@ func (st *state) resolveName(ctx context.Context, conf *Config, name string, qty
 	if conf.Rotate {
 		offset = int(st.rotate.Add(1) - 1)
 	}
-	now := time.Now()
-	servers := serverOrder(conf.servers(), offset, func(s netip.AddrPort) bool { return st.health.isBad(s, now) })
 	last := result{kind: failed, err: dnsError(errTextNoSuchHost, name, netip.AddrPort{}, false, true)}
 	for range conf.attempts() {
+		// Ordered again for each round: a server that just timed out
+		// goes to the back.
+		now := time.Now()
+		servers := serverOrder(conf.servers(), offset, func(s netip.AddrPort) bool { return st.health.isBad(s, now) })
 		for _, srv := range servers {
 			if ctx.Err() != nil {
 				return last
