@@ -201,6 +201,7 @@ func TestCanonicalHost(t *testing.T) {
 		{"MÜNCHEN.de", "xn--mnchen-3ya.de"},
 		{"例え.テスト", "xn--r8jz45g.xn--zckzah"},
 		{"例え。テスト", "xn--r8jz45g.xn--zckzah"},
+		{"ｅｘａｍｐｌｅ．ＣＯＭ", "example.com"},
 		{"xn--bcher-kva.example", "xn--bcher-kva.example"},
 		{"under_score.example", "under_score.example"},
 		{"a.b-c.d", "a.b-c.d"},

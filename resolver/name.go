@@ -19,8 +19,9 @@ var errInvalidName = errors.New("invalid domain name")
 // ASCII form that is queried, cached and looked up in /etc/hosts.
 // Non-ASCII labels are converted with IDNA's Punycode (RFC 3492, RFC 5891
 // "xn--" labels) after lower-casing and mapping the ideographic full stops
-// to dots (the UTS #46 mappings that matter in practice; full UTS #46
-// normalization tables are not applied). The result keeps a trailing dot
+// to dots and full-width ASCII to ASCII (the UTS #46 mappings that matter
+// in practice; the full UTS #46 tables, NFC normalization and the IDNA2008
+// list of disallowed code points are not applied). The result keeps a trailing dot
 // if host had one. It fails for names that are not valid domain names
 // after conversion (RFC 1035 lengths; letters, digits, '-' and '_').
 func canonicalHost(host string) (string, error) {
@@ -119,8 +120,15 @@ func toASCII(host string) (string, error) {
 	if !utf8.ValidString(host) {
 		return "", errInvalidName
 	}
-	// UTS #46 maps these full stops to '.'.
+	// UTS #46 maps these full stops to '.', and full-width ASCII
+	// (U+FF01..U+FF5E) to ASCII.
 	host = strings.NewReplacer("\u3002", ".", "\uff0e", ".", "\uff61", ".").Replace(host)
+	host = strings.Map(func(r rune) rune {
+		if r >= 0xff01 && r <= 0xff5e {
+			return r - 0xff01 + '!'
+		}
+		return r
+	}, host)
 	labels := strings.Split(host, ".")
 	for i, label := range labels {
 		label = strings.ToLower(label)
