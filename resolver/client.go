@@ -228,7 +228,7 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 		close(out)
 		return out
 	}
-	ctx = detach.Values(ctx)
+	lctx := detach.Values(ctx) // a new variable: ctx itself stays on the stack
 	p := newPair(len(cands), dnsFams)
 	// Join or start the first candidate's lookups here, AAAA before A, so
 	// that the AAAA query leaves first (RFC 8305 §3): an A lookup started
@@ -255,7 +255,7 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 	left.Store(int32(len(dnsFams)))
 	for _, f := range dnsFams {
 		go func() {
-			out <- st.resolveFamily(ctx, conf, host, name, cands, f, p)
+			out <- st.resolveFamily(lctx, conf, host, name, cands, f, p)
 			if left.Add(-1) == 0 {
 				close(out)
 			}
