@@ -246,7 +246,7 @@ func TestCache_NoFailureCaching(t *testing.T) {
 func TestCache_Coalescing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeNet{zone: fakeZone(), delay: func(netip.AddrPort, string, uint16) time.Duration { return 500 * time.Millisecond }}
-		c := fakeClient(t, nil, f)
+		c := fakeClient(t, &Client{Config: &Config{Servers: aps("192.0.2.53:53"), Timeout: time.Second}}, f)
 
 		// Caller 1 gives up after 100 ms; caller 2 waits. One query per
 		// type goes out, and caller 2 gets the answer at 500 ms.
@@ -343,18 +343,21 @@ func TestClient_Timing(t *testing.T) {
 		wantSent []string
 	}{
 		{
-			name:     "A first, AAAA late",
-			host:     "dual.test",
-			delays:   map[string]time.Duration{"AAAA dual.test.": 900 * ms, "A dual.test.": 10 * ms},
-			wantAt:   map[Family]time.Duration{IPv4: 10 * ms, IPv6: 900 * ms},
-			wantPos:  map[Family]bool{IPv4: true, IPv6: true},
-			wantSent: []string{"AAAA dual.test.", "A dual.test."},
+			name:    "A first, AAAA late",
+			host:    "dual.test",
+			delays:  map[string]time.Duration{"AAAA dual.test.": 900 * ms, "A dual.test.": 10 * ms},
+			wantAt:  map[Family]time.Duration{IPv4: 10 * ms, IPv6: 900 * ms},
+			wantPos: map[Family]bool{IPv4: true, IPv6: true},
+			// AAAA also goes to the second server after 250 ms.
+			wantSent: []string{"AAAA dual.test.", "A dual.test.", "AAAA dual.test."},
 		},
 		{
-			name:     "AAAA lost: A at once, AAAA after timeout × servers × attempts",
+			// Two servers, two attempts, 1 s timeout, staggered by 250 ms:
+			// round 1 ends at 1.25 s, round 2 at 2.5 s.
+			name:     "AAAA lost: A at once, AAAA after attempts × (stagger + timeout)",
 			host:     "dual.test",
 			delays:   map[string]time.Duration{"AAAA dual.test.": -1, "A dual.test.": 20 * ms},
-			wantAt:   map[Family]time.Duration{IPv4: 20 * ms, IPv6: 4 * time.Second},
+			wantAt:   map[Family]time.Duration{IPv4: 20 * ms, IPv6: 2500 * ms},
 			wantPos:  map[Family]bool{IPv4: true},
 			wantSent: []string{"AAAA dual.test.", "A dual.test.", "AAAA dual.test.", "AAAA dual.test.", "AAAA dual.test."},
 		},

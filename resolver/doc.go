@@ -10,9 +10,11 @@
 //     list and ndots, timeout, attempts, rotate, use-vc, no-aaaa, ...),
 //     sends the AAAA query before the A query, accepts only replies that
 //     match the query's ID, question and server, retries truncated replies
-//     over TCP, fails over between servers (IPv6 servers first, RFC 8305
-//     §3.1), caches answers per (name, family) with their TTL, negative
-//     answers per RFC 2308, and shares identical lookups in flight.
+//     over TCP, races servers the way a Happy Eyeballs dialer races
+//     addresses (IPv6 servers first, the next one after 250 ms or at once on
+//     a failure, RFC 8305 §3.1), caches answers per (name, family) with
+//     their TTL, negative answers per RFC 2308, and shares identical
+//     lookups in flight.
 //   - System: Go's own resolver (nsswitch.conf, cgo), one family at a time;
 //     no TTLs.
 //   - Static: fixed answers with per-family delays, for examples and tests.
@@ -28,4 +30,6 @@
 // its own socket already, and the AAAA and A queries stay parallel as RFC
 // 8305 requires. Per-query timeouts do not grow between attempts the way
 // glibc's do; like Go's resolver, each query waits the configured timeout.
+// Unlike both, the next server is asked after 250 ms without an answer
+// (the earlier query still counts), not after the whole timeout.
 package resolver

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // badServerPenalty is how long a server that failed to answer (timeout,
@@ -83,48 +85,123 @@ func serverOrder(servers []netip.AddrPort, offset int, bad func(netip.AddrPort) 
 	return out
 }
 
+// serverStagger is how long a query waits for one server before the same
+// query also goes to the next server (RFC 8305 §3.1 applies Happy Eyeballs
+// to DNS servers; 250 ms is §5's Connection Attempt Delay). The first
+// server's query keeps running; the first usable reply wins.
+const serverStagger = 250 * time.Millisecond
+
+// serverReply is one server's outcome in a round of resolveName.
+type serverReply struct {
+	i   int // index in the round's server order
+	srv netip.AddrPort
+	m   *dns.Msg
+	err error
+}
+
 // resolveName looks up one rooted name for one query type with the
-// configured servers: Attempts rounds over all servers, each query given
-// Timeout, moving on after a timeout, an unreachable server, SERVFAIL,
-// REFUSED, a lame referral or a malformed reply. NXDOMAIN and NODATA from
-// a server are final. It returns the last failure when no server gave an
+// configured servers, in Attempts rounds. In a round the servers are asked
+// in serverOrder, staggered: the next server is asked when the previous
+// one has failed (timeout, unreachable, SERVFAIL, REFUSED, lame referral,
+// malformed reply) or has not answered within serverStagger, and every
+// query waits up to Timeout. The first answer (addresses, NXDOMAIN or
+// NODATA) ends the lookup; the queries still running are cancelled, and
+// servers asked earlier that had not answered are tried last for a while
+// (the health memory). It returns the last failure when no server gave an
 // answer.
 func (st *state) resolveName(ctx context.Context, conf *Config, name string, qtype uint16) result {
 	offset := 0
 	if conf.Rotate {
 		offset = int(st.rotate.Add(1) - 1)
 	}
+	stagger := min(serverStagger, conf.timeout())
 	last := result{kind: failed, err: dnsError(errTextNoSuchHost, name, netip.AddrPort{}, false, true)}
 	for range conf.attempts() {
 		// Ordered again for each round: a server that just timed out
 		// goes to the back.
 		now := time.Now()
 		servers := serverOrder(conf.servers(), offset, func(s netip.AddrPort) bool { return st.health.isBad(s, now) })
-		for _, srv := range servers {
-			if ctx.Err() != nil {
-				return last
-			}
-			m, err := st.exchange(ctx, srv, name, qtype, conf.UseTCP, conf.timeout())
-			if err != nil {
-				if ctx.Err() != nil {
-					// Cancelled (no waiter left): not the server's fault.
-					return result{kind: failed, err: &net.DNSError{Err: ctx.Err().Error(), Name: name,
-						Server: srv.String(), UnwrapErr: ctx.Err()}}
-				}
-				st.health.markBad(srv, time.Now())
-				last = result{kind: failed, err: exchangeError(err, name, srv)}
-				continue
-			}
-			st.health.markGood(srv)
-			r := extract(m, name, qtype, st.maxAddrs, srv)
-			if r.kind == failed {
-				last = r
-				continue
-			}
+		r, done := st.round(ctx, conf, servers, name, qtype, stagger, &last)
+		if done {
 			return r
+		}
+		if ctx.Err() != nil {
+			return result{kind: failed, err: &net.DNSError{Err: ctx.Err().Error(), Name: name, UnwrapErr: ctx.Err()}}
 		}
 	}
 	return last
+}
+
+// round asks each of servers once, staggered (see resolveName). It
+// reports the answer and true when a server gave one; otherwise it
+// records the last failure in *last. It returns only once every query it
+// started has ended.
+func (st *state) round(ctx context.Context, conf *Config, servers []netip.AddrPort, name string, qtype uint16, stagger time.Duration, last *result) (result, bool) {
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	replies := make(chan serverReply, len(servers)) // one slot per server: senders never block
+	launched, pending := 0, 0
+	ended := make([]bool, len(servers))
+	launch := func() {
+		i, srv := launched, servers[launched]
+		launched++
+		pending++
+		go func() {
+			m, err := st.exchange(rctx, srv, name, qtype, conf.UseTCP, conf.timeout())
+			replies <- serverReply{i, srv, m, err}
+		}()
+	}
+	timer := time.NewTimer(stagger)
+	defer timer.Stop()
+	next := func() { // the next server now, and the one after it a stagger later
+		if launched < len(servers) {
+			launch()
+			timer.Reset(stagger)
+		}
+	}
+	next()
+	var answer result
+	found := false
+	for pending > 0 {
+		select {
+		case <-timer.C:
+			if rctx.Err() == nil {
+				next()
+			}
+		case rep := <-replies:
+			pending--
+			ended[rep.i] = true
+			if found {
+				continue // draining after the answer
+			}
+			if rep.err != nil {
+				if rctx.Err() != nil {
+					continue // cancelled: not the server's fault; start nothing more
+				}
+				st.health.markBad(rep.srv, time.Now())
+				*last = result{kind: failed, err: exchangeError(rep.err, name, rep.srv)}
+				next()
+				continue
+			}
+			st.health.markGood(rep.srv)
+			r := extract(rep.m, name, qtype, st.maxAddrs, rep.srv)
+			if r.kind == failed {
+				*last = r
+				next()
+				continue
+			}
+			answer, found = r, true
+			// Servers asked earlier that have not answered yet were
+			// outpaced: try them last for a while.
+			for i := range rep.i {
+				if !ended[i] {
+					st.health.markBad(servers[i], time.Now())
+				}
+			}
+			cancel() // the others' queries end at once; wait for them
+		}
+	}
+	return answer, found
 }
 
 // exchangeError turns a transport error into a *net.DNSError.
