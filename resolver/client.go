@@ -445,7 +445,7 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 					return Answer{Family: f, Err: ctxError(ctx, host)}
 				case <-otherDone:
 					otherDone = nil
-					if other[i].k == nxdomain {
+					if other[i].k == nxdomain && !isClosed(fl.done) {
 						// The name does not exist, for any type: stop
 						// waiting for this family's reply.
 						r = result{kind: nxdomain, err: other[i].err}
