@@ -309,20 +309,16 @@ func TestClient_Resolve_Failover(t *testing.T) {
 	dead := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
 		dns.TypeA: {Drop: true}, dns.TypeAAAA: {Drop: true}}})
 	good := dnstest.Start(t, baseZone())
-	c := newClient(t, &Config{Timeout: 600 * time.Millisecond, Attempts: 2}, dead, good)
+	c := newClient(t, &Config{Timeout: time.Second, Attempts: 2}, dead, good)
 	start := time.Now()
 	g := resolveAll(t, c, "dual.test")
 	wantAddrs(t, g[IPv4], "192.0.2.1")
-	if d := time.Since(start); d < serverStagger || d > 550*time.Millisecond {
-		t.Errorf("first lookup took %v; want the stagger (%v), not the timeout (600ms)", d, serverStagger)
+	if d := time.Since(start); d < serverStagger || d > 900*time.Millisecond {
+		t.Errorf("first lookup took %v; want the stagger (%v), not the timeout (1s)", d, serverStagger)
 	}
-	// The dead server is now tried last: the next lookup is fast.
-	start = time.Now()
+	// The dead server is now tried last: the next lookup does not ask it.
 	g = resolveAll(t, c, "v4.test")
 	wantAddrs(t, g[IPv4], "192.0.2.4")
-	if d := time.Since(start); d > 450*time.Millisecond {
-		t.Errorf("second lookup took %v; want the good server first", d)
-	}
 	if n := dead.Count(0, ""); n != 2 {
 		t.Errorf("dead server got %d queries; want 2 (first lookup only)", n)
 	}
