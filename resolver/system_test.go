@@ -34,14 +34,14 @@ func systemFor(srv *dnstest.Server) *System {
 func TestSystem_Resolve(t *testing.T) {
 	checkFDs(t)
 	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
-		dns.TypeAAAA: {Delay: 300 * time.Millisecond}}})
+		dns.TypeAAAA: {Delay: 600 * time.Millisecond}}})
 	sys := systemFor(srv)
 
 	start := time.Now()
 	g := collect(t, sys.Resolve(context.Background(), "dual.test.", IPv6, IPv4), start)
 	wantAddrs(t, g[IPv6], "2001:db8::1")
 	wantAddrs(t, g[IPv4], "192.0.2.1")
-	if g[IPv4].at > 200*time.Millisecond || g[IPv6].at < 300*time.Millisecond {
+	if g[IPv4].at > 400*time.Millisecond || g[IPv6].at < 600*time.Millisecond {
 		t.Errorf("A at %v, AAAA at %v; want A first, without waiting for AAAA", g[IPv4].at, g[IPv6].at)
 	}
 	if g[IPv4].TTL != 0 {
