@@ -626,8 +626,11 @@ func TestClient_Resolve_Search(t *testing.T) {
 			first = append(first, q.String())
 		}
 	}
-	if len(first) < 2 || first[0] != "udp AAAA example.com.default.svc.cluster.local." || first[1] != "udp A example.com.default.svc.cluster.local." {
-		t.Errorf("first queries %q; want AAAA then A for the first search candidate", first)
+	// The first query is AAAA for the first candidate. (Its A query may
+	// come later or not yet: once AAAA says NXDOMAIN, the A lookup of that
+	// candidate is no longer waited for.)
+	if len(first) == 0 || first[0] != "udp AAAA example.com.default.svc.cluster.local." {
+		t.Errorf("queries %q; want AAAA for the first search candidate first", first)
 	}
 	// Rooted: only as given.
 	n := srv.Count(0, "")
