@@ -71,9 +71,16 @@ func TestConformanceFailure(t *testing.T) {
 			took:  15 * ms,
 			err: func(t *testing.T, err error) {
 				wantDialError([]simAt{{v4a, 0}, {v4b, 10 * ms}}, syscall.ECONNREFUSED)(t, err)
+				// Addresses were found and tried: the error is not a DNS
+				// error (errors.As must not say "no such host" for a host
+				// that refused), but DialError.DNS keeps the SERVFAIL.
 				var dns *net.DNSError
-				if !errors.As(err, &dns) || dns.Err != "server misbehaving" {
-					t.Errorf("errors.As(err, *net.DNSError) = %v; want the AAAA SERVFAIL", dns)
+				if errors.As(err, &dns) {
+					t.Errorf("errors.As(err, *net.DNSError) = %v; want false once addresses were tried", dns)
+				}
+				var de *DialError
+				if !errors.As(err, &de) || len(de.DNS) != 1 || !errors.As(de.DNS[0], &dns) || dns.Err != "server misbehaving" {
+					t.Errorf("DialError.DNS = %v; want the AAAA SERVFAIL", de.DNS)
 				}
 			},
 		},
@@ -404,8 +411,9 @@ func TestConformanceBounds(t *testing.T) {
 	})
 }
 
-// TestConformanceBoundsTrace: a family's answer is cut to MaxAddresses
-// before it joins the plan, and the trace reports what was kept.
+// TestConformanceBoundsTrace: every address of an answer joins the plan
+// (so sorting sees them all) and the trace reports them; MaxAddresses
+// bounds the attempts.
 func TestConformanceBoundsTrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		six, four := simMany(true, 300), simMany(false, 300)
@@ -413,6 +421,13 @@ func TestConformanceBoundsTrace(t *testing.T) {
 		n.Set(six[0], simnet.Accepting(ms))
 		d := simDialer(n, simResolver(simAnswer(0, six...), simAnswer(0, four...)))
 		d.MaxAddresses = 5
+		for _, a := range six[:4] {
+			n.Set(a, simnet.Refusing(ms))
+		}
+		for _, a := range four {
+			n.Set(a, simnet.Refusing(ms))
+		}
+		n.Set(six[0], simnet.Refusing(ms))
 		kept := map[resolver.Family][]netip.Addr{}
 		var mu sync.Mutex
 		ctx := WithTrace(t.Context(), &Trace{DNSAnswer: func(i DNSAnswerInfo) {
@@ -420,18 +435,20 @@ func TestConformanceBoundsTrace(t *testing.T) {
 			kept[i.Family] = i.Addrs
 			mu.Unlock()
 		}})
-		c, err := d.DialContext(ctx, "tcp", "example.com:443")
-		if err != nil {
-			t.Fatal(err)
+		_, err := d.DialContext(ctx, "tcp", "example.com:443")
+		if err == nil {
+			t.Fatal("dial succeeded; every address tried refuses")
 		}
-		c.Close()
+		if got := len(n.Attempts()); got != 5 {
+			t.Errorf("%d attempts; want MaxAddresses = 5", got)
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		if got, want := planString(kept[resolver.IPv6]), planString(six[:5]); got != want {
-			t.Errorf("IPv6 kept %s; want %s", got, want)
+		if got, want := planString(kept[resolver.IPv6]), planString(six); got != want {
+			t.Errorf("IPv6 kept %s; want all 300", got)
 		}
-		if got, want := planString(kept[resolver.IPv4]), planString(four[:5]); got != want {
-			t.Errorf("IPv4 kept %s; want %s", got, want)
+		if got, want := planString(kept[resolver.IPv4]), planString(four); got != want {
+			t.Errorf("IPv4 kept %s; want all 300", got)
 		}
 	})
 }

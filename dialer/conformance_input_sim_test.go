@@ -420,8 +420,10 @@ func TestConformanceDialAttemptContract(t *testing.T) {
 	})
 }
 
-// TestConformanceLocalAddr: a LocalAddr with an IP limits the dial to its
-// family; one of another type is an error.
+// TestConformanceLocalAddr: a LocalAddr with an IP limits the attempts to
+// its family (both families are still asked, as net.Dialer does, so that a
+// name with only the other family gets "no suitable address"); one of
+// another type is an error.
 func TestConformanceLocalAddr(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -429,9 +431,10 @@ func TestConformanceLocalAddr(t *testing.T) {
 		address string
 		want    string // families asked, or the error
 	}{
-		{"IPv4 local address asks only A", &net.TCPAddr{IP: net.ParseIP("192.0.2.100")}, "example.com:443", "[[IPv4]]"},
-		{"IPv6 local address asks only AAAA", &net.TCPAddr{IP: net.ParseIP("2001:db8::100")}, "example.com:443", "[[IPv6]]"},
-		{"port-only local address asks both", &net.TCPAddr{Port: 5000}, "example.com:443", "[[IPv6 IPv4]]"},
+		{"IPv4 local address tries only IPv4", &net.TCPAddr{IP: net.ParseIP("192.0.2.100")}, "example.com:443", "[[IPv6 IPv4]] tried [192.0.2.1:443]"},
+		{"IPv6 local address tries only IPv6", &net.TCPAddr{IP: net.ParseIP("2001:db8::100")}, "example.com:443", "[[IPv6 IPv4]] tried [[2001:db8::1]:443]"},
+		{"port-only local address tries both", &net.TCPAddr{Port: 5000}, "example.com:443", "[[IPv6 IPv4]] tried [[2001:db8::1]:443]"},
+		{"typed nil local address is none", (*net.TCPAddr)(nil), "example.com:443", "[[IPv6 IPv4]] tried [[2001:db8::1]:443]"},
 		{"IPv4 local address, IPv6 literal", &net.TCPAddr{IP: net.ParseIP("192.0.2.100")}, "[2001:db8::1]:443", "no suitable address"},
 		{"UDP local address", &net.UDPAddr{IP: net.ParseIP("192.0.2.100")}, "example.com:443", "mismatched local address type"},
 	} {
@@ -463,7 +466,11 @@ func TestConformanceLocalAddr(t *testing.T) {
 				for _, q := range r.Queries() {
 					asked = append(asked, q.Families)
 				}
-				if got := fmt.Sprint(asked); got != tc.want {
+				var tried []string
+				for _, a := range n.Attempts() {
+					tried = append(tried, a.Addr.String())
+				}
+				if got := fmt.Sprint(asked) + " tried " + fmt.Sprint(tried); got != tc.want {
 					t.Errorf("families asked %s; want %s", got, tc.want)
 				}
 			})

@@ -109,9 +109,10 @@ type Dialer struct {
 	// DefaultMaxParallelAttempts; negative means no cap.
 	MaxParallelAttempts int
 
-	// MaxAddresses bounds the addresses tried in one dial, and the
-	// addresses kept from each family's answer. Zero means
-	// DefaultMaxAddresses; negative means no bound.
+	// MaxAddresses bounds the addresses tried in one dial. The answers are
+	// sorted in full first (up to 1024 addresses per family), so the bound
+	// keeps the best ones. Zero means DefaultMaxAddresses; negative means
+	// no bound.
 	MaxAddresses int
 
 	// PreferredFamily, when set to resolver.IPv4 or resolver.IPv6, makes
@@ -128,8 +129,10 @@ type Dialer struct {
 	// of the built-in one, which uses a net.Dialer made from the fields
 	// above. network is "tcp4" or "tcp6". It must return promptly when ctx
 	// is done, and either a usable connection or an error. It is the seam
-	// for tests (in-memory networks) and for special transports; the Dialer
-	// fires httptrace's ConnectStart and ConnectDone around it.
+	// for tests (in-memory networks) and for special transports. The
+	// Dialer fires httptrace's ConnectStart and ConnectDone around it, and
+	// hides the caller's httptrace hooks from its ctx so that they do not
+	// fire twice when it dials with a net.Dialer.
 	DialAttempt func(ctx context.Context, network string, addr netip.AddrPort) (net.Conn, error)
 
 	// Handshake, when set, is run on each attempt's connection before the
@@ -160,12 +163,15 @@ type Dialer struct {
 	// so a broken path costs one Connection Attempt Delay once instead of on
 	// every connection. The history is shared by all Dialers in the process,
 	// keyed by source address and destination address and port, and is only
-	// learned when DialAttempt is nil.
+	// used on the default connection path: not when DialAttempt, Control,
+	// ControlContext or a LocalAddr IP is set, since those may take
+	// attempts over routes the source address does not tell apart.
 	DisableHistory bool
 
 	// SourceAddr reports the source address the host would use to reach
 	// dst, for RFC 6724 sorting, and false when dst has no route. Nil
-	// means a UDP "connect" probe (no packet is sent), cached briefly.
+	// means a UDP "connect" probe (no packet is sent), cached briefly. It
+	// may be called from several goroutines at once.
 	SourceAddr func(dst netip.Addr) (src netip.Addr, ok bool)
 
 	// testHistory, set by tests, is a private history used even when
@@ -310,12 +316,15 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		nd.Timeout, nd.Deadline = d.Timeout, d.Deadline
 		return nd.DialContext(ctx, network, address)
 	}
-	opErr := func(err error) error {
-		return &net.OpError{Op: "dial", Net: network, Source: d.LocalAddr, Err: err}
+	start := time.Now()
+	fail := func(host string, err error) (net.Conn, error) {
+		e := &net.OpError{Op: "dial", Net: network, Source: d.LocalAddr, Err: err}
+		tracer{ContextTrace(ctx)}.dialDone(DialDoneInfo{Host: host, Err: err, Elapsed: time.Since(start)})
+		return nil, e
 	}
 	host, service, err := net.SplitHostPort(address)
 	if err != nil {
-		return nil, opErr(err)
+		return fail(address, err)
 	}
 	if host == "" {
 		// "The local system": let net.Dialer pick the loopback it uses.
@@ -323,24 +332,26 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		nd.Timeout, nd.Deadline = d.Timeout, d.Deadline
 		return nd.DialContext(ctx, network, address)
 	}
+	// A LocalAddr with an IP restricts the dial to that family; both
+	// families are still looked up so that a name with addresses only of
+	// the other family gets net.Dialer's "no suitable address" error.
+	var only resolver.Family
 	if d.LocalAddr != nil {
 		la, ok := d.LocalAddr.(*net.TCPAddr)
 		if !ok {
-			return nil, opErr(&net.AddrError{Err: "mismatched local address type", Addr: d.LocalAddr.String()})
+			return fail(host, &net.AddrError{Err: "mismatched local address type", Addr: d.LocalAddr.String()})
 		}
-		if la.IP != nil && !la.IP.IsUnspecified() {
-			want := resolver.IPv6
+		if la != nil && la.IP != nil && !la.IP.IsUnspecified() {
+			only = resolver.IPv6
 			if la.IP.To4() != nil {
-				want = resolver.IPv4
+				only = resolver.IPv4
 			}
-			fams = keepFamily(fams, want)
-			if len(fams) == 0 {
-				return nil, opErr(&net.AddrError{Err: "no suitable address found", Addr: address})
+			if !containsFamily(fams, only) {
+				return fail(host, &net.AddrError{Err: "no suitable address found", Addr: address})
 			}
 		}
 	}
 
-	start := time.Now()
 	if dl := d.deadline(ctx, start); !dl.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, dl)
@@ -348,29 +359,23 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	}
 	port, err := parsePort(ctx, network, service)
 	if err != nil {
-		return nil, opErr(err)
+		return fail(host, err)
 	}
 
 	r := newRun(d, network, host, port, fams, start)
+	r.only = only
 	if ip, err := netip.ParseAddr(host); err == nil {
 		// An IP literal: one attempt, no DNS.
 		ip = ip.Unmap()
-		if !containsFamily(fams, resolver.Of(ip)) {
-			return nil, opErr(&net.AddrError{Err: "no suitable address found", Addr: address})
+		if f := resolver.Of(ip); !containsFamily(fams, f) || (only != 0 && f != only) {
+			return fail(host, &net.AddrError{Err: "no suitable address found", Addr: address})
 		}
 		return r.dialLiteral(ctx, ip)
 	}
 	if len(strings.TrimSuffix(host, ".")) > 253 { // longer than DNS allows (RFC 1035 §2.3.4)
-		return nil, opErr(&net.DNSError{Err: "no such host", Name: host, IsNotFound: true})
+		return fail(host, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true})
 	}
 	return r.dialName(ctx)
-}
-
-func keepFamily(fams []resolver.Family, f resolver.Family) []resolver.Family {
-	if containsFamily(fams, f) {
-		return []resolver.Family{f}
-	}
-	return nil
 }
 
 func containsFamily(fams []resolver.Family, f resolver.Family) bool {

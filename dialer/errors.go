@@ -75,7 +75,8 @@ func (e *DialError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the context error, the attempts and the DNS errors.
+// Unwrap returns the context error and the attempts; the DNS errors only
+// when no attempt was made.
 func (e *DialError) Unwrap() []error {
 	errs := make([]error, 0, 1+len(e.Attempts)+len(e.DNS))
 	if e.Err != nil {
@@ -83,6 +84,12 @@ func (e *DialError) Unwrap() []error {
 	}
 	for _, a := range e.Attempts {
 		errs = append(errs, a)
+	}
+	if len(e.Attempts) > 0 {
+		// Addresses were found and tried: a family's negative answer (the
+		// usual AAAA NODATA) must not make errors.As(err, &dnsErr) say the
+		// host does not exist. The DNS field still has them.
+		return errs
 	}
 	return append(errs, e.DNS...)
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http/httptrace"
 	"net/netip"
+	"reflect"
 	"slices"
 	"time"
 
@@ -40,10 +41,13 @@ type run struct {
 	deadline        time.Time
 
 	// Resolution.
-	pending       int       // families not yet answered
-	answered      [2]bool   // by famIndex
-	perFamily     [2]int    // addresses kept, by famIndex
-	firstPositive time.Time // when the first address arrived
+	pending       int             // answers not yet in: resolver families plus NAT64 synthesis
+	dnsPending    int             // resolver families not yet answered
+	only          resolver.Family // LocalAddr's family, when it has one: others are dropped
+	filtered      int             // addresses dropped for only
+	answered      [2]bool         // by famIndex
+	perFamily     [2]int          // addresses kept, by famIndex
+	firstPositive time.Time       // when the first address arrived
 	dnsErrs       []error
 	dnsDone       bool // httptrace DNSDone fired
 	rctx          context.Context
@@ -85,17 +89,19 @@ func newRun(d *Dialer, network, host string, port uint16, fams []resolver.Family
 	switch {
 	case d.testHistory != nil:
 		learn = &learner{h: d.testHistory, src: src, port: port}
-	case !d.DisableHistory && d.DialAttempt == nil:
+	case !d.DisableHistory && d.DialAttempt == nil && d.Control == nil && d.ControlContext == nil && !hasLocalIP(d.LocalAddr):
 		learn = &learner{h: &sharedHistory, src: src, port: port}
 	}
 	if learn != nil {
 		src = learn.sourceFunc()
 	}
+	nd := d.netDialer()
+	nd.LocalAddr = localAddrFor(network, d.LocalAddr)
 	return &run{
 		d:               d,
 		learn:           learn,
 		rawSrc:          rawSrc,
-		nd:              d.netDialer(),
+		nd:              nd,
 		network:         network,
 		host:            host,
 		port:            port,
@@ -150,6 +156,7 @@ func (r *run) dialName(ctx context.Context) (net.Conn, error) {
 	defer cancel()
 	r.rctx = rctx
 	r.pending = len(r.fams)
+	r.dnsPending = len(r.fams)
 	answers := r.d.resolver().Resolve(rctx, r.host, r.fams...)
 	if answers == nil {
 		r.resolverClosed()
@@ -332,6 +339,17 @@ func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, do
 // or, if the dial has already returned, closes what it connected.
 func (r *run) attempt(ctx context.Context, results chan<- attemptResult, done <-chan struct{}, index int, ap netip.AddrPort, offset time.Duration) {
 	begun := time.Now()
+	select {
+	case <-done:
+		// The dial ended (won or cancelled) between this attempt's start
+		// and its goroutine running: make no connection, fire no hooks.
+		r.trace.attemptDone(AttemptDoneInfo{
+			Addr: ap, Index: index, Err: context.Canceled, Cancelled: true,
+			Elapsed: time.Since(r.start),
+		})
+		return
+	default:
+	}
 	conn, err := r.dialOne(ctx, ap)
 	if err == nil && r.d.Handshake != nil {
 		var hc net.Conn
@@ -372,10 +390,17 @@ func (r *run) dialOne(ctx context.Context, ap netip.AddrPort) (net.Conn, error) 
 		// net.Dialer fires httptrace's ConnectStart and ConnectDone.
 		return r.nd.DialContext(ctx, network, ap.String())
 	}
+	if err := ctx.Err(); err != nil {
+		// The dial ended while this attempt was being started.
+		return nil, err
+	}
 	if r.htrace != nil && r.htrace.ConnectStart != nil {
 		r.htrace.ConnectStart(network, ap.String())
 	}
-	conn, err := r.d.DialAttempt(ctx, network, ap)
+	// The hook gets the caller's context without httptrace's hooks: the
+	// Dialer fires ConnectStart and ConnectDone itself, and a hook that
+	// dials with net.Dialer would fire them a second time.
+	conn, err := r.d.DialAttempt(withoutTraceHooks(ctx), network, ap)
 	if err == nil && conn == nil {
 		err = errors.New("DialAttempt returned neither a connection nor an error")
 	}
@@ -398,13 +423,18 @@ func (r *run) merge(a resolver.Answer, synthesized bool) {
 		}
 		r.answered[famIndex(a.Family)] = true
 		r.pending--
+		r.dnsPending--
 	}
 	var added []netip.Addr
+	fi := famIndex(a.Family)
 	for _, addr := range a.Addrs {
 		addr = addr.Unmap()
-		fi := famIndex(a.Family)
-		if !addr.IsValid() || resolver.Of(addr) != a.Family || r.perFamily[fi] >= r.maxAddrs ||
+		if !addr.IsValid() || resolver.Of(addr) != a.Family || r.perFamily[fi] >= maxKeptPerFamily ||
 			slices.Contains(added, addr) || slices.Contains(r.untried, addr) || slices.Contains(r.tried, addr) {
+			continue
+		}
+		if r.only != 0 && a.Family != r.only {
+			r.filtered++ // LocalAddr cannot reach this family
 			continue
 		}
 		r.perFamily[fi]++
@@ -432,8 +462,8 @@ func (r *run) merge(a resolver.Answer, synthesized bool) {
 			r.startSynthesis(r.rctx, added)
 		}
 	}
-	if r.pending == 0 {
-		r.fireDNSDone()
+	if !synthesized && r.dnsPending == 0 {
+		r.fireDNSDone(nil)
 	}
 }
 
@@ -447,7 +477,10 @@ func (r *run) resolverClosed() {
 	}
 }
 
-func (r *run) fireDNSDone() {
+// fireDNSDone fires httptrace's DNSDone once, when the resolver has
+// answered every family or the dial ends first. err, when set, is why the
+// resolution ended early.
+func (r *run) fireDNSDone(err error) {
 	if r.dnsDone || r.htrace == nil || r.htrace.DNSDone == nil {
 		r.dnsDone = true
 		return
@@ -455,8 +488,7 @@ func (r *run) fireDNSDone() {
 	r.dnsDone = true
 	known := make([]netip.Addr, 0, len(r.tried)+len(r.untried))
 	known = append(append(known, r.tried...), r.untried...)
-	var err error
-	if len(known) == 0 {
+	if len(known) == 0 && err == nil {
 		err = r.dnsError()
 	}
 	r.htrace.DNSDone(httptrace.DNSDoneInfo{Addrs: ipAddrs(known), Err: err})
@@ -470,8 +502,8 @@ func (r *run) win(res attemptResult) net.Conn {
 		Addr: res.addr, Index: res.index, Won: true,
 		Elapsed: elapsed, Duration: time.Since(res.begun),
 	})
-	if r.pending > 0 {
-		r.fireDNSDone()
+	if r.rctx != nil {
+		r.fireDNSDone(nil)
 	}
 	r.trace.dialDone(DialDoneInfo{Host: r.host, Addr: res.addr, Attempts: len(r.tried), Elapsed: elapsed})
 	return res.conn
@@ -480,9 +512,6 @@ func (r *run) win(res attemptResult) net.Conn {
 // fail builds the dial's error. ctxErr is the context's error when the
 // dial was cut short, nil when everything was tried.
 func (r *run) fail(ctxErr error) error {
-	if r.pending > 0 {
-		r.fireDNSDone()
-	}
 	if errors.Is(ctxErr, context.DeadlineExceeded) {
 		r.learnSlow()
 	}
@@ -496,9 +525,18 @@ func (r *run) fail(ctxErr error) error {
 			msg = "i/o timeout"
 		}
 		err = &net.DNSError{Err: msg, Name: r.host, IsTimeout: msg == "i/o timeout", UnwrapErr: ctxErr}
+		r.fireDNSDone(err)
+	case len(r.tried) == 0 && ctxErr == nil && r.filtered > 0:
+		// Addresses exist, none of LocalAddr's family: net.Dialer's error.
+		err = &net.AddrError{Err: "no suitable address found", Addr: r.host}
+		r.fireDNSDone(nil)
 	case len(r.tried) == 0 && ctxErr == nil:
 		err = r.dnsError()
+		r.fireDNSDone(err)
 	default:
+		if r.rctx != nil {
+			r.fireDNSDone(nil)
+		}
 		err = &DialError{Host: r.host, Port: r.port, Attempts: r.attemptErrors(ctxErr), DNS: r.dnsErrs, Err: ctxErr}
 	}
 	r.trace.dialDone(DialDoneInfo{Host: r.host, Attempts: len(r.tried), Err: err, Elapsed: time.Since(r.start)})
@@ -553,4 +591,58 @@ func famIndex(f resolver.Family) int {
 		return 0
 	}
 	return 1
+}
+
+// maxKeptPerFamily bounds the addresses kept from one answer, whatever
+// MaxAddresses says: they are all sorted before MaxAddresses picks the
+// ones tried.
+const maxKeptPerFamily = 1024
+
+// withoutTraceHooks hides httptrace's hooks (and the net package's own
+// trace, which httptrace installs) from ctx's values; every other value
+// and the cancellation stay.
+func withoutTraceHooks(ctx context.Context) context.Context {
+	if httptrace.ContextClientTrace(ctx) == nil {
+		return ctx
+	}
+	return traceless{ctx}
+}
+
+type traceless struct{ context.Context }
+
+func (c traceless) Value(key any) any {
+	// The two keys are unexported types of net/http/httptrace and
+	// internal/nettrace; their names are all that can be matched.
+	switch reflect.TypeOf(key).String() {
+	case "httptrace.clientEventContextKey", "nettrace.TraceKey":
+		return nil
+	}
+	return c.Context.Value(key)
+}
+
+// hasLocalIP reports whether la is a *net.TCPAddr with a specific IP.
+func hasLocalIP(la net.Addr) bool {
+	t, ok := la.(*net.TCPAddr)
+	return ok && t != nil && t.IP != nil && !t.IP.IsUnspecified()
+}
+
+// localAddrFor returns the net.Dialer LocalAddr for an attempt: an
+// unspecified IP ("[::]:0", "0.0.0.0:0") means "any address" for both
+// families on "tcp", as with net.Dialer's dual-stack sockets, so it is
+// reduced to its port.
+func localAddrFor(network string, la net.Addr) net.Addr {
+	t, ok := la.(*net.TCPAddr)
+	if !ok || t == nil {
+		if ok {
+			return nil // a typed nil *net.TCPAddr means no local address
+		}
+		return la
+	}
+	if network == "tcp" && (t.IP == nil || t.IP.IsUnspecified()) {
+		if t.Port == 0 {
+			return nil
+		}
+		return &net.TCPAddr{Port: t.Port}
+	}
+	return la
 }
