@@ -220,17 +220,23 @@ func TestCanonicalHost(t *testing.T) {
 	}
 }
 
-// RFC 3492 §7.1 sample strings (lower-cased where the RFC mixes case).
-func TestPunycode(t *testing.T) {
+// IDNA: RFC 3492 §7.1 samples and UTS #46 mappings, through x/net/idna.
+func TestToASCII(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"\u0644\u064a\u0647\u0645\u0627\u0628\u062a\u0643\u0644\u0645\u0648\u0634\u0639\u0631\u0628\u064a\u061f", "egbpdaj6bu4bxfgehfvwxn"},
-		{"\u4ed6\u4eec\u4e3a\u4ec0\u4e48\u4e0d\u8bf4\u4e2d\u6587", "ihqwcrb4cv8a8dqg056pqjye"},
-		{"\u3072\u3068\u3064\u5c4b\u6839\u306e\u4e0b2", "2-u9tlzr9756bt3uc0v"},
-		{"b\u00fccher", "bcher-kva"},
+		{"\u4ed6\u4eec\u4e3a\u4ec0\u4e48\u4e0d\u8bf4\u4e2d\u6587.example", "xn--ihqwcrb4cv8a8dqg056pqjye.example"},
+		{"\u3072\u3068\u3064\u5c4b\u6839\u306e\u4e0b2.example", "xn--2-u9tlzr9756bt3uc0v.example"},
+		{"B\u00fccher.example", "xn--bcher-kva.example"},
+		{"\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\u3002com", "example.com"}, // full-width letters, ideographic full stop
+		{"plain.example", "plain.example"},
 	}
 	for _, tt := range tests {
-		if got, err := punycode(tt.in); err != nil || got != tt.want {
-			t.Errorf("punycode(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		if got, err := toASCII(tt.in); err != nil || got != tt.want {
+			t.Errorf("toASCII(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"a\u00adb\u200d\u0000.example", "\xff.example"} {
+		if got, err := toASCII(bad); err == nil {
+			t.Errorf("toASCII(%q) = %q; want an error", bad, got)
 		}
 	}
 }

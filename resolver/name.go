@@ -2,7 +2,8 @@ package resolver
 
 import (
 	"errors"
-	"math"
+	"fmt"
+	"golang.org/x/net/idna"
 	"strings"
 	"unicode/utf8"
 )
@@ -17,12 +18,9 @@ var errInvalidName = errors.New("invalid domain name")
 
 // canonicalHost turns a host name as a user wrote it into the lower-case
 // ASCII form that is queried, cached and looked up in /etc/hosts.
-// Non-ASCII labels are converted with IDNA's Punycode (RFC 3492, RFC 5891
-// "xn--" labels) after lower-casing and mapping the ideographic full stops
-// to dots and full-width ASCII to ASCII (the UTS #46 mappings that matter
-// in practice; the full UTS #46 tables, NFC normalization and the IDNA2008
-// list of disallowed code points are not applied). The result keeps a trailing dot
-// if host had one. It fails for names that are not valid domain names
+// Non-ASCII names are converted to "xn--" labels by golang.org/x/net/idna
+// with the UTS #46 lookup profile (RFC 5891). The result keeps a trailing
+// dot if host had one. It fails for names that are not valid domain names
 // after conversion (RFC 1035 lengths; letters, digits, '-' and '_').
 func canonicalHost(host string) (string, error) {
 	if host == "" || len(host) > maxHostLen {
@@ -115,131 +113,18 @@ func isDomainName(s string) bool {
 }
 
 // toASCII converts a host name with non-ASCII labels to its IDNA ASCII
-// form, label by label.
+// form with the UTS #46 lookup profile (mapping full-width forms and
+// ideographic full stops, case folding, NFC, and rejecting disallowed
+// code points), as browsers and curl do.
 func toASCII(host string) (string, error) {
 	if !utf8.ValidString(host) {
 		return "", errInvalidName
 	}
-	// UTS #46 maps these full stops to '.', and full-width ASCII
-	// (U+FF01..U+FF5E) to ASCII.
-	host = strings.NewReplacer("\u3002", ".", "\uff0e", ".", "\uff61", ".").Replace(host)
-	host = strings.Map(func(r rune) rune {
-		if r >= 0xff01 && r <= 0xff5e {
-			return r - 0xff01 + '!'
-		}
-		return r
-	}, host)
-	labels := strings.Split(host, ".")
-	for i, label := range labels {
-		label = strings.ToLower(label)
-		ascii := true
-		for _, r := range label {
-			if r >= utf8.RuneSelf {
-				ascii = false
-			}
-			if r == utf8.RuneError || r < ' ' || r == 0x7f {
-				return "", errInvalidName
-			}
-		}
-		if ascii {
-			labels[i] = label
-			continue
-		}
-		enc, err := punycode(label)
-		if err != nil {
-			return "", err
-		}
-		labels[i] = "xn--" + enc
+	ascii, err := idna.Lookup.ToASCII(host)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errInvalidName, err)
 	}
-	return strings.Join(labels, "."), nil
-}
-
-// Punycode parameters, RFC 3492 §5.
-const (
-	pcBase        = 36
-	pcTMin        = 1
-	pcTMax        = 26
-	pcSkew        = 38
-	pcDamp        = 700
-	pcInitialBias = 72
-	pcInitialN    = 128
-)
-
-// punycode encodes a label with RFC 3492's algorithm (§6.3).
-func punycode(s string) (string, error) {
-	runes := []rune(s)
-	out := make([]byte, 0, len(s)+8)
-	for _, r := range runes {
-		if r < 0x80 {
-			out = append(out, byte(r))
-		}
-	}
-	b := len(out)
-	h := b
-	if b > 0 {
-		out = append(out, '-')
-	}
-	n, delta, bias := rune(pcInitialN), 0, pcInitialBias
-	for h < len(runes) {
-		m := rune(math.MaxInt32)
-		for _, r := range runes {
-			if r >= n && r < m {
-				m = r
-			}
-		}
-		if int(m-n) > (math.MaxInt32-delta)/(h+1) {
-			return "", errInvalidName // overflow (RFC 3492 §6.4)
-		}
-		delta += int(m-n) * (h + 1)
-		n = m
-		for _, r := range runes {
-			if r < n {
-				delta++
-			}
-			if r != n {
-				continue
-			}
-			q := delta
-			for k := pcBase; ; k += pcBase {
-				t := k - bias
-				t = min(max(t, pcTMin), pcTMax)
-				if q < t {
-					break
-				}
-				out = append(out, pcDigit(t+(q-t)%(pcBase-t)))
-				q = (q - t) / (pcBase - t)
-			}
-			out = append(out, pcDigit(q))
-			bias = pcAdapt(delta, h+1, h == b)
-			delta = 0
-			h++
-		}
-		delta++
-		n++
-	}
-	return string(out), nil
-}
-
-func pcDigit(d int) byte {
-	if d < 26 {
-		return byte('a' + d)
-	}
-	return byte('0' + d - 26)
-}
-
-func pcAdapt(delta, numPoints int, first bool) int {
-	if first {
-		delta /= pcDamp
-	} else {
-		delta /= 2
-	}
-	delta += delta / numPoints
-	k := 0
-	for delta > ((pcBase-pcTMin)*pcTMax)/2 {
-		delta /= pcBase - pcTMin
-		k += pcBase
-	}
-	return k + (pcBase-pcTMin+1)*delta/(delta+pcSkew)
+	return ascii, nil
 }
 
 // nameList returns the names to query for name (canonical, as returned by
