@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,16 +121,18 @@ func TestClientResult_summarize(t *testing.T) {
 }
 
 func TestParseCurl(t *testing.T) {
-	r, err := parseCurl(`{"time_connect":0.241312,"remote_ip":"192.0.2.101","exitcode":0,"errormsg":null}`)
+	r, err := parseCurl(`0.241312|192.0.2.101|0|`)
 	if err != nil || r.MS < 241.3 || r.MS > 241.32 || r.Addr != "192.0.2.101" || r.Err != "" || r.family() != "IPv4" {
 		t.Errorf("success: %+v, %v", r, err)
 	}
-	r, err = parseCurl(`{"time_connect":0,"remote_ip":"","exitcode":7,"errormsg":"Failed to connect"}`)
-	if err != nil || r.Err != "Failed to connect" {
+	r, err = parseCurl(`0.000000||7|Failed to connect | oops`)
+	if err != nil || r.Err != "Failed to connect | oops" {
 		t.Errorf("failure: %+v, %v", r, err)
 	}
-	if _, err := parseCurl("not json"); err == nil {
-		t.Error("garbage accepted")
+	for _, bad := range []string{"not curl", "x|1.2.3.4|0|"} {
+		if _, err := parseCurl(bad); err == nil {
+			t.Errorf("parseCurl(%q) accepted", bad)
+		}
 	}
 }
 
@@ -205,6 +208,44 @@ func TestEmulated(t *testing.T) {
 		for _, e := range entries {
 			if strings.Contains(e.Name(), "-"+strconv.Itoa(os.Getpid())+"-") {
 				t.Errorf("/etc/netns/%s left behind", e.Name())
+			}
+		}
+	}
+}
+
+// TestLoopback runs the subset the bench falls back to without root, with
+// the Go clients and one whose program does not exist: that one is
+// skipped with a note, not an error.
+func TestLoopback(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cls, err := selectClients(clients(self), "ours-cold,ours-warm,net.Dialer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cls = append(cls, client{name: "missing", command: func(string, int, time.Duration) (string, []string, error) {
+		path, err := exec.LookPath("no-such-client-program")
+		return path, nil, err
+	}})
+	r := &report{}
+	if err := runLoopback(context.Background(), r, cls, options{n: 2, seed: 1, cap: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if r.Mode != "loopback" || len(r.Scenarios) == 0 {
+		t.Fatalf("report: %+v", r)
+	}
+	for _, s := range r.Scenarios {
+		for _, c := range s.Clients {
+			if c.Client == "missing" {
+				if c.Skipped == "" || len(c.Runs) != 0 {
+					t.Errorf("%s: missing client not skipped: %+v", s.Scenario, c)
+				}
+				continue
+			}
+			if c.OK != 2 || c.Failed != 0 || c.AttemptsPerSuccess != -1 {
+				t.Errorf("%s/%s: %+v", s.Scenario, c.Client, c)
 			}
 		}
 	}

@@ -51,6 +51,10 @@ type client struct {
 	// warm clients run in one process that dials once per request line on
 	// stdin; the others are a fresh process per dial.
 	warm bool
+	// resultOnStderr is true for clients that print their result on
+	// stderr (curl: its stdout is block-buffered into a pipe and flushed
+	// only at exit, which can be seconds after the connection).
+	resultOnStderr bool
 	// requests is true for clients that dial once per line on stdin (the
 	// Go clients); the others dial once when started.
 	requests bool
@@ -85,9 +89,10 @@ func clients(self string) []client {
 				// curl splits its time between addresses. The bench kills
 				// curl at the cap instead.
 				path, err := exec.LookPath("curl")
-				return path, []string{"-s", "-o", "/dev/null", "-w", "%{json}", "http://" + hostPort(host, port) + "/"}, err
+				return path, []string{"-s", "-o", "/dev/null", "-w", curlWriteOut, "http://" + hostPort(host, port) + "/"}, err
 			},
-			parse: parseCurl,
+			parse:          parseCurl,
+			resultOnStderr: true,
 			version: func() string {
 				v := versionOf("curl", "--version")()
 				f := strings.Fields(v)
@@ -170,28 +175,32 @@ async def main():
 asyncio.run(main())
 `
 
-// parseCurl reads curl's -w '%{json}' output: time_connect (seconds, name
-// lookup included), remote_ip, exitcode and errormsg.
+// curlWriteOut makes curl print its result on stderr (unbuffered; stdout
+// is only flushed at exit) as time_connect|remote_ip|exitcode|errormsg.
+// time_connect counts from the start, name lookup included. Not %{json}:
+// it makes curl look up its own host name after the transfer.
+const curlWriteOut = "%{stderr}%{time_connect}|%{remote_ip}|%{exitcode}|%{errormsg}\n"
+
+// parseCurl reads a line written with curlWriteOut.
 func parseCurl(line string) (result, error) {
-	var v struct {
-		TimeConnect float64 `json:"time_connect"`
-		RemoteIP    string  `json:"remote_ip"`
-		ExitCode    int     `json:"exitcode"`
-		ErrorMsg    string  `json:"errormsg"`
+	f := strings.SplitN(line, "|", 4)
+	if len(f) != 4 {
+		return result{}, fmt.Errorf("curl output %q: want 4 fields", line)
 	}
-	if err := json.Unmarshal([]byte(line), &v); err != nil {
+	secs, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
 		return result{}, fmt.Errorf("curl output %q: %w", line, err)
 	}
-	if v.TimeConnect == 0 || v.RemoteIP == "" {
-		msg := v.ErrorMsg
+	if secs == 0 || f[1] == "" {
+		msg := strings.TrimSpace(f[3])
 		if msg == "" {
-			msg = fmt.Sprintf("curl exit code %d", v.ExitCode)
+			msg = "curl exit code " + f[2]
 		}
 		return result{Err: msg}, nil
 	}
 	// A transfer error after connecting (the response) does not matter
 	// here: the connection was made.
-	return result{MS: v.TimeConnect * 1000, Addr: v.RemoteIP}, nil
+	return result{MS: secs * 1000, Addr: f[1]}, nil
 }
 
 var pythonExe struct {
@@ -247,14 +256,19 @@ func start(ctx context.Context, launch launcher, c client, host string, port int
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	cmd := launch(ctx, name, args...)
-	cmd.Stderr = os.Stderr
 	cmd.WaitDelay = time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
+	var stdout io.Reader
+	if c.resultOnStderr {
+		stdout, err = cmd.StderrPipe()
+	} else {
+		cmd.Stderr = os.Stderr
+		stdout, err = cmd.StdoutPipe()
+	}
 	if err != nil {
 		cancel()
 		return nil, err

@@ -321,7 +321,10 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 					continue
 				}
 				rr, err = p.next(c.requests, wait)
-				p.stop(3 * time.Second)
+				// Nothing more is needed from the process: a short grace to
+				// exit on its own (curl may linger for seconds in its
+				// resolver thread), then a kill.
+				p.stop(200 * time.Millisecond)
 			}
 			if err != nil {
 				rr = result{MS: float64(wait) / float64(time.Millisecond), Err: err.Error()}

@@ -24,7 +24,9 @@ type Zone struct {
 	// to cache, so that every dial resolves again.
 	TTL uint32
 	// Delay holds an answer back per query type (dns.TypeAAAA, dns.TypeA,
-	// ...) for the given time.
+	// ...) for the given time. Like Drop, it applies only to names listed
+	// in Records: other names (a client looking up its own host name, say)
+	// get their NXDOMAIN at once.
 	Delay map[uint16]time.Duration
 	// Drop lists query types never answered: the query is read and
 	// ignored, as if it or its answer were lost.
@@ -122,10 +124,11 @@ func (s *DNSServer) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	v.(*atomic.Int64).Add(1)
 
 	z := s.zone.Load()
-	if z.Drop[q.Qtype] {
+	_, listed := z.Records[dns.CanonicalName(q.Name)]
+	if listed && z.Drop[q.Qtype] {
 		return
 	}
-	if d := z.Delay[q.Qtype]; d > 0 {
+	if d := z.Delay[q.Qtype]; listed && d > 0 {
 		s.wg.Add(1)
 		defer s.wg.Done()
 		t := time.NewTimer(d)

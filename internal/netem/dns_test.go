@@ -54,6 +54,7 @@ func TestDNSServer(t *testing.T) {
 		{"AAAA is late", "www.example.test.", dns.TypeAAAA, dns.RcodeSuccess, []string{"2001:db8:1::1"}, 80 * time.Millisecond},
 		{"NODATA", "v4only.example.test.", dns.TypeAAAA, dns.RcodeSuccess, nil, 80 * time.Millisecond},
 		{"NXDOMAIN", "nope.example.test.", dns.TypeA, dns.RcodeNameError, nil, 0},
+		{"faults only for listed names", "nope.example.test.", dns.TypeAAAA, dns.RcodeNameError, nil, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,13 +94,16 @@ func TestDNSServer(t *testing.T) {
 			t.Error("a dropped query type was answered")
 		}
 	})
-	if got := srv.Queries(dns.TypeAAAA); got != 2 {
-		t.Errorf("Queries(AAAA) = %d; want 2", got)
+	if got := srv.Queries(dns.TypeAAAA); got != 3 {
+		t.Errorf("Queries(AAAA) = %d; want 3", got)
 	}
 }
 
 func TestDNSServer_closeAbandonsDelayedAnswers(t *testing.T) {
-	srv, addr := loopbackDNS(t, Zone{Delay: map[uint16]time.Duration{dns.TypeA: time.Hour}})
+	srv, addr := loopbackDNS(t, Zone{
+		Records: map[string][]netip.Addr{"x.test": {netip.MustParseAddr("192.0.2.1")}},
+		Delay:   map[uint16]time.Duration{dns.TypeA: time.Hour},
+	})
 	m := new(dns.Msg)
 	m.SetQuestion("x.test.", dns.TypeA)
 	go (&dns.Client{Timeout: 200 * time.Millisecond}).Exchange(m, addr)
