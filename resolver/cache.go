@@ -98,6 +98,14 @@ func (c *cache) putLocked(k cacheKey, r result, now time.Time) {
 	}
 }
 
+// flush drops every cached entry (lookups in flight are left alone).
+func (c *cache) flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ll.Init()
+	clear(c.entries)
+}
+
 // len returns the number of entries (expired ones included until touched).
 func (c *cache) len() int {
 	c.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,6 +95,7 @@ type state struct {
 	cache      cache
 	health     health
 	rotate     atomic.Uint32
+	lastConf   atomic.Pointer[Config] // the configuration last used
 
 	maxAddrs       int
 	minTTL, maxTTL time.Duration
@@ -202,6 +204,7 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 		return out
 	}
 	conf := st.conf()
+	st.noteConfig(conf)
 	cands := conf.nameList(name)
 
 	// The families that need DNS.
@@ -291,6 +294,11 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 	name, err := canonicalHost(host)
 	if err != nil {
 		for _, f := range fams {
+			if host == "" {
+				// As Go's resolver says of an empty name.
+				out <- Answer{Family: f, Err: notFound(host, ErrNXDomain)}
+				continue
+			}
 			out <- Answer{Family: f, Err: invalidName(host)}
 		}
 		return "", true
@@ -426,9 +434,11 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 		var fl *flight
 		if i == 0 {
 			r, fl = p.first[familyIndex(f)].r, p.first[familyIndex(f)].fl
-		} else if other != nil && isClosed(otherDone) && other[i].k == nxdomain {
+		} else if other != nil && i < len(cands)-1 && isClosed(otherDone) && other[i].k == nxdomain {
 			// The other family already found that this name does not
-			// exist: do not even ask.
+			// exist: do not even ask. Not for the last candidate, whose
+			// answer is final: some servers answer NXDOMAIN for AAAA
+			// while the A record exists (RFC 4074 §4.2).
 			r = result{kind: nxdomain, err: other[i].err}
 		} else {
 			r, fl, _ = st.cache.join(cacheKey{cand, qtype}, time.Now(), st.startFlight(conf, cand, qtype, nil, nil))
@@ -445,7 +455,7 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 					return Answer{Family: f, Err: ctxError(ctx, host)}
 				case <-otherDone:
 					otherDone = nil
-					if other[i].k == nxdomain && !isClosed(fl.done) {
+					if other[i].k == nxdomain && i < len(cands)-1 && !isClosed(fl.done) {
 						// The name does not exist, for any type: stop
 						// waiting for this family's reply.
 						r = result{kind: nxdomain, err: other[i].err}
@@ -652,4 +662,21 @@ func printable(host string) string {
 		return host[:max] + "..."
 	}
 	return host
+}
+
+// noteConfig flushes the cache and the server health memory when the
+// configuration in use changes its servers or search list (resolv.conf
+// was edited): answers from the old servers, or for the old search list,
+// must not outlive them, as they would not with glibc or Go, which keep no
+// cache.
+func (st *state) noteConfig(conf *Config) {
+	old := st.lastConf.Swap(conf)
+	if old == nil || old == conf {
+		return
+	}
+	if slices.Equal(old.Servers, conf.Servers) && slices.Equal(old.Search, conf.Search) && old.Ndots == conf.Ndots {
+		return
+	}
+	st.cache.flush()
+	st.health.reset()
 }

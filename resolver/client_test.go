@@ -404,7 +404,7 @@ func TestClient_Resolve_Immediate(t *testing.T) {
 		{host: "::ffff:192.0.2.1", v4: []string{"192.0.2.1"}},
 		{host: "fe80::1%lo", v6: []string{"fe80::1%lo"}},
 		{host: "hidden.onion", notFound: true},
-		{host: "", invalid: true},
+		{host: ""}, // "no such host", as Go's resolver says
 		{host: "a..b", invalid: true},
 		{host: "[::1]", invalid: true},
 		{host: "bad name", invalid: true},

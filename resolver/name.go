@@ -149,6 +149,13 @@ func (c *Config) nameList(name string) []string {
 		names = append(names, name)
 	}
 	for _, suffix := range c.Search {
+		// Search entries from ParseConfig are rooted; a Config built by
+		// hand may hold "corp.example" or "Corp.Example.": root and
+		// lower-case it, or the query could not be built.
+		suffix = rooted(lowerASCII(strings.TrimPrefix(suffix, ".")))
+		if suffix == "." {
+			continue
+		}
 		fqdn := name + suffix
 		if len(fqdn) <= 254 && !avoidDNS(fqdn) {
 			names = append(names, fqdn)

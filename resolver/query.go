@@ -43,6 +43,13 @@ func (h *health) markGood(s netip.AddrPort) {
 	delete(h.bad, s)
 }
 
+// reset forgets every penalty (the servers changed).
+func (h *health) reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	clear(h.bad)
+}
+
 func (h *health) isBad(s netip.AddrPort, now time.Time) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
