@@ -26,7 +26,12 @@ func runLoopback(ctx context.Context, r *report, cls []client, o options) error 
 	if err != nil {
 		return fmt.Errorf("loopback: %w", err)
 	}
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap()
+	}
 	addrs = slices.DeleteFunc(addrs, func(a netip.Addr) bool { return !a.IsLoopback() })
+	slices.SortStableFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
+	addrs = slices.Compact(addrs)
 	if len(addrs) == 0 {
 		return errors.New("loopback: localhost resolves to no loopback address")
 	}
@@ -38,10 +43,10 @@ func runLoopback(ctx context.Context, r *report, cls []client, o options) error 
 	}
 	var v6, v4 []endpoint
 	for _, a := range addrs {
-		if a.Is6() && !a.Is4In6() {
+		if a.Is6() {
 			v6 = append(v6, endpoint{addr: a, state: refusing})
 		} else {
-			v4 = append(v4, endpoint{addr: a.Unmap(), state: listening})
+			v4 = append(v4, endpoint{addr: a, state: listening})
 		}
 	}
 	if len(v6) > 0 && len(v4) > 0 {

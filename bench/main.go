@@ -158,7 +158,7 @@ const maxCapped = 3
 
 // settle is the pause between dials, so that one dial's closing packets
 // do not overlap the next dial.
-const settle = 50 * time.Millisecond
+const settle = 25 * time.Millisecond
 
 // runEmulated runs every scenario in the emulated network.
 func runEmulated(ctx context.Context, r *report, scs []scenario, cls []client, o options) error {
@@ -280,6 +280,16 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 	wait := o.cap + 2*time.Second
 	capped := make([]int, len(cls)) // consecutive dials that hit the cap, per client
 	started := time.Now()
+	// Summarize whatever ran, also when an interrupt cuts the scenario
+	// short, so that a partial report is still right.
+	defer func() {
+		res.Seconds = time.Since(started).Seconds()
+		for i := range res.Clients {
+			if res.Clients[i].Skipped == "" {
+				res.Clients[i].summarize(res.OracleMS, e.net != nil)
+			}
+		}
+	}()
 	for i := range o.n {
 		for ci, c := range cls {
 			cr := &res.Clients[ci]
@@ -326,6 +336,9 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 				// resolver thread), then a kill.
 				p.stop(200 * time.Millisecond)
 			}
+			if ctx.Err() != nil {
+				return res, ctx.Err() // interrupted: this dial says nothing about the client
+			}
 			if err != nil {
 				rr = result{MS: float64(wait) / float64(time.Millisecond), Err: err.Error()}
 			}
@@ -353,13 +366,7 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 			}
 		}
 	}
-	res.Seconds = time.Since(started).Seconds()
-	for i := range res.Clients {
-		if res.Clients[i].Skipped == "" {
-			res.Clients[i].summarize(res.OracleMS, e.net != nil)
-		}
-	}
-	fmt.Fprintf(os.Stderr, "bench: %s done in %.0f s\n", s.name, res.Seconds)
+	fmt.Fprintf(os.Stderr, "bench: %s done in %.0f s\n", s.name, time.Since(started).Seconds())
 	return res, nil
 }
 

@@ -165,7 +165,7 @@ func writeMarkdown(w io.Writer, r *report) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Scenarios:")
 	for _, s := range r.Scenarios {
-		fmt.Fprintf(w, "- **%s**: %s\n", s.Scenario, s.About)
+		fmt.Fprintf(w, "- **%s**: %s (%.0f s)\n", s.Scenario, s.About, s.Seconds)
 	}
 	var failures []string
 	for _, s := range r.Scenarios {
