@@ -23,6 +23,29 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// checkFDs fails the test if it ends with more open descriptors than it
+// began with (after a grace for the poller to let go of closed ones).
+func checkFDs(t *testing.T) {
+	t.Helper()
+	count := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	before := count()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(2 * time.Second)
+		for count() > before && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := count(); got > before {
+			t.Errorf("%d descriptors open after the test; %d before", got, before)
+		}
+	})
+}
+
 func TestScenarios_valid(t *testing.T) {
 	names := map[string]bool{}
 	for _, s := range scenarios() {
@@ -159,6 +182,7 @@ func TestEmulated(t *testing.T) {
 	if err := netem.Available(); err != nil {
 		t.Skipf("emulated network unavailable: %v", err)
 	}
+	checkFDs(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -217,6 +241,7 @@ func TestEmulated(t *testing.T) {
 // the Go clients and one whose program does not exist: that one is
 // skipped with a note, not an error.
 func TestLoopback(t *testing.T) {
+	checkFDs(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

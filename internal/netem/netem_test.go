@@ -125,17 +125,17 @@ func TestNetwork(t *testing.T) {
 				Rule{Prefix: DocIPv4, Delay: 20 * time.Millisecond},
 				Rule{Prefix: netip.PrefixFrom(v6Addr, 128), Delay: 35 * time.Millisecond},
 			))
-			// Best of three: the machine is shared, and a late wake-up
+			// Best of five: the machine is shared, and a late wake-up
 			// only ever makes a connect slower.
 			best := time.Hour
-			for range 3 {
+			for range 5 {
 				took, err := dial(t, n, tc.addr, 2*time.Second)
 				if err != nil {
 					t.Fatalf("dial %s: %v", tc.addr, err)
 				}
 				best = min(best, took)
 			}
-			if want := 2 * tc.delay; best < want || best > want+8*time.Millisecond {
+			if want := 2 * tc.delay; best < want || best > want+15*time.Millisecond {
 				t.Errorf("connect to %s over %v one-way took %v; want ≈ %v", tc.addr, tc.delay, best, want)
 			}
 		}

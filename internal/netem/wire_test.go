@@ -197,18 +197,24 @@ func TestWire_delay(t *testing.T) {
 	const d = 30 * time.Millisecond
 	must(t, w.setRules(1, []Rule{{Prefix: DocIPv4, Delay: d}}))
 
-	start := time.Now()
-	client.in <- tcpPacket(cli4, srv4, tcpSYN, 0)
-	if recv(server.out, time.Second) == nil {
-		t.Fatal("SYN not delivered")
+	// Best of three: a late wake-up on a shared machine only ever makes a
+	// packet later.
+	best := time.Hour
+	for range 3 {
+		start := time.Now()
+		client.in <- tcpPacket(cli4, srv4, tcpSYN, 0)
+		if recv(server.out, time.Second) == nil {
+			t.Fatal("SYN not delivered")
+		}
+		best = min(best, time.Since(start))
 	}
-	if got := time.Since(start); got < d || got > d+15*time.Millisecond {
-		t.Errorf("client→server took %v; want %v (+15 ms)", got, d)
+	if best < d || best > d+15*time.Millisecond {
+		t.Errorf("client→server took %v; want %v (+15 ms)", best, d)
 	}
 
 	// The reverse direction is delayed too: the rule is keyed by the
 	// server-side address, which is the source here.
-	start = time.Now()
+	start := time.Now()
 	server.in <- tcpPacket(srv4, cli4, tcpSYN|tcpACK, 0)
 	if recv(client.out, time.Second) == nil {
 		t.Fatal("SYN-ACK not delivered")
