@@ -105,6 +105,14 @@ func benchMain(args []string) int {
 	if uname, err := exec.Command("uname", "-sr").Output(); err == nil {
 		r.Versions["kernel"] = strings.TrimSpace(string(uname))
 	}
+	// Which commit of this module ran, when the bench runs from a checkout.
+	if rev, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		v := strings.TrimSpace(string(rev))
+		if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+			v += " (with uncommitted changes)"
+		}
+		r.Versions["module"] = v
+	}
 
 	unavailable := netem.Available()
 	switch {

@@ -125,7 +125,7 @@ func writeMarkdown(w io.Writer, r *report) {
 	fmt.Fprintf(w, "## Time to connect (%s)\n\n", r.Mode)
 	fmt.Fprintf(w, "`%s` · seed %d · n=%d per client and scenario · cap %s per dial · %s · took %s\n\n",
 		r.Command, r.Seed, r.N, time.Duration(r.CapMS*float64(time.Millisecond)), r.Started.UTC().Format("2006-01-02 15:04 MST"),
-		(time.Duration(r.Seconds) * time.Second).String())
+		time.Duration(r.Seconds*float64(time.Second)).Round(time.Second).String())
 	var names []string
 	for k := range r.Versions {
 		names = append(names, k)
