@@ -385,3 +385,25 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestWire_jitter(t *testing.T) {
+	w, client, server := testWire(t)
+	const d, j = 20 * time.Millisecond, 10 * time.Millisecond
+	must(t, w.setRules(3, []Rule{{Prefix: DocIPv4, Delay: d, Jitter: j}}))
+	var lo, hi time.Duration = time.Hour, 0
+	for range 20 {
+		start := time.Now()
+		client.in <- tcpPacket(cli4, srv4, tcpACK, 0)
+		if recv(server.out, time.Second) == nil {
+			t.Fatal("packet not delivered")
+		}
+		took := time.Since(start)
+		lo, hi = min(lo, took), max(hi, took)
+	}
+	if lo < d-j {
+		t.Errorf("fastest packet took %v; want at least %v", lo, d-j)
+	}
+	if hi-lo < 3*time.Millisecond {
+		t.Errorf("delays spread over %v..%v; want jitter", lo, hi)
+	}
+}
