@@ -24,6 +24,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -317,32 +318,14 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 			if e.net != nil {
 				e.net.ResetCounters()
 			}
-			var rr result
-			if c.warm {
-				if warm[ci] == nil {
-					if warm[ci], err = start(ctx, e.launch, c, e.host, e.port, o.cap); err != nil {
-						cr.Skipped = err.Error()
-						continue
-					}
-				}
-				rr, err = warm[ci].next(true, wait)
-				time.Sleep(20 * time.Millisecond) // let the last packets reach the wire's counters
-				if err != nil || strings.HasPrefix(rr.Err, "no connection within") {
-					// The process is gone or about to go: start afresh next time.
-					warm[ci].stop(time.Second)
-					warm[ci] = nil
-				}
-			} else {
-				var p *process
-				if p, err = start(ctx, e.launch, c, e.host, e.port, o.cap); err != nil {
+			rr, err := e.dial(ctx, c, &warm[ci], o.cap, wait)
+			if errors.Is(err, errNoStart) {
+				if len(cr.Runs) == 0 {
 					cr.Skipped = err.Error()
-					continue
+				} else {
+					cr.Stopped = err.Error()
 				}
-				rr, err = p.next(c.requests, wait)
-				// Nothing more is needed from the process: a short grace to
-				// exit on its own (curl may linger for seconds in its
-				// resolver thread), then a kill.
-				p.stop(200 * time.Millisecond)
+				continue
 			}
 			if ctx.Err() != nil {
 				return res, ctx.Err() // interrupted: this dial says nothing about the client
@@ -376,6 +359,44 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 	}
 	fmt.Fprintf(os.Stderr, "bench: %s done in %.0f s\n", s.name, time.Since(started).Seconds())
 	return res, nil
+}
+
+// errNoStart marks a client whose program could not be started.
+var errNoStart = errors.New("cannot start")
+
+// dial runs one dial of client c and returns its result. A warm client's
+// process is kept in *warm between dials and started on first use; a cold
+// client gets a fresh process. err is a failure of the harness (no result
+// line within wait, the process gone), not of the dial.
+func (e env) dial(ctx context.Context, c client, warm **process, cap, wait time.Duration) (result, error) {
+	if !c.warm {
+		p, err := start(ctx, e.launch, c, e.host, e.port, cap)
+		if err != nil {
+			return result{}, fmt.Errorf("%w: %v", errNoStart, err)
+		}
+		r, err := p.next(c.requests, wait)
+		// Nothing more is needed from the process: a short grace to exit on
+		// its own (curl may linger for seconds in its resolver thread), then
+		// a kill.
+		p.stop(200 * time.Millisecond)
+		return r, err
+	}
+	if *warm == nil {
+		p, err := start(ctx, e.launch, c, e.host, e.port, cap)
+		if err != nil {
+			return result{}, fmt.Errorf("%w: %v", errNoStart, err)
+		}
+		*warm = p
+	}
+	r, err := (*warm).next(true, wait)
+	time.Sleep(20 * time.Millisecond) // let the dial's last packets reach the wire's counters
+	if err != nil || strings.HasPrefix(r.Err, "no connection within") {
+		// The process is gone or leaving (a Go client exits when a dial
+		// outlives the cap): the next dial starts a new one.
+		(*warm).stop(time.Second)
+		*warm = nil
+	}
+	return r, err
 }
 
 func familyOf(a netip.Addr) string {
