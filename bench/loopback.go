@@ -29,7 +29,19 @@ func runLoopback(ctx context.Context, r *report, cls []client, o options) error 
 	for i := range addrs {
 		addrs[i] = addrs[i].Unmap()
 	}
-	addrs = slices.DeleteFunc(addrs, func(a netip.Addr) bool { return !a.IsLoopback() })
+	// Only loopback addresses this host can listen on (a container may
+	// list ::1 in /etc/hosts without IPv6).
+	addrs = slices.DeleteFunc(addrs, func(a netip.Addr) bool {
+		if !a.IsLoopback() {
+			return true
+		}
+		ln, err := net.Listen("tcp", netip.AddrPortFrom(a, 0).String())
+		if err != nil {
+			return true
+		}
+		ln.Close()
+		return false
+	})
 	slices.SortStableFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
 	addrs = slices.Compact(addrs)
 	if len(addrs) == 0 {
