@@ -44,19 +44,36 @@ const tunName = "wire0"
 var netSeq atomic.Uint64
 
 // Available reports why a Network cannot be created here, or nil if it
-// can: it needs root, /dev/net/tun and the ip command.
-func Available() error {
+// can: it needs root, a usable /dev/net/tun, permission to create network
+// namespaces, and the ip command. It probes once per process, without
+// side effects.
+func Available() error { return available() }
+
+var available = sync.OnceValue(func() error {
 	if os.Geteuid() != 0 {
 		return errors.New("netem: needs root (network namespaces and TUN devices)")
 	}
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		return fmt.Errorf("netem: no TUN device: %w", err)
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("netem: no usable TUN device: %w", err)
 	}
+	unix.Close(fd)
 	if _, err := exec.LookPath("ip"); err != nil {
 		return errors.New("netem: the ip command (iproute2) is not installed")
 	}
+	// Try to create a network namespace on a thread that is then thrown
+	// away (a locked thread that is never unlocked dies with its
+	// goroutine), so the process itself is never moved.
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		errc <- unix.Unshare(unix.CLONE_NEWNET)
+	}()
+	if err := <-errc; err != nil {
+		return fmt.Errorf("netem: cannot create network namespaces: %w", err)
+	}
 	return nil
-}
+})
 
 // New creates the two namespaces, the TUN devices, addresses and routes,
 // and starts the wire with no rules (every packet crosses at once). On
