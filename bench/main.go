@@ -63,8 +63,8 @@ func benchMain(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.IntVar(&o.n, "n", 10, "dials per client and scenario")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for the wire's loss and jitter")
-	fs.StringVar(&o.scenarios, "scenarios", "all", "comma-separated scenarios to run")
-	fs.StringVar(&o.clients, "clients", "all", "comma-separated clients to run")
+	fs.StringVar(&o.scenarios, "scenarios", "all", "comma-separated scenarios to run (\"list\" to list them)")
+	fs.StringVar(&o.clients, "clients", "all", "comma-separated clients to run (\"list\" to list them)")
 	fs.StringVar(&o.jsonFile, "json", "", "also write the full results as JSON to this file")
 	fs.DurationVar(&o.cap, "cap", 10*time.Second, "give up on one dial after this long (counted as a failure)")
 	fs.BoolVar(&o.loopback, "loopback", false, "run the loopback subset even when the emulated network is available")
@@ -80,6 +80,15 @@ func benchMain(args []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: cannot find this binary to run the Go clients: %v\n", err)
 		return 1
+	}
+	if o.scenarios == "list" || o.clients == "list" {
+		for _, s := range scenarios() {
+			fmt.Printf("scenario %-16s %s\n", s.name, s.about)
+		}
+		for _, c := range clients(self) {
+			fmt.Printf("client   %-16s %s\n", c.name, c.about)
+		}
+		return 0
 	}
 	cls, err := selectClients(clients(self), o.clients)
 	if err != nil {
