@@ -332,6 +332,12 @@ func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, do
 	r.running = append(r.running, runningAttempt{index: index, addr: ap, start: now})
 	offset := now.Sub(r.start)
 	r.trace.attemptStart(AttemptStartInfo{Addr: ap, Index: index, Elapsed: offset})
+	if r.d.DialAttempt != nil && r.htrace != nil && r.htrace.ConnectStart != nil {
+		// Fired here, by the collector, so that it never comes after
+		// DialContext has returned. (net.Dialer fires its own on the
+		// built-in path.)
+		r.htrace.ConnectStart(attemptNetwork(ap), ap.String())
+	}
 	go r.attempt(ctx, results, done, index, ap, offset)
 }
 
@@ -342,7 +348,8 @@ func (r *run) attempt(ctx context.Context, results chan<- attemptResult, done <-
 	select {
 	case <-done:
 		// The dial ended (won or cancelled) between this attempt's start
-		// and its goroutine running: make no connection, fire no hooks.
+		// and its goroutine running: make no connection.
+		r.connectDone(ap, context.Canceled)
 		r.trace.attemptDone(AttemptDoneInfo{
 			Addr: ap, Index: index, Err: context.Canceled, Cancelled: true,
 			Elapsed: time.Since(r.start),
@@ -382,20 +389,16 @@ func (r *run) attempt(ctx context.Context, results chan<- attemptResult, done <-
 // dialOne connects to one address with the built-in net.Dialer or the
 // DialAttempt hook.
 func (r *run) dialOne(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
-	network := "tcp4"
-	if ap.Addr().Is6() {
-		network = "tcp6"
-	}
+	network := attemptNetwork(ap)
 	if r.d.DialAttempt == nil {
 		// net.Dialer fires httptrace's ConnectStart and ConnectDone.
 		return r.nd.DialContext(ctx, network, ap.String())
 	}
+	// ConnectStart was fired by startAttempt.
 	if err := ctx.Err(); err != nil {
 		// The dial ended while this attempt was being started.
+		r.connectDone(ap, err)
 		return nil, err
-	}
-	if r.htrace != nil && r.htrace.ConnectStart != nil {
-		r.htrace.ConnectStart(network, ap.String())
 	}
 	// The hook gets the caller's context without httptrace's hooks: the
 	// Dialer fires ConnectStart and ConnectDone itself, and a hook that
@@ -408,10 +411,24 @@ func (r *run) dialOne(ctx context.Context, ap netip.AddrPort) (net.Conn, error) 
 		conn.Close()
 		conn = nil
 	}
-	if r.htrace != nil && r.htrace.ConnectDone != nil {
-		r.htrace.ConnectDone(network, ap.String(), err)
-	}
+	r.connectDone(ap, err)
 	return conn, err
+}
+
+// connectDone fires httptrace's ConnectDone for an attempt made through
+// DialAttempt (net.Dialer fires its own).
+func (r *run) connectDone(ap netip.AddrPort, err error) {
+	if r.d.DialAttempt != nil && r.htrace != nil && r.htrace.ConnectDone != nil {
+		r.htrace.ConnectDone(attemptNetwork(ap), ap.String(), err)
+	}
+}
+
+// attemptNetwork is the network an attempt to ap dials: "tcp4" or "tcp6".
+func attemptNetwork(ap netip.AddrPort) string {
+	if ap.Addr().Is6() {
+		return "tcp6"
+	}
+	return "tcp4"
 }
 
 // merge adds one family's answer to the plan. synthesized answers (NAT64)
