@@ -2,6 +2,7 @@ package netem
 
 import (
 	"errors"
+	"maps"
 	"net"
 	"net/netip"
 	"strings"
@@ -73,9 +74,12 @@ func StartDNS(pc net.PacketConn, ln net.Listener) (*DNSServer, error) {
 	return s, nil
 }
 
-// SetZone replaces what the server answers, from the next query on.
+// SetZone replaces what the server answers, from the next query on. The
+// server keeps its own copy: z may be changed afterwards.
 func (s *DNSServer) SetZone(z Zone) {
 	z.Records = canonical(z.Records)
+	z.Delay = maps.Clone(z.Delay)
+	z.Drop = maps.Clone(z.Drop)
 	s.zone.Store(&z)
 }
 
