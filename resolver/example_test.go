@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/dualstack-go/happyeyeballs/internal/dnstest"
 	"github.com/dualstack-go/happyeyeballs/resolver"
@@ -112,4 +113,20 @@ options ndots:5
 	fmt.Println(conf.Servers, conf.Search, conf.Ndots, conf.Timeout, conf.Attempts)
 	// Output:
 	// [10.96.0.10:53] [default.svc.cluster.local. svc.cluster.local. cluster.local.] 5 5s 2
+}
+
+// Static gives fixed answers, each family after its own delay: here the
+// AAAA answer is late, and the A answer is handed over first, as soon as
+// it is ready, without waiting for it.
+func ExampleStatic() {
+	r := &resolver.Static{
+		AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{netip.MustParseAddr("2001:db8::1")}, Delay: 20 * time.Millisecond},
+		A:    resolver.StaticAnswer{Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}, Delay: 5 * time.Millisecond},
+	}
+	for a := range r.Resolve(context.Background(), "example.com", resolver.IPv6, resolver.IPv4) {
+		fmt.Println(a.Family, a.Addrs)
+	}
+	// Output:
+	// IPv4 [192.0.2.1]
+	// IPv6 [2001:db8::1]
 }
