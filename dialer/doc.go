@@ -15,7 +15,14 @@
 //   - starts a new attempt every Connection Attempt Delay (250 ms), or at
 //     once when the previous attempt fails, without aborting the earlier
 //     ones, and returns the first connection made, closing the others (§5);
-//   - merges answers that arrive mid-race into the untried addresses (§6).
+//   - merges answers that arrive mid-race into the untried addresses (§6);
+//   - on an IPv6-only network, reaches IPv4 destinations through the
+//     network's NAT64 (§7).
+//
+// It also remembers, for a few minutes, destinations whose attempts went
+// unanswered, and sorts them after working ones (RFC 6724 rule 1), so a
+// broken IPv6 path costs one Connection Attempt Delay once rather than on
+// every connection (see Dialer.DisableHistory).
 //
 // The zero Dialer is ready to use and is a drop-in replacement for
 // net.Dialer, for example as http.Transport.DialContext or a database
