@@ -44,7 +44,7 @@ func (s *Static) Resolve(ctx context.Context, host string, families ...Family) <
 		if f == IPv6 {
 			sa = s.AAAA
 		}
-		ans := sa.answer(f, host)
+		ans := sa.Answer(f, host)
 		if sa.Delay == 0 {
 			// Answered at once, in the order asked: deterministic, and no
 			// zero-length timer (golang/go#78156 under race + synctest).
@@ -80,7 +80,11 @@ func (s *Static) Resolve(ctx context.Context, host string, families ...Family) <
 	return out
 }
 
-func (sa StaticAnswer) answer(f Family, host string) Answer {
+// Answer returns the Answer sa gives for family f of host: its addresses
+// of family f, unmapped and without duplicates, or, when there are none,
+// its Err (a NODATA *net.DNSError when Err is nil). Other Resolvers built
+// on fixed answers, such as test doubles, use it to answer as Static does.
+func (sa StaticAnswer) Answer(f Family, host string) Answer {
 	a := Answer{Family: f}
 	seen := make(map[netip.Addr]bool)
 	for _, addr := range sa.Addrs {

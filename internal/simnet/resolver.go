@@ -80,7 +80,7 @@ func (r *Resolver) Resolve(ctx context.Context, host string, families ...resolve
 				sa = answers[0]
 			}
 		}
-		todo = append(todo, pending{answerOf(f, host, sa), sa.Delay})
+		todo = append(todo, pending{sa.Answer(f, host), sa.Delay})
 	}
 	// Earliest first; equal delays keep the order asked; never-answered last.
 	slices.SortStableFunc(todo, func(x, y pending) int {
@@ -126,23 +126,6 @@ func (r *Resolver) Resolve(ctx context.Context, host string, families ...resolve
 		}
 	}()
 	return out
-}
-
-func answerOf(f resolver.Family, host string, sa resolver.StaticAnswer) resolver.Answer {
-	a := resolver.Answer{Family: f}
-	for _, addr := range sa.Addrs {
-		addr = addr.Unmap()
-		if addr.IsValid() && resolver.Of(addr) == f && !slices.Contains(a.Addrs, addr) {
-			a.Addrs = append(a.Addrs, addr)
-		}
-	}
-	if len(a.Addrs) == 0 {
-		a.Err = sa.Err
-		if a.Err == nil {
-			a.Err = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-		}
-	}
-	return a
 }
 
 var _ resolver.Resolver = (*Resolver)(nil)
