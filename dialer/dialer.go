@@ -253,6 +253,14 @@ func (d *Dialer) netDialer() net.Dialer {
 	}
 }
 
+// passThrough dials with a plain net.Dialer made of this Dialer's shared
+// fields, for what there is nothing to race.
+func (d *Dialer) passThrough(ctx context.Context, network, address string) (net.Conn, error) {
+	nd := d.netDialer()
+	nd.Timeout, nd.Deadline = d.Timeout, d.Deadline
+	return nd.DialContext(ctx, network, address)
+}
+
 // deadline returns the earliest of now+Timeout, Deadline and ctx's
 // deadline, or the zero time when none is set. Like net.Dialer's, it is a
 // pure function of its inputs.
@@ -312,9 +320,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	case "tcp4":
 		fams = []resolver.Family{resolver.IPv4}
 	default:
-		nd := d.netDialer()
-		nd.Timeout, nd.Deadline = d.Timeout, d.Deadline
-		return nd.DialContext(ctx, network, address)
+		return d.passThrough(ctx, network, address)
 	}
 	start := time.Now()
 	fail := func(host string, err error) (net.Conn, error) {
@@ -328,9 +334,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	}
 	if host == "" {
 		// "The local system": let net.Dialer pick the loopback it uses.
-		nd := d.netDialer()
-		nd.Timeout, nd.Deadline = d.Timeout, d.Deadline
-		return nd.DialContext(ctx, network, address)
+		return d.passThrough(ctx, network, address)
 	}
 	// A LocalAddr with an IP restricts the dial to that family; both
 	// families are still looked up so that a name with addresses only of

@@ -58,7 +58,6 @@ type run struct {
 	untried   []netip.Addr // in the order they will be tried
 	tried     []netip.Addr // in the order they started
 	failures  []*AttemptError
-	inflight  int
 	running   []runningAttempt // attempts in flight
 	lastStart time.Time
 	hurry     bool // an attempt failed since the last start
@@ -200,15 +199,11 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 			}
 			r.startAttempt(attemptCtx, results, done, now)
 		}
-		if r.pending == 0 && r.inflight == 0 && !r.canStart() {
+		if r.pending == 0 && len(r.running) == 0 && !r.canStart() {
 			// Attempts that hit the deadline through their sockets can all
 			// end just before ctx.Done is seen: the dial still ran out of
 			// time, and its error must say so.
-			err := ctx.Err()
-			if err == nil && !r.deadline.IsZero() && !time.Now().Before(r.deadline) {
-				err = context.DeadlineExceeded
-			}
-			return nil, r.fail(err)
+			return nil, r.fail(r.ctxErr(ctx))
 		}
 
 		select {
@@ -222,7 +217,6 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 		case syn := <-r.synth:
 			r.mergeSynthesized(syn)
 		case res := <-results:
-			r.inflight--
 			r.running = slices.DeleteFunc(r.running, func(a runningAttempt) bool { return a.index == res.index })
 			if res.err == nil {
 				return r.win(res), nil
@@ -236,13 +230,21 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 			})
 		case <-timerC:
 		case <-ctx.Done():
-			err := ctx.Err()
-			if err == nil && !r.deadline.IsZero() && !time.Now().Before(r.deadline) {
-				err = context.DeadlineExceeded
-			}
-			return nil, r.fail(err)
+			return nil, r.fail(ctx.Err())
 		}
 	}
+}
+
+// ctxErr is ctx's error, or context.DeadlineExceeded once the deadline
+// has passed even if ctx's own timer has not fired yet; nil otherwise.
+func (r *run) ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !r.deadline.IsZero() && !time.Now().Before(r.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // canStart reports whether an address is left that this dial may try.
@@ -254,7 +256,7 @@ func (r *run) canStart() bool {
 // long from now; ok is false when nothing can start until an event (an
 // answer, or an attempt ending).
 func (r *run) nextStart(now time.Time) (wait time.Duration, ok bool) {
-	if !r.canStart() || r.inflight >= r.maxParallel {
+	if !r.canStart() || len(r.running) >= r.maxParallel {
 		return 0, false
 	}
 	if !r.deadline.IsZero() && !now.Before(r.deadline) {
@@ -279,7 +281,7 @@ func (r *run) nextStart(now time.Time) (wait time.Duration, ok bool) {
 		return 0, true
 	}
 	gap := r.attemptDelay
-	if r.hurry || r.inflight == 0 {
+	if r.hurry || len(r.running) == 0 {
 		// A failure starts the next attempt now (RFC 8305 §5 is silent;
 		// every implementation does this), but never within 10 ms.
 		gap = MinConnectionAttemptDelay
@@ -324,7 +326,6 @@ func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, do
 	addr := r.untried[0]
 	r.untried = r.untried[1:]
 	r.tried = append(r.tried, addr)
-	r.inflight++
 	r.lastStart = now
 	r.hurry = false
 	ap := netip.AddrPortFrom(addr, r.port)
@@ -458,28 +459,26 @@ func (r *run) merge(a resolver.Answer, synthesized bool) {
 		added = append(added, addr)
 	}
 	r.trace.dnsAnswer(DNSAnswerInfo{Host: r.host, Family: a.Family, Addrs: added, Err: a.Err, Synthesized: synthesized, Elapsed: time.Since(r.start)})
-	if synthesized {
-		if len(added) > 0 {
-			r.untried = plan(append(r.untried, added...), r.tried, r.firstCount, r.prefer, r.src)
+	if len(added) > 0 {
+		if r.firstPositive.IsZero() {
+			r.firstPositive = time.Now()
 		}
+		r.untried = plan(append(r.untried, added...), r.tried, r.firstCount, r.prefer, r.src)
+	}
+	if synthesized {
 		return
 	}
-	if len(added) == 0 {
+	switch {
+	case len(added) == 0:
 		err := a.Err
 		if err == nil {
 			err = &net.DNSError{Err: "no such host", Name: r.host, IsNotFound: true}
 		}
 		r.dnsErrs = append(r.dnsErrs, err)
-	} else {
-		if r.firstPositive.IsZero() {
-			r.firstPositive = time.Now()
-		}
-		r.untried = plan(append(r.untried, added...), r.tried, r.firstCount, r.prefer, r.src)
-		if a.Family == resolver.IPv4 && r.rctx != nil {
-			r.startSynthesis(r.rctx, added)
-		}
+	case a.Family == resolver.IPv4 && r.rctx != nil:
+		r.startSynthesis(r.rctx, added)
 	}
-	if !synthesized && r.dnsPending == 0 {
+	if r.dnsPending == 0 {
 		r.fireDNSDone(nil)
 	}
 }
