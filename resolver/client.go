@@ -259,16 +259,9 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 			sent = gateOut
 		}
 	}
-	var left atomic.Int32
-	left.Store(int32(len(dnsFams)))
-	for _, f := range dnsFams {
-		go func() {
-			out <- st.resolveFamily(lctx, conf, host, name, cands, f, p)
-			if left.Add(-1) == 0 {
-				close(out)
-			}
-		}()
-	}
+	answerEach(out, dnsFams, func(f Family) Answer {
+		return st.resolveFamily(lctx, conf, host, name, cands, f, p)
+	})
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"time"
 )
 
@@ -90,4 +91,24 @@ type Resolver interface {
 	// with an error that wraps ctx.Err(). Hooks carried in ctx (such as
 	// httptrace's) must not fire for the resolver's own DNS traffic.
 	Resolve(ctx context.Context, host string, families ...Family) <-chan Answer
+}
+
+// answerEach sends, for each of fams, answer(f) on out from a goroutine of
+// its own, so that each family's answer goes out the moment it is known,
+// and closes out after the last. out must have room for every answer.
+func answerEach(out chan<- Answer, fams []Family, answer func(Family) Answer) {
+	if len(fams) == 0 {
+		close(out)
+		return
+	}
+	var left atomic.Int32
+	left.Store(int32(len(fams)))
+	for _, f := range fams {
+		go func() {
+			out <- answer(f)
+			if left.Add(-1) == 0 {
+				close(out)
+			}
+		}()
+	}
 }

@@ -38,46 +38,45 @@ func (s *Static) Resolve(ctx context.Context, host string, families ...Family) <
 		close(out)
 		return out
 	}
-	done := make(chan struct{}, len(fams)) // one token per family sent
+	var later []Family // answered after a delay
 	for _, f := range fams {
-		sa := s.A
-		if f == IPv6 {
-			sa = s.AAAA
-		}
-		ans := sa.Answer(f, host)
-		if sa.Delay == 0 {
-			// Answered at once, in the order asked: deterministic, and no
-			// zero-length timer (golang/go#78156 under race + synctest).
-			if ctx.Err() != nil {
-				ans = Answer{Family: f, Err: ctxError(ctx, host)}
-			}
-			out <- ans
-			done <- struct{}{}
+		sa := s.answerFor(f)
+		if sa.Delay != 0 {
+			later = append(later, f)
 			continue
 		}
-		go func() {
-			var timer <-chan time.Time
-			if sa.Delay >= 0 {
-				t := time.NewTimer(sa.Delay)
-				defer t.Stop()
-				timer = t.C
-			}
-			select {
-			case <-timer:
-				out <- ans
-			case <-ctx.Done():
-				out <- Answer{Family: f, Err: ctxError(ctx, host)}
-			}
-			done <- struct{}{}
-		}()
-	}
-	go func() {
-		for range fams {
-			<-done
+		// Answered at once, in the order asked: deterministic, and no
+		// zero-length timer (golang/go#78156 under race + synctest).
+		if ctx.Err() != nil {
+			out <- Answer{Family: f, Err: ctxError(ctx, host)}
+		} else {
+			out <- sa.Answer(f, host)
 		}
-		close(out)
-	}()
+	}
+	answerEach(out, later, func(f Family) Answer {
+		sa := s.answerFor(f)
+		var timer <-chan time.Time
+		if sa.Delay > 0 {
+			t := time.NewTimer(sa.Delay)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-timer:
+			return sa.Answer(f, host)
+		case <-ctx.Done():
+			return Answer{Family: f, Err: ctxError(ctx, host)}
+		}
+	})
 	return out
+}
+
+// answerFor returns the fixed answer for family f.
+func (s *Static) answerFor(f Family) StaticAnswer {
+	if f == IPv6 {
+		return s.AAAA
+	}
+	return s.A
 }
 
 // Answer returns the Answer sa gives for family f of host: its addresses

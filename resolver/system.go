@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/netip"
 
 	"github.com/dualstack-go/happyeyeballs/internal/detach"
 )
@@ -38,45 +37,22 @@ func (s *System) Resolve(ctx context.Context, host string, families ...Family) <
 	}
 	// The caller's httptrace hooks must not fire for our lookups.
 	lctx := detach.Values(ctx)
-	done := make(chan struct{}, len(fams)) // one token per family sent
-	for _, f := range fams {
-		go func() {
-			addrs, err := r.LookupNetIP(lctx, f.Network(), host)
-			a := Answer{Family: f}
-			if err == nil {
-				seen := make(map[netip.Addr]bool)
-				for _, addr := range addrs {
-					addr = addr.Unmap()
-					if Of(addr) == f && !seen[addr] {
-						seen[addr] = true
-						a.Addrs = append(a.Addrs, addr)
-					}
-				}
-				if len(a.Addrs) == 0 {
-					err = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-				}
-			}
-			if err != nil {
-				var ae *net.AddrError
-				switch {
-				case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
-					err = ctxError(ctx, host)
-				case errors.As(err, &ae):
-					// An IP literal of the other family: "not found", as
-					// the Answer contract says, not an address error.
-					err = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true, UnwrapErr: err}
-				}
-				a.Addrs, a.Err = nil, err
-			}
-			out <- a
-			done <- struct{}{}
-		}()
-	}
-	go func() {
-		for range fams {
-			<-done
+	answerEach(out, fams, func(f Family) Answer {
+		addrs, err := r.LookupNetIP(lctx, f.Network(), host)
+		if err == nil {
+			// Unmapped, of family f, without duplicates; NODATA if none.
+			return StaticAnswer{Addrs: addrs}.Answer(f, host)
 		}
-		close(out)
-	}()
+		var ae *net.AddrError
+		switch {
+		case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
+			err = ctxError(ctx, host)
+		case errors.As(err, &ae):
+			// An IP literal of the other family: "not found", as the
+			// Answer contract says, not an address error.
+			err = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true, UnwrapErr: err}
+		}
+		return Answer{Family: f, Err: err}
+	})
 	return out
 }
