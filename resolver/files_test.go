@@ -28,22 +28,7 @@ func TestClient_FromFiles(t *testing.T) {
 		"app.corp.example. 60 IN AAAA 2001:db8::20",
 	)
 	faults := &dnstest.Faults{Next: zone, ByType: map[uint16]dnstest.Fault{dns.TypeAAAA: {Drop: true}}}
-	var srv *dnstest.Server
-	for range 5 {
-		ip := netip.AddrFrom4([4]byte{127, 53, byte(rand.IntN(250) + 1), byte(rand.IntN(250) + 1)})
-		s, err := dnstest.NewAt(netip.AddrPortFrom(ip, 53), faults)
-		if errors.Is(err, os.ErrPermission) {
-			t.Skip("binding port 53 needs privileges")
-		}
-		if err == nil {
-			srv = s
-			t.Cleanup(s.Close)
-			break
-		}
-	}
-	if srv == nil {
-		t.Fatal("no free 127.53.x.y:53")
-	}
+	srv := startOnPort53(t, faults)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "resolv.conf")
 	hosts := filepath.Join(dir, "hosts")
@@ -74,4 +59,24 @@ func TestClient_FromFiles(t *testing.T) {
 	if got := c.st.conf(); len(got.Search) != 1 || got.Search[0] != "other.example." {
 		t.Errorf("after edit: search %v", got.Search)
 	}
+}
+
+// startOnPort53 starts a DNS server with handler h on port 53 of a random
+// 127.53.x.y address, so that a resolv.conf "nameserver" line (which has no
+// port) can name it. It skips the test without the privilege to bind 53.
+func startOnPort53(t *testing.T, h dns.Handler) *dnstest.Server {
+	t.Helper()
+	for range 5 {
+		ip := netip.AddrFrom4([4]byte{127, 53, byte(rand.IntN(250) + 1), byte(rand.IntN(250) + 1)})
+		s, err := dnstest.NewAt(netip.AddrPortFrom(ip, 53), h)
+		if errors.Is(err, os.ErrPermission) {
+			t.Skip("binding port 53 needs privileges")
+		}
+		if err == nil {
+			t.Cleanup(s.Close)
+			return s
+		}
+	}
+	t.Fatal("no free 127.53.x.y:53")
+	return nil
 }

@@ -1,10 +1,7 @@
 package resolver
 
 import (
-	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -62,19 +59,7 @@ func TestClient_ConfigChangeFlushesCache(t *testing.T) {
 			"test. 60 IN SOA ns.test. admin.test. 1 60 60 60 30",
 			"n.test. 300 IN A "+a,
 		)
-		for range 5 {
-			ip := netip.AddrFrom4([4]byte{127, 53, byte(rand.IntN(250) + 1), byte(rand.IntN(250) + 1)})
-			s, err := dnstest.NewAt(netip.AddrPortFrom(ip, 53), zone)
-			if errors.Is(err, os.ErrPermission) {
-				t.Skip("binding port 53 needs privileges")
-			}
-			if err == nil {
-				t.Cleanup(s.Close)
-				return s
-			}
-		}
-		t.Fatal("no free 127.53.x.y:53")
-		return nil
+		return startOnPort53(t, zone)
 	}
 	old, fresh := start("192.0.2.1"), start("192.0.2.2")
 	conf := filepath.Join(t.TempDir(), "resolv.conf")
