@@ -49,10 +49,7 @@ func TestDropIn_NoConnectAfterReturn(t *testing.T) {
 			var n simnet.Network
 			n.Set(v6a, simnet.Accepting(250*time.Millisecond))
 			n.Set(v4a, simnet.Accepting(10*time.Millisecond))
-			d := simDialer(&n, &resolver.Static{
-				AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{v6a}},
-				A:    resolver.StaticAnswer{Addrs: []netip.Addr{v4a}},
-			})
+			d := simDialer(&n, dualStatic())
 			var returned, late atomic.Bool
 			ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
 				ConnectStart: func(string, string) {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
-	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
 // TestHistory_BlackHoleLearned: a black-holed IPv6 path costs one
@@ -19,10 +18,7 @@ func TestHistory_BlackHoleLearned(t *testing.T) {
 		var n simnet.Network
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
-		d := simDialer(&n, &resolver.Static{
-			AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{v6a}},
-			A:    resolver.StaticAnswer{Addrs: []netip.Addr{v4a}},
-		})
+		d := simDialer(&n, dualStatic())
 		d.testHistory = new(history)
 
 		dial := func() (time.Duration, netip.AddrPort) {
@@ -72,10 +68,7 @@ func TestHistory_RefusalIsNotUnreachable(t *testing.T) {
 		var n simnet.Network
 		n.Set(v6a, simnet.Refusing(5*time.Millisecond))
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
-		d := simDialer(&n, &resolver.Static{
-			AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{v6a}},
-			A:    resolver.StaticAnswer{Addrs: []netip.Addr{v4a}},
-		})
+		d := simDialer(&n, dualStatic())
 		d.testHistory = new(history)
 		for i := range 2 {
 			c, err := d.DialContext(context.Background(), "tcp", "example.com:443")
@@ -97,10 +90,7 @@ func TestHistory_NotLearnedWithDialAttempt(t *testing.T) {
 		var n simnet.Network
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
-		d := simDialer(&n, &resolver.Static{
-			AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{v6a}},
-			A:    resolver.StaticAnswer{Addrs: []netip.Addr{v4a}},
-		})
+		d := simDialer(&n, dualStatic())
 		for range 2 {
 			start := time.Now()
 			c, err := d.DialContext(context.Background(), "tcp", "example.com:443")
