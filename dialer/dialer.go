@@ -73,7 +73,8 @@ type Dialer struct {
 
 	// KeepAlive and KeepAliveConfig configure TCP keep-alives on the
 	// returned connection exactly as the net.Dialer fields of the same
-	// names do.
+	// names do: zero means keep-alives with the default 15 s interval,
+	// negative turns them off.
 	KeepAlive       time.Duration
 	KeepAliveConfig net.KeepAliveConfig
 
@@ -141,7 +142,7 @@ type Dialer struct {
 	// black hole) loses the race instead of winning it. It returns the
 	// connection to hand to the caller (for example a *tls.Conn wrapping
 	// c) or an error; it must honour ctx. The Dialer closes c when
-	// Handshake fails.
+	// Handshake fails. Nil means the TCP handshake alone decides.
 	Handshake func(ctx context.Context, c net.Conn) (net.Conn, error)
 
 	// NAT64Prefix is the network's NAT64 prefix (Pref64::/n) when it is

@@ -3,6 +3,7 @@ package dialer_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dualstack-go/happyeyeballs/dialer"
@@ -87,4 +89,33 @@ func ExampleDialer_handshake() {
 	tc := c.(*tls.Conn)
 	fmt.Println("TLS handshake complete:", tc.ConnectionState().HandshakeComplete)
 	// Output: TLS handshake complete: true
+}
+
+// A failed dial says why, attempt by attempt: its error is a *net.OpError
+// whose Err is a *dialer.DialError, and errors.Is sees each attempt's
+// cause. Here both addresses of the name refuse the connection.
+func ExampleDialError() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close() // nothing listens on the port any more: connections are refused
+
+	d := &dialer.Dialer{Resolver: &resolver.Static{
+		A: resolver.StaticAnswer{Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")}},
+	}}
+	_, err = d.Dial("tcp", net.JoinHostPort("down.test", port))
+
+	fmt.Println("refused:", errors.Is(err, syscall.ECONNREFUSED))
+	var de *dialer.DialError
+	if errors.As(err, &de) {
+		for _, a := range de.Attempts {
+			fmt.Println(a.Addr.Addr(), errors.Is(a.Err, syscall.ECONNREFUSED))
+		}
+	}
+	// Output:
+	// refused: true
+	// 127.0.0.1 true
+	// 127.0.0.2 true
 }
