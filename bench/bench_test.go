@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dualstack-go/happyeyeballs/internal/netem"
+	"github.com/dualstack-go/happyeyeballs/bench/internal/netem"
 	"go.uber.org/goleak"
 )
 

@@ -36,7 +36,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dualstack-go/happyeyeballs/internal/netem"
+	"github.com/dualstack-go/happyeyeballs/bench/internal/netem"
 )
 
 func main() {

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-
-	"github.com/dualstack-go/happyeyeballs/internal/detach"
 )
 
 // Default paths of the system's resolver configuration.
@@ -236,7 +234,7 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 		close(out)
 		return out
 	}
-	lctx := detach.Values(ctx) // a new variable: ctx itself stays on the stack
+	lctx := withoutValues(ctx) // a new variable: ctx itself stays on the stack
 	p := newPair(len(cands), dnsFams)
 	// Join or start the first candidate's lookups here, AAAA before A, so
 	// that the AAAA query leaves first (RFC 8305 §3): an A lookup started

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-
-	"github.com/dualstack-go/happyeyeballs/internal/detach"
 )
 
 // System is a Resolver that asks the Go standard library's resolver one
@@ -36,7 +34,7 @@ func (s *System) Resolve(ctx context.Context, host string, families ...Family) <
 		r = s.Resolver
 	}
 	// The caller's httptrace hooks must not fire for our lookups.
-	lctx := detach.Values(ctx)
+	lctx := withoutValues(ctx)
 	answerEach(out, fams, func(f Family) Answer {
 		addrs, err := r.LookupNetIP(lctx, f.Network(), host)
 		if err == nil {

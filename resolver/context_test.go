@@ -1,25 +1,21 @@
-package detach
+package resolver
 
 import (
 	"context"
 	"net/http/httptrace"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+type detachKey struct{}
 
-type key struct{}
-
-func TestValues(t *testing.T) {
+func TestWithoutValues(t *testing.T) {
 	deadline := time.Now().Add(time.Hour)
-	parent, cancel := context.WithDeadline(context.WithValue(context.Background(), key{}, "v"), deadline)
+	parent, cancel := context.WithDeadline(context.WithValue(context.Background(), detachKey{}, "v"), deadline)
 	parent = httptrace.WithClientTrace(parent, &httptrace.ClientTrace{DNSStart: func(httptrace.DNSStartInfo) {}})
-	ctx := Values(parent)
+	ctx := withoutValues(parent)
 
-	if v := ctx.Value(key{}); v != nil {
+	if v := ctx.Value(detachKey{}); v != nil {
 		t.Errorf("Value(key) = %v, want nil", v)
 	}
 	if tr := httptrace.ContextClientTrace(ctx); tr != nil {
@@ -41,8 +37,8 @@ func TestValues(t *testing.T) {
 		t.Errorf("Err() = %v, want context.Canceled", ctx.Err())
 	}
 	// A context derived from the detached one still works normally.
-	child := context.WithValue(ctx, key{}, "w")
-	if child.Value(key{}) != "w" || child.Err() != context.Canceled {
-		t.Errorf("derived context: Value = %v, Err = %v", child.Value(key{}), child.Err())
+	child := context.WithValue(ctx, detachKey{}, "w")
+	if child.Value(detachKey{}) != "w" || child.Err() != context.Canceled {
+		t.Errorf("derived context: Value = %v, Err = %v", child.Value(detachKey{}), child.Err())
 	}
 }

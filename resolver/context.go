@@ -1,17 +1,15 @@
-// Package detach makes contexts that keep a parent's cancellation and
-// deadline but none of its values.
-package detach
+package resolver
 
 import (
 	"context"
 	"time"
 )
 
-// Values returns a context that is done when parent is done and has the
+// withoutValues returns a context that is done when parent is done and has the
 // parent's deadline, but carries none of parent's values. The resolver
 // uses it so that a caller's httptrace hooks never fire for its own DNS
 // sockets (the standard library does the same in net.Dialer).
-func Values(parent context.Context) context.Context {
+func withoutValues(parent context.Context) context.Context {
 	return valueless{parent}
 }
 
