@@ -1,9 +1,12 @@
 package resolver
 
 import (
+	"cmp"
 	"context"
+	"math"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -30,44 +33,67 @@ type StaticAnswer struct {
 	Delay time.Duration
 }
 
-// Resolve implements Resolver.
+// Resolve implements Resolver. Answers due at the same instant arrive in
+// the order the families were asked (AAAA before A, RFC 8305 §3), so that
+// tests in virtual time see one order, never a random one.
 func (s *Static) Resolve(ctx context.Context, host string, families ...Family) <-chan Answer {
 	fams := distinct(families)
-	out := make(chan Answer, len(fams)) // holds every answer: senders never block
-	if len(fams) == 0 {
-		close(out)
-		return out
+	out := make(chan Answer, len(fams)) // holds every answer: the sender never blocks
+	type due struct {
+		f     Family
+		delay time.Duration // < 0: never
 	}
-	var later []Family // answered after a delay
+	var later []due
 	for _, f := range fams {
 		sa := s.answerFor(f)
 		if sa.Delay != 0 {
-			later = append(later, f)
+			later = append(later, due{f, sa.Delay})
 			continue
 		}
-		// Answered at once, in the order asked: deterministic, and no
-		// zero-length timer (golang/go#78156 under race + synctest).
-		if ctx.Err() != nil {
-			out <- Answer{Family: f, Err: ctxError(ctx, host)}
+		// Answered at once, in the order asked: in the channel when
+		// Resolve returns, and no zero-length timer (golang/go#78156
+		// under race + synctest).
+		if err := ctx.Err(); err != nil {
+			out <- Answer{Family: f, Err: ContextError(host, err)}
 		} else {
 			out <- sa.Answer(f, host)
 		}
 	}
-	answerEach(out, later, func(f Family) Answer {
-		sa := s.answerFor(f)
-		var timer <-chan time.Time
-		if sa.Delay > 0 {
-			t := time.NewTimer(sa.Delay)
-			defer t.Stop()
-			timer = t.C
+	if len(later) == 0 {
+		close(out)
+		return out
+	}
+	// Earliest first; equal delays keep the order asked; never last.
+	at := func(d due) time.Duration {
+		if d.delay < 0 {
+			return math.MaxInt64
 		}
-		select {
-		case <-timer:
-			return sa.Answer(f, host)
-		case <-ctx.Done():
-			return Answer{Family: f, Err: ctxError(ctx, host)}
+		return d.delay
+	}
+	slices.SortStableFunc(later, func(x, y due) int { return cmp.Compare(at(x), at(y)) })
+	start := time.Now()
+	go func() {
+		defer close(out)
+		for i, d := range later {
+			if d.delay < 0 {
+				<-ctx.Done()
+			} else if wait := time.Until(start.Add(d.delay)); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+				case <-t.C:
+				}
+				t.Stop()
+			}
+			if err := ctx.Err(); err != nil {
+				for _, rest := range later[i:] {
+					out <- Answer{Family: rest.f, Err: ContextError(host, err)}
+				}
+				return
+			}
+			out <- s.answerFor(d.f).Answer(d.f, host)
 		}
-	})
+	}()
 	return out
 }
 

@@ -42,3 +42,25 @@ func TestStatic_Resolve(t *testing.T) {
 		}
 	})
 }
+
+// Answers due at the same instant come in the order asked, every time,
+// so virtual-time tests of RFC 8305 §3 see AAAA before A.
+func TestStatic_Resolve_sameInstantInOrderAsked(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &Static{
+			AAAA: StaticAnswer{Addrs: addrs("2001:db8::1"), Delay: 10 * time.Millisecond},
+			A:    StaticAnswer{Addrs: addrs("192.0.2.1"), Delay: 10 * time.Millisecond},
+		}
+		for _, order := range [][]Family{{IPv6, IPv4}, {IPv4, IPv6}} {
+			for range 50 {
+				var got []Family
+				for a := range s.Resolve(context.Background(), "any.test", order...) {
+					got = append(got, a.Family)
+				}
+				if len(got) != 2 || got[0] != order[0] || got[1] != order[1] {
+					t.Fatalf("asked %v, answered %v", order, got)
+				}
+			}
+		}
+	})
+}
