@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -12,6 +13,7 @@ import (
 
 	"golang.org/x/net/proxy"
 
+	"github.com/dualstack-go/happyeyeballs/internal/rfc6724"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
@@ -326,7 +328,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	start := time.Now()
 	fail := func(host string, err error) (net.Conn, error) {
 		e := &net.OpError{Op: "dial", Net: network, Source: d.LocalAddr, Err: err}
-		tracer{ContextTrace(ctx)}.dialDone(DialDoneInfo{Host: host, Err: err, Elapsed: time.Since(start)})
+		newHooks(ctx, false).dialDone(DialDoneInfo{Host: host, Err: err, Elapsed: time.Since(start)})
 		return nil, e
 	}
 	host, service, err := net.SplitHostPort(address)
@@ -337,24 +339,12 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		// "The local system": let net.Dialer pick the loopback it uses.
 		return d.passThrough(ctx, network, address)
 	}
-	// A LocalAddr with an IP restricts the dial to that family; both
-	// families are still looked up so that a name with addresses only of
-	// the other family gets net.Dialer's "no suitable address" error.
-	var only resolver.Family
-	if d.LocalAddr != nil {
-		la, ok := d.LocalAddr.(*net.TCPAddr)
-		if !ok {
-			return fail(host, &net.AddrError{Err: "mismatched local address type", Addr: d.LocalAddr.String()})
-		}
-		if la != nil && la.IP != nil && !la.IP.IsUnspecified() {
-			only = resolver.IPv6
-			if la.IP.To4() != nil {
-				only = resolver.IPv4
-			}
-			if !containsFamily(fams, only) {
-				return fail(host, &net.AddrError{Err: "no suitable address found", Addr: address})
-			}
-		}
+	la, err := parseLocalAddr(network, d.LocalAddr)
+	if err != nil {
+		return fail(host, err)
+	}
+	if la.family != 0 && !slices.Contains(fams, la.family) {
+		return fail(host, &net.AddrError{Err: "no suitable address found", Addr: address})
 	}
 
 	if dl := d.deadline(ctx, start); !dl.IsZero() {
@@ -367,29 +357,108 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		return fail(host, err)
 	}
 
-	r := newRun(d, network, host, port, fams, start)
-	r.only = only
+	s := d.settings(network, host, port, fams, la)
 	if ip, err := netip.ParseAddr(host); err == nil {
 		// An IP literal: one attempt, no DNS.
 		ip = ip.Unmap()
-		if f := resolver.Of(ip); !containsFamily(fams, f) || (only != 0 && f != only) {
+		if f := resolver.Of(ip); !slices.Contains(fams, f) || (la.family != 0 && f != la.family) {
 			return fail(host, &net.AddrError{Err: "no suitable address found", Addr: address})
 		}
-		return r.dialLiteral(ctx, ip)
+		return newRun(ctx, s, start).dialLiteral(ctx, ip)
 	}
 	if len(strings.TrimSuffix(host, ".")) > 253 { // longer than DNS allows (RFC 1035 §2.3.4)
-		return fail(host, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true})
+		return fail(host, resolver.NotFoundError(host, nil))
 	}
-	return r.dialName(ctx)
+	return newRun(ctx, s, start).dialName(ctx)
 }
 
-func containsFamily(fams []resolver.Family, f resolver.Family) bool {
-	for _, g := range fams {
-		if g == f {
-			return true
-		}
+// settings are what one dial takes from its Dialer, resolved once.
+type settings struct {
+	d       *Dialer    // for the hooks: Resolver, DialAttempt, Handshake, NAT64
+	nd      net.Dialer // each attempt's, on the built-in path
+	network string
+	host    string
+	port    uint16
+	fams    []resolver.Family // the families asked for
+	only    resolver.Family   // LocalAddr's family, when it has one: others are dropped
+
+	sched      schedule
+	firstCount int
+	prefer     resolver.Family
+	src        rfc6724.SourceFunc // RFC 6724 source addresses, with the learned history
+	rawSrc     rfc6724.SourceFunc // the same without the history
+	learn      *learner           // nil when the dial does not learn
+}
+
+func (d *Dialer) settings(network, host string, port uint16, fams []resolver.Family, la localAddr) settings {
+	src := rfc6724.SourceFunc(d.SourceAddr)
+	if src == nil {
+		src = rfc6724.ProbeSource
 	}
-	return false
+	s := settings{
+		d: d, network: network, host: host, port: port, fams: fams, only: la.family,
+		sched: schedule{
+			resolutionDelay: d.resolutionDelay(),
+			attemptDelay:    d.connectionAttemptDelay(),
+			maxParallel:     d.maxParallelAttempts(),
+			maxAddrs:        d.maxAddresses(),
+		},
+		firstCount: d.firstAddressFamilyCount(),
+		prefer:     d.preferredFamily(),
+		src:        src,
+		rawSrc:     src,
+	}
+	s.nd = d.netDialer()
+	s.nd.LocalAddr = la.attempt
+	switch {
+	case d.testHistory != nil:
+		s.learn = &learner{h: d.testHistory, src: src, port: port}
+	case !d.DisableHistory && d.DialAttempt == nil && d.Control == nil && d.ControlContext == nil && la.family == 0:
+		s.learn = &learner{h: &sharedHistory, src: src, port: port}
+	}
+	if s.learn != nil {
+		s.src = s.learn.sourceFunc()
+	}
+	return s
+}
+
+// localAddr is a Dialer's LocalAddr as a dial uses it.
+type localAddr struct {
+	// family is the family of its IP; zero when it has none or it is
+	// unspecified.
+	family resolver.Family
+	// attempt is what each attempt's net.Dialer binds: an unspecified IP
+	// ("[::]:0", "0.0.0.0:0") means "any address" for both families on
+	// "tcp", as with net.Dialer's dual-stack sockets, so it is reduced to
+	// its port.
+	attempt net.Addr
+}
+
+// parseLocalAddr checks LocalAddr (nil or a *net.TCPAddr, as for
+// net.Dialer; a typed nil means none) and returns what a dial on network
+// does with it.
+func parseLocalAddr(network string, la net.Addr) (localAddr, error) {
+	if la == nil {
+		return localAddr{}, nil
+	}
+	t, ok := la.(*net.TCPAddr)
+	switch {
+	case !ok:
+		return localAddr{}, &net.AddrError{Err: "mismatched local address type", Addr: la.String()}
+	case t == nil:
+		return localAddr{}, nil
+	case t.IP != nil && !t.IP.IsUnspecified():
+		f := resolver.IPv6
+		if t.IP.To4() != nil {
+			f = resolver.IPv4
+		}
+		return localAddr{family: f, attempt: la}, nil
+	case network == "tcp" && t.Port == 0:
+		return localAddr{}, nil
+	case network == "tcp":
+		return localAddr{attempt: &net.TCPAddr{Port: t.Port}}, nil
+	}
+	return localAddr{attempt: la}, nil
 }
 
 // parsePort parses a decimal port or looks up a service name, as net.Dialer

@@ -1,14 +1,18 @@
 package dialer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
 // AttemptError is one failed connection attempt of a dial.
@@ -135,3 +139,68 @@ func joinHostPort(host string, port uint16) string {
 // errLateWinner is the error reported to traces for an attempt that
 // connected after another had already won: its connection was closed.
 var errLateWinner = errors.New("connected after another attempt won; closed")
+
+// fail ends a dial that made no connection and returns its error: the
+// *net.OpError DialContext returns. ctxErr is the context's error when
+// the dial was cut short, nil when everything was tried.
+func (r *run) fail(ctxErr error) error {
+	if errors.Is(ctxErr, context.DeadlineExceeded) {
+		r.learnSlow()
+	}
+	tried := len(r.cands.tried)
+	var err error
+	switch {
+	case tried == 0 && ctxErr != nil && r.ans.named:
+		// A name cut short while resolving: the shape net.Dialer gives.
+		// (An IP literal was never looked up: a DialError says why.)
+		err = resolver.ContextError(r.host, ctxErr)
+		r.dnsDone(err)
+	case tried == 0 && ctxErr == nil && r.ans.filtered > 0:
+		// Addresses exist, none of LocalAddr's family: net.Dialer's error.
+		err = &net.AddrError{Err: "no suitable address found", Addr: r.host}
+		r.dnsDone(nil)
+	case tried == 0 && ctxErr == nil:
+		err = dnsFailure(r.host, r.ans.errs)
+		r.dnsDone(err)
+	default:
+		r.dnsDone(nil)
+		err = &DialError{Host: r.host, Port: r.port, Attempts: r.attemptErrors(ctxErr), DNS: r.ans.errs, Err: ctxErr}
+	}
+	r.hooks.dialDone(DialDoneInfo{Host: r.host, Attempts: tried, Err: err, Elapsed: time.Since(r.start)})
+	return &net.OpError{Op: "dial", Net: r.network, Source: r.d.LocalAddr, Err: err}
+}
+
+// attemptErrors lists every attempt of the dial in start order: the failed
+// ones with their errors, and those still running when the dial was cut
+// short with ctxErr.
+func (r *run) attemptErrors(ctxErr error) []*AttemptError {
+	errs := slices.Clone(r.failures)
+	for _, a := range r.running {
+		errs = append(errs, &AttemptError{Addr: a.addr, Start: a.start.Sub(r.start), Err: ctxErr})
+	}
+	slices.SortStableFunc(errs, func(a, b *AttemptError) int { return cmp.Compare(a.Start, b.Start) })
+	return errs
+}
+
+// dnsFailure is the error of a name that gave no address, from the errors
+// of its families: the first that is not "not found" (a timeout,
+// SERVFAIL), else "no such host".
+func dnsFailure(host string, errs []error) *net.DNSError {
+	for _, e := range errs {
+		var de *net.DNSError
+		if errors.As(e, &de) {
+			if !de.IsNotFound {
+				return de
+			}
+			continue
+		}
+		return &net.DNSError{Err: e.Error(), Name: host, UnwrapErr: e}
+	}
+	return resolver.NotFoundError(host, nil)
+}
+
+// errNoAnswer is the error of a family the resolver closed its channel
+// without answering.
+func errNoAnswer(host string) error {
+	return &net.DNSError{Err: "resolver gave no answer", Name: host}
+}

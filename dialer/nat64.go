@@ -5,7 +5,6 @@ import (
 	"net/netip"
 
 	"github.com/dualstack-go/happyeyeballs/internal/nat64"
-	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
 // NAT64 (RFC 8305 §7). On an IPv6-only network, IPv4 destinations are
@@ -22,15 +21,15 @@ var sharedDiscoverer nat64.Discoverer
 
 // discoverer returns where this dial gets the NAT64 prefix from, or nil
 // when NAT64 is off for it.
-func (r *run) discoverer() *nat64.Discoverer {
+func (s *settings) discoverer() *nat64.Discoverer {
 	switch {
-	case r.d.DisableNAT64 || r.network != "tcp":
+	case s.d.DisableNAT64 || s.network != "tcp":
 		// "tcp4" and "tcp6" ask for one family; synthesis would turn IPv4
 		// addresses into IPv6 ones.
 		return nil
-	case r.d.NAT64Prefix.IsValid():
-		return &nat64.Discoverer{Known: r.d.NAT64Prefix}
-	case r.d.Resolver == nil:
+	case s.d.NAT64Prefix.IsValid():
+		return &nat64.Discoverer{Known: s.d.NAT64Prefix}
+	case s.d.Resolver == nil:
 		return &sharedDiscoverer
 	}
 	// A Dialer with its own Resolver: no cache shared with other Dialers,
@@ -42,11 +41,11 @@ func (r *run) discoverer() *nat64.Discoverer {
 // reachable through a NAT64, as on an IPv6-only network (RFC 8305 §7.1).
 // It uses the raw source lookup, not the learned history: a learned
 // unreachable IPv4 address on a dual-stack network is not IPv6-only.
-func (r *run) needsNAT64(v4 netip.Addr) bool {
+func (s *settings) needsNAT64(v4 netip.Addr) bool {
 	if !v4.Is4() {
 		return false
 	}
-	if _, ok := r.rawSrc(v4); ok {
+	if _, ok := s.rawSrc(v4); ok {
 		return false
 	}
 	probe, err := nat64.Synthesize(nat64.WellKnownPrefix, v4)
@@ -55,14 +54,14 @@ func (r *run) needsNAT64(v4 netip.Addr) bool {
 		// IPv6 route will do for the check.
 		probe = netip.MustParseAddr("64:ff9b::c000:aa")
 	}
-	_, ok := r.rawSrc(probe)
+	_, ok := s.rawSrc(probe)
 	return ok
 }
 
 // synthesize returns the NAT64 addresses for v4s under the network's
 // prefix, or nil when there is no NAT64 or it cannot be learned.
-func (r *run) synthesize(ctx context.Context, disc *nat64.Discoverer, v4s []netip.Addr) []netip.Addr {
-	prefix, ok, err := disc.Prefix(ctx, r.d.resolver())
+func (s *settings) synthesize(ctx context.Context, disc *nat64.Discoverer, v4s []netip.Addr) []netip.Addr {
+	prefix, ok, err := disc.Prefix(ctx, s.d.resolver())
 	if err != nil || !ok {
 		return nil
 	}
@@ -77,24 +76,18 @@ func (r *run) synthesize(ctx context.Context, disc *nat64.Discoverer, v4s []neti
 
 // startSynthesis begins, in the background, the NAT64 synthesis for an A
 // answer's addresses when this network needs it. Its result arrives on
-// r.synth as one more answer the dial waits for.
+// r.ans.synth as one more answer the dial waits for; ctx ends it.
 func (r *run) startSynthesis(ctx context.Context, v4s []netip.Addr) {
-	if r.synthStarted || len(v4s) == 0 || !r.needsNAT64(v4s[0]) {
+	if r.ans.synthStarted || !r.needsNAT64(v4s[0]) {
 		return
 	}
 	disc := r.discoverer()
 	if disc == nil {
 		return
 	}
-	r.synthStarted = true
-	r.pending++
-	r.synth = make(chan []netip.Addr, 1) // one result, never blocks the sender
-	go func() { r.synth <- r.synthesize(ctx, disc, v4s) }()
-}
-
-// mergeSynthesized adds synthesized IPv6 addresses to the plan.
-func (r *run) mergeSynthesized(addrs []netip.Addr) {
-	r.pending--
-	r.synth = nil
-	r.merge(resolver.Answer{Family: resolver.IPv6, Addrs: addrs}, true)
+	r.ans.synthStarted = true
+	r.ans.pending++
+	synth := make(chan []netip.Addr, 1) // one result, never blocks the sender
+	r.ans.synth = synth
+	go func() { synth <- r.synthesize(ctx, disc, v4s) }()
 }

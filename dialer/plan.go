@@ -2,10 +2,45 @@ package dialer
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/dualstack-go/happyeyeballs/internal/rfc6724"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
+
+// candidates are a dial's addresses: those tried, in the order they
+// started, and those not yet tried, in the order plan gives them.
+type candidates struct {
+	untried, tried []netip.Addr
+
+	firstCount int             // First Address Family Count (RFC 8305 §4)
+	prefer     resolver.Family // PreferredFamily; zero: RFC 6724 decides
+	src        rfc6724.SourceFunc
+}
+
+// add merges new addresses into the untried ones and plans their order
+// again (RFC 8305 §6: late answers join the addresses not yet tried).
+func (c *candidates) add(addrs []netip.Addr) {
+	c.untried = plan(append(c.untried, addrs...), c.tried, c.firstCount, c.prefer, c.src)
+}
+
+// known reports whether addr is already among the candidates.
+func (c *candidates) known(addr netip.Addr) bool {
+	return slices.Contains(c.untried, addr) || slices.Contains(c.tried, addr)
+}
+
+// next moves the first untried address to the tried ones and returns it.
+func (c *candidates) next() netip.Addr {
+	addr := c.untried[0]
+	c.untried = c.untried[1:]
+	c.tried = append(c.tried, addr)
+	return addr
+}
+
+// all returns every candidate, tried ones first.
+func (c *candidates) all() []netip.Addr {
+	return append(slices.Clip(c.tried), c.untried...)
+}
 
 // plan returns the order in which to try the addresses not yet tried:
 // RFC 6724 destination sorting (RFC 8305 §4, MUST), then the families

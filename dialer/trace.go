@@ -3,7 +3,9 @@ package dialer
 import (
 	"context"
 	"net"
+	"net/http/httptrace"
 	"net/netip"
+	"reflect"
 	"time"
 
 	"github.com/dualstack-go/happyeyeballs/resolver"
@@ -112,30 +114,72 @@ func both[T any](f, g func(T)) func(T) {
 	return func(v T) { f(v); g(v) }
 }
 
-// tracer fires the optional hooks; a nil *Trace fires nothing.
-type tracer struct{ t *Trace }
+// hooks fires the hooks a dial's context carries: this package's Trace
+// and httptrace's ClientTrace. Either may be absent.
+type hooks struct {
+	t    *Trace
+	http *httptrace.ClientTrace
+	// connect is set when the Dialer fires httptrace's ConnectStart and
+	// ConnectDone itself: for attempts made by DialAttempt. (net.Dialer
+	// fires its own on the built-in path.)
+	connect bool
+}
 
-func (tr tracer) dnsAnswer(i DNSAnswerInfo) {
-	if tr.t != nil && tr.t.DNSAnswer != nil {
-		tr.t.DNSAnswer(i)
+func newHooks(ctx context.Context, viaDialAttempt bool) hooks {
+	h := hooks{t: ContextTrace(ctx), http: httptrace.ContextClientTrace(ctx)}
+	h.connect = viaDialAttempt && h.http != nil
+	return h
+}
+
+func (h hooks) dnsAnswer(i DNSAnswerInfo) {
+	if h.t != nil && h.t.DNSAnswer != nil {
+		h.t.DNSAnswer(i)
 	}
 }
 
-func (tr tracer) attemptStart(i AttemptStartInfo) {
-	if tr.t != nil && tr.t.AttemptStart != nil {
-		tr.t.AttemptStart(i)
+func (h hooks) attemptStart(i AttemptStartInfo) {
+	if h.t != nil && h.t.AttemptStart != nil {
+		h.t.AttemptStart(i)
 	}
 }
 
-func (tr tracer) attemptDone(i AttemptDoneInfo) {
-	if tr.t != nil && tr.t.AttemptDone != nil {
-		tr.t.AttemptDone(i)
+func (h hooks) attemptDone(i AttemptDoneInfo) {
+	if h.t != nil && h.t.AttemptDone != nil {
+		h.t.AttemptDone(i)
 	}
 }
 
-func (tr tracer) dialDone(i DialDoneInfo) {
-	if tr.t != nil && tr.t.DialDone != nil {
-		tr.t.DialDone(i)
+func (h hooks) dialDone(i DialDoneInfo) {
+	if h.t != nil && h.t.DialDone != nil {
+		h.t.DialDone(i)
+	}
+}
+
+func (h hooks) dnsStart(host string) {
+	if h.http != nil && h.http.DNSStart != nil {
+		h.http.DNSStart(httptrace.DNSStartInfo{Host: host})
+	}
+}
+
+// wantDNSDone reports whether dnsDone fires anything, so that its
+// arguments are built only then.
+func (h hooks) wantDNSDone() bool { return h.http != nil && h.http.DNSDone != nil }
+
+func (h hooks) dnsDone(addrs []netip.Addr, err error) {
+	if h.wantDNSDone() {
+		h.http.DNSDone(httptrace.DNSDoneInfo{Addrs: ipAddrs(addrs), Err: err})
+	}
+}
+
+func (h hooks) connectStart(ap netip.AddrPort) {
+	if h.connect && h.http.ConnectStart != nil {
+		h.http.ConnectStart(attemptNetwork(ap), ap.String())
+	}
+}
+
+func (h hooks) connectDone(ap netip.AddrPort, err error) {
+	if h.connect && h.http.ConnectDone != nil {
+		h.http.ConnectDone(attemptNetwork(ap), ap.String(), err)
 	}
 }
 
@@ -145,6 +189,30 @@ func ipAddrs(addrs []netip.Addr) []net.IPAddr {
 		out = append(out, net.IPAddr{IP: a.AsSlice(), Zone: a.Zone()})
 	}
 	return out
+}
+
+// withoutTraceHooks hides httptrace's hooks (and the net package's own
+// trace, which httptrace installs) from ctx's values; every other value
+// and the cancellation stay. DialAttempt gets such a context: the Dialer
+// fires ConnectStart and ConnectDone itself, and a hook that dials with a
+// net.Dialer would fire them a second time.
+func withoutTraceHooks(ctx context.Context) context.Context {
+	if httptrace.ContextClientTrace(ctx) == nil {
+		return ctx
+	}
+	return traceless{ctx}
+}
+
+type traceless struct{ context.Context }
+
+func (c traceless) Value(key any) any {
+	// The two keys are unexported types of net/http/httptrace and
+	// internal/nettrace; their names are all that can be matched.
+	switch reflect.TypeOf(key).String() {
+	case "httptrace.clientEventContextKey", "nettrace.TraceKey":
+		return nil
+	}
+	return c.Context.Value(key)
 }
 
 // LogTrace returns a Trace that describes every event of a dial in one

@@ -1,0 +1,156 @@
+package dialer
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/dualstack-go/happyeyeballs/resolver"
+)
+
+// answers is the resolution side of a dial: which sources have still to
+// answer (the resolver, once per family asked, and NAT64 synthesis as one
+// more source when it runs), what they said, and when the first address
+// came. The addresses themselves go to the dial's candidates.
+type answers struct {
+	named      bool // a name is being resolved (not an IP literal)
+	pending    int  // sources not yet in: resolver families plus NAT64 synthesis
+	dnsPending int  // resolver families not yet in
+
+	answered [2]bool // by familyIndex
+	kept     [2]int  // addresses kept, by familyIndex
+	filtered int     // addresses dropped because LocalAddr is of the other family
+	first    time.Time
+	errs     []error // of the families that gave no address
+
+	dnsDone bool // httptrace's DNSDone has fired
+
+	synthStarted bool
+	synth        chan []netip.Addr // NAT64 addresses, while synthesis runs
+}
+
+// maxKeptPerFamily bounds the addresses kept from one answer, whatever
+// MaxAddresses says: they are all sorted before MaxAddresses picks the
+// ones tried.
+const maxKeptPerFamily = 1024
+
+// familyIndex indexes per-family arrays: 0 for IPv6, 1 for IPv4.
+func familyIndex(f resolver.Family) int {
+	if f == resolver.IPv6 {
+		return 0
+	}
+	return 1
+}
+
+// merge takes one family's answer from the resolver, or NAT64-synthesized
+// addresses (which are not the resolver's and do not count as its
+// answer), adds the usable addresses to the candidates and returns them.
+func (r *run) merge(a resolver.Answer, synthesized bool) (added []netip.Addr) {
+	fi := familyIndex(a.Family)
+	if !synthesized {
+		if r.ans.answered[fi] || !slices.Contains(r.fams, a.Family) {
+			return nil // a resolver that answers twice or out of turn is ignored
+		}
+		r.ans.answered[fi] = true
+		r.ans.pending--
+		r.ans.dnsPending--
+	}
+	for _, addr := range a.Addrs {
+		addr = addr.Unmap()
+		if !addr.IsValid() || resolver.Of(addr) != a.Family || r.ans.kept[fi] >= maxKeptPerFamily ||
+			slices.Contains(added, addr) || r.cands.known(addr) {
+			continue
+		}
+		if r.only != 0 && a.Family != r.only {
+			r.ans.filtered++ // LocalAddr cannot reach this family
+			continue
+		}
+		r.ans.kept[fi]++
+		added = append(added, addr)
+	}
+	r.hooks.dnsAnswer(DNSAnswerInfo{Host: r.host, Family: a.Family, Addrs: added, Err: a.Err, Synthesized: synthesized, Elapsed: time.Since(r.start)})
+	if len(added) > 0 {
+		if r.ans.first.IsZero() {
+			r.ans.first = time.Now()
+		}
+		r.cands.add(added)
+	}
+	if synthesized {
+		return added
+	}
+	if len(added) == 0 {
+		err := a.Err
+		if err == nil {
+			err = resolver.NotFoundError(r.host, nil)
+		}
+		r.ans.errs = append(r.ans.errs, err)
+	}
+	if r.ans.dnsPending == 0 {
+		r.dnsDone(nil)
+	}
+	return added
+}
+
+// mergeSynthesized adds the NAT64 addresses synthesis produced (none when
+// it found no prefix).
+func (r *run) mergeSynthesized(addrs []netip.Addr) {
+	r.ans.pending--
+	r.ans.synth = nil
+	r.merge(resolver.Answer{Family: resolver.IPv6, Addrs: addrs}, true)
+}
+
+// resolverClosed handles a resolver that closed its channel without
+// answering every family: the missing families count as failed.
+func (r *run) resolverClosed() {
+	for _, f := range r.fams {
+		if !r.ans.answered[familyIndex(f)] {
+			r.merge(resolver.Answer{Family: f, Err: errNoAnswer(r.host)}, false)
+		}
+	}
+}
+
+// awaitingPreferred reports whether the first attempt should still wait,
+// within the Resolution Delay, for an answer that is outstanding: no
+// address known so far is both of the preferred family and usable
+// (RFC 8305 §3 waits for AAAA when A comes first; by the same reasoning a
+// dial whose only IPv6 addresses are unusable, having no route or having
+// been learned unreachable, waits for A).
+func (r *run) awaitingPreferred() bool {
+	if r.ans.pending == 0 {
+		return false
+	}
+	pf := r.cands.prefer
+	if pf == 0 {
+		pf = resolver.IPv6
+	}
+	if !slices.Contains(r.fams, pf) {
+		return false
+	}
+	for _, a := range r.cands.untried {
+		if resolver.Of(a) != pf {
+			continue
+		}
+		if _, ok := r.cands.src(a); ok {
+			return false
+		}
+	}
+	return true
+}
+
+// dnsDone fires httptrace's DNSDone once for a name, when the resolver
+// has answered every family or when the dial ends first. err, when set,
+// is why the resolution ended early.
+func (r *run) dnsDone(err error) {
+	if r.ans.dnsDone || !r.ans.named {
+		return
+	}
+	r.ans.dnsDone = true
+	if !r.hooks.wantDNSDone() {
+		return
+	}
+	known := r.cands.all()
+	if len(known) == 0 && err == nil {
+		err = dnsFailure(r.host, r.ans.errs)
+	}
+	r.hooks.dnsDone(known, err)
+}

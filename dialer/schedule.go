@@ -1,0 +1,98 @@
+package dialer
+
+import "time"
+
+// The schedule: when the next connection attempt of a dial may start.
+// Every timing rule of RFC 8305 lives here, as a pure function of the
+// dial's progress and the current time, so that each rule can be tested
+// as a table without a clock:
+//
+//   - §3: the first attempt waits up to the Resolution Delay for the
+//     preferred family's answer when another family's addresses came
+//     first;
+//   - §5: later attempts start one Connection Attempt Delay after the
+//     previous start, or at once when an attempt failed (the RFC is
+//     silent; every implementation does this), never within 10 ms of the
+//     previous start;
+//   - the caps: at most MaxParallelAttempts in flight, MaxAddresses tried;
+//   - near a deadline, both delays shrink so that every address that may
+//     still be tried gets a chance before time runs out.
+
+// schedule is a Dialer's timing configuration, resolved once per dial.
+type schedule struct {
+	resolutionDelay time.Duration // RFC 8305 §3; zero: do not wait
+	attemptDelay    time.Duration // RFC 8305 §5; at least MinConnectionAttemptDelay
+	maxParallel     int           // attempts in flight at once
+	maxAddrs        int           // attempts per dial
+}
+
+// progress is what the schedule needs to know about a dial in progress.
+type progress struct {
+	untried int // addresses known and not yet tried
+	tried   int // attempts started
+	running int // attempts in flight
+
+	// lastStart is when the latest attempt started; failed reports that
+	// an attempt has failed since then.
+	lastStart time.Time
+	failed    bool
+
+	// awaitingPreferred reports that no usable address of the preferred
+	// family is known yet and that an answer that may bring one is still
+	// outstanding; firstAnswer is when the first address arrived.
+	awaitingPreferred bool
+	firstAnswer       time.Time
+
+	// deadline is when the dial fails; zero means none.
+	deadline time.Time
+}
+
+// left is how many more attempts a dial that has tried tried addresses
+// and knows untried others may start: MaxAddresses bounds the attempts,
+// not the addresses known.
+func (s schedule) left(untried, tried int) int {
+	return max(min(untried, s.maxAddrs-tried), 0)
+}
+
+// next reports whether an attempt may start, and if so how long after now;
+// ok is false when none can start until something happens (an answer
+// arrives or an attempt ends).
+func (s schedule) next(p progress, now time.Time) (wait time.Duration, ok bool) {
+	left := s.left(p.untried, p.tried)
+	if left == 0 || p.running >= s.maxParallel {
+		return 0, false
+	}
+	if !p.deadline.IsZero() && !now.Before(p.deadline) {
+		// The deadline has come; the context's timer, due at this same
+		// instant, may not have fired yet. An attempt now could not
+		// connect: wait for the context instead.
+		return 0, false
+	}
+	if p.tried == 0 {
+		if !p.awaitingPreferred {
+			return 0, true
+		}
+		// RFC 8305 §3: the first answer is not of the preferred family;
+		// give that family's answer the Resolution Delay to arrive. Near a
+		// deadline, wait at most half the time left, so that the addresses
+		// known are still tried.
+		due := p.firstAnswer.Add(s.resolutionDelay)
+		if !p.deadline.IsZero() {
+			due = minNonzeroTime(due, p.firstAnswer.Add(p.deadline.Sub(p.firstAnswer)/2))
+		}
+		return due.Sub(now), true
+	}
+	gap := s.attemptDelay
+	switch {
+	case p.failed || p.running == 0:
+		// A failure starts the next attempt now, but never within 10 ms
+		// of the previous start (RFC 8305 §5: MUST NOT be less than 10 ms).
+		gap = MinConnectionAttemptDelay
+	case !p.deadline.IsZero():
+		// Near a deadline, stagger the attempts still allowed evenly over
+		// the time left, so that each gets a chance.
+		share := p.deadline.Sub(p.lastStart) / time.Duration(left+1)
+		gap = max(min(gap, share), MinConnectionAttemptDelay)
+	}
+	return p.lastStart.Add(gap).Sub(now), true
+}
