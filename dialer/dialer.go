@@ -382,12 +382,10 @@ type settings struct {
 	fams    []resolver.Family // the families asked for
 	only    resolver.Family   // LocalAddr's family, when it has one: others are dropped
 
-	sched      schedule
-	firstCount int
-	prefer     resolver.Family
-	src        rfc6724.SourceFunc // RFC 6724 source addresses, with the learned history
-	rawSrc     rfc6724.SourceFunc // the same without the history
-	learn      *learner           // nil when the dial does not learn
+	sched  schedule
+	src    rfc6724.SourceFunc // RFC 6724 source addresses, with the learned history
+	rawSrc rfc6724.SourceFunc // the same without the history
+	learn  *learner           // nil when the dial does not learn
 }
 
 func (d *Dialer) settings(network, host string, port uint16, fams []resolver.Family, la localAddr) settings {
@@ -403,10 +401,8 @@ func (d *Dialer) settings(network, host string, port uint16, fams []resolver.Fam
 			maxParallel:     d.maxParallelAttempts(),
 			maxAddrs:        d.maxAddresses(),
 		},
-		firstCount: d.firstAddressFamilyCount(),
-		prefer:     d.preferredFamily(),
-		src:        src,
-		rawSrc:     src,
+		src:    src,
+		rawSrc: src,
 	}
 	s.nd = d.netDialer()
 	s.nd.LocalAddr = la.attempt

@@ -49,7 +49,7 @@ type attemptResult struct {
 func newRun(ctx context.Context, s settings, start time.Time) *run {
 	r := &run{settings: s, start: start, hooks: newHooks(ctx, s.d.DialAttempt != nil)}
 	r.deadline, _ = ctx.Deadline()
-	r.cands = candidates{firstCount: s.firstCount, prefer: s.prefer, src: s.src}
+	r.cands = candidates{firstCount: s.d.firstAddressFamilyCount(), prefer: s.d.preferredFamily(), src: s.src}
 	return r
 }
 
