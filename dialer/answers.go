@@ -22,11 +22,12 @@ type answers struct {
 	filtered int     // addresses dropped because LocalAddr is of the other family
 	first    time.Time
 	errs     []error // of the families that gave no address
+	rejected []*RejectedError
 
 	dnsDone bool // httptrace's DNSDone has fired
 
 	synthStarted bool
-	synth        chan []netip.Addr // NAT64 addresses, while synthesis runs
+	synth        chan synthesized // NAT64 addresses, while synthesis runs
 }
 
 // maxKeptPerFamily bounds the addresses kept from one answer, whatever
@@ -44,8 +45,10 @@ func familyIndex(f resolver.Family) int {
 
 // merge takes one family's answer from the resolver, or NAT64-synthesized
 // addresses (which are not the resolver's and do not count as its
-// answer), adds the usable addresses to the candidates and returns them.
-func (r *run) merge(a resolver.Answer, synthesized bool) (added []netip.Addr) {
+// answer), adds the addresses the dial may try to the candidates and
+// returns them. embedded, for synthesized addresses, holds the IPv4
+// address inside each.
+func (r *run) merge(a resolver.Answer, synthesized bool, embedded []netip.Addr) (added []netip.Addr) {
 	fi := familyIndex(a.Family)
 	if !synthesized {
 		if r.ans.answered[fi] || !slices.Contains(r.fams, a.Family) {
@@ -55,7 +58,7 @@ func (r *run) merge(a resolver.Answer, synthesized bool) (added []netip.Addr) {
 		r.ans.pending--
 		r.ans.dnsPending--
 	}
-	for _, addr := range a.Addrs {
+	for i, addr := range a.Addrs {
 		addr = addr.Unmap()
 		if !addr.IsValid() || resolver.Of(addr) != a.Family || r.ans.kept[fi] >= maxKeptPerFamily ||
 			slices.Contains(added, addr) || r.cands.known(addr) {
@@ -63,6 +66,16 @@ func (r *run) merge(a resolver.Answer, synthesized bool) (added []netip.Addr) {
 		}
 		if r.only != 0 && a.Family != r.only {
 			r.ans.filtered++ // LocalAddr cannot reach this family
+			continue
+		}
+		var v4 netip.Addr
+		if i < len(embedded) {
+			v4 = embedded[i]
+		} else {
+			v4 = r.nat64Embedded(addr)
+		}
+		if err := r.vet(addr, v4, true); err != nil {
+			r.reject(addr, err)
 			continue
 		}
 		r.ans.kept[fi]++
@@ -93,10 +106,17 @@ func (r *run) merge(a resolver.Answer, synthesized bool) (added []netip.Addr) {
 
 // mergeSynthesized adds the NAT64 addresses synthesis produced (none when
 // it found no prefix).
-func (r *run) mergeSynthesized(addrs []netip.Addr) {
+func (r *run) mergeSynthesized(syn synthesized) {
 	r.ans.pending--
 	r.ans.synth = nil
-	r.merge(resolver.Answer{Family: resolver.IPv6, Addrs: addrs}, true)
+	r.merge(resolver.Answer{Family: resolver.IPv6, Addrs: syn.v6}, true, syn.v4)
+}
+
+// reject records an address the dial will not try.
+func (r *run) reject(addr netip.Addr, err error) {
+	re := &RejectedError{Addr: netip.AddrPortFrom(addr, r.port), Err: err}
+	r.ans.rejected = append(r.ans.rejected, re)
+	r.hooks.addressRejected(AddressRejectedInfo{Host: r.host, Addr: re.Addr, Err: err, Elapsed: time.Since(r.start)})
 }
 
 // resolverClosed handles a resolver that closed its channel without
@@ -104,7 +124,7 @@ func (r *run) mergeSynthesized(addrs []netip.Addr) {
 func (r *run) resolverClosed() {
 	for _, f := range r.fams {
 		if !r.ans.answered[familyIndex(f)] {
-			r.merge(resolver.Answer{Family: f, Err: errNoAnswer(r.host)}, false)
+			r.merge(resolver.Answer{Family: f, Err: errNoAnswer(r.host)}, false, nil)
 		}
 	}
 }

@@ -171,6 +171,24 @@ type Dialer struct {
 	// attempts over routes the source address does not tell apart.
 	DisableHistory bool
 
+	// Policy, when set, vets every address before the dial may try it:
+	// the addresses of each DNS answer (late ones too), an IP literal, and
+	// NAT64 addresses (RFC 8305 §7), which are also judged by the IPv4
+	// address inside them, since that is where the NAT64 would connect.
+	// It returns nil to allow the address, or an error saying why not.
+	// A rejected address gets no attempt and does not hold up the others:
+	// the dial goes on with the addresses allowed, Happy Eyeballs intact.
+	// Rejections are reported to the Trace and listed in the DialError;
+	// a dial whose addresses were all rejected fails with an error for
+	// which errors.Is(err, ErrAddressRejected) holds. Unlike Control, a
+	// Policy leaves the learned history on. PublicOnly is a ready-made
+	// Policy for untrusted destinations. Nil allows every address.
+	//
+	// Whatever the Policy, addresses from DNS that no connection can go
+	// to (see ErrUnusableAddress) are dropped. Policy may be called from
+	// several goroutines at once and should return quickly.
+	Policy func(host string, addr netip.AddrPort) error
+
 	// SourceAddr reports the source address the host would use to reach
 	// dst, for RFC 6724 sorting, and false when dst has no route. Nil
 	// means a UDP "connect" probe (no packet is sent), cached briefly. It

@@ -51,6 +51,9 @@ type DialError struct {
 	Attempts []*AttemptError
 	// DNS holds the errors of families whose lookup failed or was negative.
 	DNS []error
+	// Rejected are the addresses that were not tried because they are
+	// unusable or the Dialer's Policy rejected them.
+	Rejected []*RejectedError
 	// Err is what ended the dial before every address was tried: the
 	// context's error (context.DeadlineExceeded for a Timeout or Deadline,
 	// context.Canceled), or nil when every address was tried.
@@ -63,6 +66,10 @@ func (e *DialError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: ", joinHostPort(e.Host, e.Port))
 	switch {
+	case e.Err == nil && len(e.Attempts) == 0 && len(e.Rejected) > 0:
+		fmt.Fprintf(&b, "every address rejected: ")
+		writeRejected(&b, e.Rejected)
+		return b.String()
 	case e.Err != nil && len(e.Attempts) == 0:
 		fmt.Fprintf(&b, "%v before any connection attempt", e.Err)
 	case e.Err != nil:
@@ -76,18 +83,34 @@ func (e *DialError) Error() string {
 		}
 		b.WriteString(a.Error())
 	}
+	if len(e.Rejected) > 0 {
+		b.WriteString("; and ")
+		writeRejected(&b, e.Rejected)
+	}
 	return b.String()
 }
 
-// Unwrap returns the context error and the attempts; the DNS errors only
-// when no attempt was made.
+func writeRejected(b *strings.Builder, rejected []*RejectedError) {
+	for i, r := range rejected {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(r.Error())
+	}
+}
+
+// Unwrap returns the context error, the attempts and the rejected
+// addresses; the DNS errors only when no attempt was made.
 func (e *DialError) Unwrap() []error {
-	errs := make([]error, 0, 1+len(e.Attempts)+len(e.DNS))
+	errs := make([]error, 0, 1+len(e.Attempts)+len(e.Rejected)+len(e.DNS))
 	if e.Err != nil {
 		errs = append(errs, e.Err)
 	}
 	for _, a := range e.Attempts {
 		errs = append(errs, a)
+	}
+	for _, r := range e.Rejected {
+		errs = append(errs, r)
 	}
 	if len(e.Attempts) > 0 {
 		// Addresses were found and tried: a family's negative answer (the
@@ -155,6 +178,10 @@ func (r *run) fail(ctxErr error) error {
 		// (An IP literal was never looked up: a DialError says why.)
 		err = resolver.ContextError(r.host, ctxErr)
 		r.dnsDone(err)
+	case tried == 0 && ctxErr == nil && len(r.ans.rejected) > 0:
+		// Addresses were found, and none could be tried.
+		err = &DialError{Host: r.host, Port: r.port, DNS: r.ans.errs, Rejected: r.ans.rejected}
+		r.dnsDone(nil)
 	case tried == 0 && ctxErr == nil && r.ans.filtered > 0:
 		// Addresses exist, none of LocalAddr's family: net.Dialer's error.
 		err = &net.AddrError{Err: "no suitable address found", Addr: r.host}
@@ -164,7 +191,7 @@ func (r *run) fail(ctxErr error) error {
 		r.dnsDone(err)
 	default:
 		r.dnsDone(nil)
-		err = &DialError{Host: r.host, Port: r.port, Attempts: r.attemptErrors(ctxErr), DNS: r.ans.errs, Err: ctxErr}
+		err = &DialError{Host: r.host, Port: r.port, Attempts: r.attemptErrors(ctxErr), DNS: r.ans.errs, Rejected: r.ans.rejected, Err: ctxErr}
 	}
 	r.hooks.dialDone(DialDoneInfo{Host: r.host, Attempts: tried, Err: err, Elapsed: time.Since(r.start)})
 	return &net.OpError{Op: "dial", Net: r.network, Source: r.d.LocalAddr, Err: err}

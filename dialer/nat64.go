@@ -58,20 +58,38 @@ func (s *settings) needsNAT64(v4 netip.Addr) bool {
 	return ok
 }
 
+// synthesized are NAT64 addresses, each with the IPv4 address inside it.
+type synthesized struct {
+	v6, v4 []netip.Addr
+}
+
 // synthesize returns the NAT64 addresses for v4s under the network's
-// prefix, or nil when there is no NAT64 or it cannot be learned.
-func (s *settings) synthesize(ctx context.Context, disc *nat64.Discoverer, v4s []netip.Addr) []netip.Addr {
+// prefix, none when there is no NAT64 or its prefix cannot be learned.
+func (s *settings) synthesize(ctx context.Context, disc *nat64.Discoverer, v4s []netip.Addr) synthesized {
+	var out synthesized
 	prefix, ok, err := disc.Prefix(ctx, s.d.resolver())
 	if err != nil || !ok {
-		return nil
+		return out
 	}
-	var out []netip.Addr
 	for _, a := range v4s {
-		if s, err := nat64.Synthesize(prefix, a); err == nil {
-			out = append(out, s)
+		if v6, err := nat64.Synthesize(prefix, a); err == nil {
+			out.v6 = append(out.v6, v6)
+			out.v4 = append(out.v4, a)
 		}
 	}
 	return out
+}
+
+// nat64Embedded returns the IPv4 address inside addr when addr is under
+// the NAT64 prefix the Dialer was given (a DNS64 answer), so that a Policy
+// can judge where the NAT64 would connect; the zero Addr otherwise. (The
+// Well-Known Prefix needs no configuration: PublicOnly looks inside it.)
+func (s *settings) nat64Embedded(addr netip.Addr) netip.Addr {
+	if s.d.Policy == nil || !s.d.NAT64Prefix.IsValid() || !addr.Is6() {
+		return netip.Addr{}
+	}
+	v4, _ := nat64.Extract(s.d.NAT64Prefix, addr)
+	return v4
 }
 
 // startSynthesis begins, in the background, the NAT64 synthesis for an A
@@ -87,7 +105,7 @@ func (r *run) startSynthesis(ctx context.Context, v4s []netip.Addr) {
 	}
 	r.ans.synthStarted = true
 	r.ans.pending++
-	synth := make(chan []netip.Addr, 1) // one result, never blocks the sender
+	synth := make(chan synthesized, 1) // one result, never blocks the sender
 	r.ans.synth = synth
 	go func() { synth <- r.synthesize(ctx, disc, v4s) }()
 }

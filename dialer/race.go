@@ -55,12 +55,20 @@ func newRun(ctx context.Context, s settings, start time.Time) *run {
 
 // dialLiteral dials an IP literal: one attempt, no DNS.
 func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) {
+	if err := r.vet(ip, netip.Addr{}, false); err != nil {
+		r.reject(ip, err)
+		return r.race(ctx, nil)
+	}
 	r.cands.untried = []netip.Addr{ip}
 	if disc := r.discoverer(); disc != nil && r.needsNAT64(ip) {
 		// An IPv4 literal on an IPv6-only network (RFC 8305 §7.1): try the
 		// NAT64 address first, then the literal itself.
-		if syn := r.synthesize(ctx, disc, r.cands.untried); len(syn) > 0 {
-			r.cands.untried = []netip.Addr{syn[0], ip}
+		if syn := r.synthesize(ctx, disc, r.cands.untried); len(syn.v6) > 0 {
+			if err := r.vet(syn.v6[0], ip, false); err != nil {
+				r.reject(syn.v6[0], err)
+			} else {
+				r.cands.untried = []netip.Addr{syn.v6[0], ip}
+			}
 		}
 	}
 	return r.race(ctx, nil)
@@ -135,7 +143,7 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 				answers = nil
 				continue
 			}
-			if added := r.merge(a, false); a.Family == resolver.IPv4 && len(added) > 0 {
+			if added := r.merge(a, false, nil); a.Family == resolver.IPv4 && len(added) > 0 {
 				r.startSynthesis(workCtx, added)
 			}
 		case syn := <-r.ans.synth:

@@ -21,6 +21,9 @@ import (
 type Trace struct {
 	// DNSAnswer is called when one address family's answer arrives.
 	DNSAnswer func(DNSAnswerInfo)
+	// AddressRejected is called for an address the dial will not try
+	// because it is unusable or the Dialer's Policy rejected it.
+	AddressRejected func(AddressRejectedInfo)
 	// AttemptStart is called just before a connection attempt starts.
 	AttemptStart func(AttemptStartInfo)
 	// AttemptDone is called when an attempt ends: it connected and won,
@@ -41,6 +44,14 @@ type DNSAnswerInfo struct {
 	// (RFC 8305 §7) from the IPv4 answer, not received from DNS.
 	Synthesized bool
 	Elapsed     time.Duration
+}
+
+// AddressRejectedInfo describes an address a dial will not try.
+type AddressRejectedInfo struct {
+	Host    string
+	Addr    netip.AddrPort
+	Err     error // ErrUnusableAddress or the Policy's error
+	Elapsed time.Duration
 }
 
 // AttemptStartInfo describes a connection attempt that is starting.
@@ -97,10 +108,11 @@ func ContextTrace(ctx context.Context) *Trace {
 
 func compose(a, b *Trace) *Trace {
 	return &Trace{
-		DNSAnswer:    both(a.DNSAnswer, b.DNSAnswer),
-		AttemptStart: both(a.AttemptStart, b.AttemptStart),
-		AttemptDone:  both(a.AttemptDone, b.AttemptDone),
-		DialDone:     both(a.DialDone, b.DialDone),
+		DNSAnswer:       both(a.DNSAnswer, b.DNSAnswer),
+		AddressRejected: both(a.AddressRejected, b.AddressRejected),
+		AttemptStart:    both(a.AttemptStart, b.AttemptStart),
+		AttemptDone:     both(a.AttemptDone, b.AttemptDone),
+		DialDone:        both(a.DialDone, b.DialDone),
 	}
 }
 
@@ -134,6 +146,12 @@ func newHooks(ctx context.Context, viaDialAttempt bool) hooks {
 func (h hooks) dnsAnswer(i DNSAnswerInfo) {
 	if h.t != nil && h.t.DNSAnswer != nil {
 		h.t.DNSAnswer(i)
+	}
+}
+
+func (h hooks) addressRejected(i AddressRejectedInfo) {
+	if h.t != nil && h.t.AddressRejected != nil {
+		h.t.AddressRejected(i)
 	}
 }
 
@@ -231,6 +249,9 @@ func LogTrace(logf func(format string, args ...any)) *Trace {
 			} else {
 				logf("happyeyeballs: +%s %s %s answer: none (%v)", ms(i.Elapsed), i.Host, i.Family.QType(), i.Err)
 			}
+		},
+		AddressRejected: func(i AddressRejectedInfo) {
+			logf("happyeyeballs: +%s %v not tried: %v", ms(i.Elapsed), i.Addr, i.Err)
 		},
 		AttemptStart: func(i AttemptStartInfo) {
 			logf("happyeyeballs: +%s attempt %d to %v started", ms(i.Elapsed), i.Index, i.Addr)
