@@ -123,7 +123,11 @@ func wellKnownPositions(a netip.Addr) []position {
 		default:
 			continue
 		}
-		out = append(out, position{netip.PrefixFrom(a, bits).Masked(), found})
+		p := netip.PrefixFrom(a, bits).Masked()
+		if checkPrefix(p) != nil {
+			continue // ::/96 and other prefixes no NAT64 can have
+		}
+		out = append(out, position{p, found})
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package nat64
 
 import (
+	"errors"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -151,7 +152,10 @@ func TestPrefixesFromAnswer_Random(t *testing.T) {
 				}
 			}
 			b[uOctet] = 0
-			if b[0] == 0 && b[1] == 0 { // keep clear of ::ffff:0:0/96
+			if b[0] == 0 || b[0] == 0xff || b[0] == 0xfe && b[1] >= 0x80 || b[0] == 1 && b[1] == 0 {
+				// Keep clear of the ranges no NAT64 prefix may be in
+				// (::/96, ::ffff:0:0/96, discard, link-local, site-local,
+				// multicast).
 				b[0] = 0x20
 			}
 			prefix := netip.PrefixFrom(netip.AddrFrom16(b), bits).Masked()
@@ -162,5 +166,19 @@ func TestPrefixesFromAnswer_Random(t *testing.T) {
 				t.Fatalf("PrefixesFromAnswer(%v) = %v; want [%v]", answer, got, prefix)
 			}
 		}
+	}
+}
+
+// A hostile or broken DNS64 answer cannot make a prefix of a range no
+// NAT64 can have (RFC 6052 §3.1): with ::/96, the IPv4 address 0.0.0.1
+// would be synthesized as ::1, the host itself.
+func TestPrefixesFromAnswer_specialPrefixesIgnored(t *testing.T) {
+	for _, s := range []string{"::c000:aa", "::ffff:0:c000:aa", "fe80::c000:aa", "ff02::c000:aa", "fec0::c000:aa"} {
+		if got := PrefixesFromAnswer([]netip.Addr{netip.MustParseAddr(s)}); got != nil {
+			t.Errorf("PrefixesFromAnswer(%s) = %v; want none", s, got)
+		}
+	}
+	if _, err := Synthesize(netip.MustParsePrefix("::/96"), netip.MustParseAddr("0.0.0.1")); !errors.Is(err, ErrSpecialPrefix) {
+		t.Errorf("Synthesize(::/96, 0.0.0.1): %v; want ErrSpecialPrefix", err)
 	}
 }

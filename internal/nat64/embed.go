@@ -34,7 +34,24 @@ var (
 	// ErrNonGlobal: RFC 6052 §3.1 forbids representing non-global IPv4
 	// addresses with the Well-Known Prefix.
 	ErrNonGlobal = errors.New("nat64: the well-known prefix must not embed a non-global IPv4 address")
+	// ErrSpecialPrefix: the prefix lies in a range whose addresses cannot
+	// be a NAT64's (RFC 6052 §3.1 asks for a prefix the operator owns
+	// and routes): ::/96 (unspecified, loopback, IPv4-compatible),
+	// IPv4-translated, discard-only, link-local, site-local or multicast.
+	// A "Pref64" of ::/96 from a hostile DNS answer would turn the IPv4
+	// address 0.0.0.1 into ::1.
+	ErrSpecialPrefix = errors.New("nat64: Pref64::/n must not be in the unspecified, loopback, IPv4-compatible, discard, link-local, site-local or multicast ranges")
 )
+
+// specialPrefixes are the ranges no Pref64::/n may lie in.
+var specialPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("::/96"),
+	netip.MustParsePrefix("::ffff:0:0:0/96"),
+	netip.MustParsePrefix("100::/64"),
+	netip.MustParsePrefix("fe80::/10"),
+	netip.MustParsePrefix("fec0::/10"),
+	netip.MustParsePrefix("ff00::/8"),
+}
 
 // Synthesize returns the IPv4-embedded IPv6 address of v4 under prefix, laid
 // out as RFC 6052 §2.2 specifies for each prefix length: the prefix, then
@@ -108,6 +125,11 @@ func checkPrefix(prefix netip.Prefix) error {
 		}
 	default:
 		return ErrPrefixLength
+	}
+	for _, sp := range specialPrefixes {
+		if sp.Contains(prefix.Addr()) {
+			return ErrSpecialPrefix
+		}
 	}
 	return nil
 }
