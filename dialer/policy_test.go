@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -237,5 +238,48 @@ func FuzzPublicOnly(f *testing.F) {
 		if !usable(a.Unmap()) && err == nil {
 			t.Fatalf("%v is unusable but public", a)
 		}
+	})
+}
+
+// FuzzDialContext_answers feeds arbitrary DNS answers to a dial in
+// virtual time where every address would connect: the dial never panics
+// or hangs, never tries an unusable address, and tries each address once.
+func FuzzDialContext_answers(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 192, 0, 2, 1}, []byte{})
+	f.Add([]byte{255, 255, 255, 255, 224, 0, 0, 1}, []byte{0xfe, 0x80, 15: 1, 16: 0xff, 0x02, 31: 1})
+	f.Fuzz(func(t *testing.T, v4, v6 []byte) {
+		var a, aaaa []netip.Addr
+		for i := 0; i+4 <= len(v4) && len(a) < 64; i += 4 {
+			a = append(a, netip.AddrFrom4([4]byte(v4[i:i+4])))
+		}
+		for i := 0; i+16 <= len(v6) && len(aaaa) < 64; i += 16 {
+			aaaa = append(aaaa, netip.AddrFrom16([16]byte(v6[i:i+16])))
+		}
+		synctest.Test(t, func(t *testing.T) {
+			var n simnet.Network
+			for _, addr := range append(slices.Clone(a), aaaa...) {
+				n.Set(addr.Unmap(), simnet.Refusing(time.Millisecond))
+			}
+			d := &Dialer{
+				Resolver:    &resolver.Static{AAAA: resolver.StaticAnswer{Addrs: aaaa}, A: resolver.StaticAnswer{Addrs: a}},
+				DialAttempt: n.Dial, SourceAddr: simnet.SourceAll, DisableNAT64: true,
+			}
+			c, err := d.DialContext(context.Background(), "tcp", "fuzz.example:443")
+			if err == nil {
+				c.Close()
+				t.Fatal("a dial to refusing addresses connected")
+			}
+			seen := map[netip.Addr]bool{}
+			for _, at := range n.Attempts() {
+				addr := at.Addr.Addr()
+				if !usable(addr) {
+					t.Errorf("unusable %v was tried", addr)
+				}
+				if seen[addr] {
+					t.Errorf("%v was tried twice", addr)
+				}
+				seen[addr] = true
+			}
+		})
 	})
 }
