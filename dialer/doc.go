@@ -24,6 +24,10 @@
 // broken IPv6 path costs one Connection Attempt Delay once rather than on
 // every connection (see Dialer.DisableHistory).
 //
+// Dialer.Policy vets every candidate address inside the race, so a guard
+// against server-side request forgery (PublicOnly) no longer costs the
+// dual-stack fallback.
+//
 // The zero Dialer is ready to use and is a drop-in replacement for
 // net.Dialer, for example as http.Transport.DialContext or a database
 // driver's dial hook:
