@@ -419,7 +419,7 @@ func TestConformanceBoundsTrace(t *testing.T) {
 		six, four := simMany(true, 300), simMany(false, 300)
 		n := new(simnet.Network)
 		n.Set(six[0], simnet.Accepting(ms))
-		d := simDialer(n, simResolver(simAnswer(0, six...), simAnswer(0, four...)))
+		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, six...), A: simAnswer(0, four...)})
 		d.MaxAddresses = 5
 		for _, a := range six[:4] {
 			n.Set(a, simnet.Refusing(ms))
@@ -488,7 +488,7 @@ func TestConformanceDoneContext(t *testing.T) {
 		cancel()
 		start := time.Now()
 		for _, addr := range []string{"example.com:443", "[2001:db8::1]:443"} {
-			_, err := simDialer(n, simResolver(simAnswer(0, v6a), simAnswer(0, v4a))).DialContext(ctx, "tcp", addr)
+			_, err := simDialer(n, &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)}).DialContext(ctx, "tcp", addr)
 			if err == nil {
 				t.Fatalf("%s: dial with a cancelled context succeeded", addr)
 			}

@@ -47,7 +47,7 @@ func TestConformanceFamilies(t *testing.T) {
 				n := new(simnet.Network)
 				n.Set(v6a, simnet.Accepting(ms))
 				n.Set(v4a, simnet.Accepting(ms))
-				r := simResolver(simAnswer(0, v6a), simAnswer(0, v4a))
+				r := &recordingResolver{Static: resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)}}
 				start := time.Now()
 				c, err := simDialer(n, r).DialContext(t.Context(), tc.network, "example.com:443")
 				if err != nil {
@@ -182,8 +182,7 @@ func TestConformanceNameLength(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			n := new(simnet.Network)
 			n.Set(v4a, simnet.Accepting(ms))
-			r := new(simnet.Resolver)
-			r.Set(host, resolver.StaticAnswer{}, simAnswer(0, v4a))
+			r := &recordingResolver{Static: resolver.Static{A: simAnswer(0, v4a)}}
 			c, err := simDialer(n, r).DialContext(t.Context(), "tcp", net.JoinHostPort(host, "443"))
 			if err != nil {
 				t.Fatalf("%d-byte name: %v", len(host), err)
@@ -245,7 +244,7 @@ func TestConformanceEmptyHost(t *testing.T) {
 func TestConformanceServiceName(t *testing.T) {
 	n := new(simnet.Network)
 	n.Set(v4a, simnet.Accepting(0))
-	d := simDialer(n, simResolver(resolver.StaticAnswer{}, simAnswer(0, v4a)))
+	d := simDialer(n, &resolver.Static{AAAA: resolver.StaticAnswer{}, A: simAnswer(0, v4a)})
 	d.ResolutionDelay = -1
 	c, err := d.DialContext(t.Context(), "tcp", "example.com:https")
 	if err != nil {
@@ -394,7 +393,7 @@ func TestConformanceDialAttemptContract(t *testing.T) {
 		n.Set(v6a, simnet.Accepting(ms))
 		n.Set(v6b, simnet.Accepting(ms))
 		n.Set(v4a, simnet.Accepting(ms))
-		d := simDialer(n, simResolver(simAnswer(0, v6a, v6b), simAnswer(0, v4a)))
+		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, v6a, v6b), A: simAnswer(0, v4a)})
 		d.DialAttempt = func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
 			c, err := n.Dial(ctx, network, ap)
 			switch ap.Addr() {
@@ -443,7 +442,7 @@ func TestConformanceLocalAddr(t *testing.T) {
 				n := new(simnet.Network)
 				n.Set(v6a, simnet.Accepting(ms))
 				n.Set(v4a, simnet.Accepting(ms))
-				r := simResolver(simAnswer(0, v6a), simAnswer(0, v4a))
+				r := &recordingResolver{Static: resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)}}
 				d := simDialer(n, r)
 				d.LocalAddr = tc.local
 				c, err := d.DialContext(t.Context(), "tcp", tc.address)

@@ -45,14 +45,6 @@ func simAnswer(delay time.Duration, addrs ...netip.Addr) resolver.StaticAnswer {
 	return resolver.StaticAnswer{Addrs: addrs, Delay: delay}
 }
 
-// simResolver answers example.com with aaaa and a (see simnet.Resolver:
-// answers due at the same instant arrive AAAA first).
-func simResolver(aaaa, a resolver.StaticAnswer) *simnet.Resolver {
-	r := new(simnet.Resolver)
-	r.Set("example.com", aaaa, a)
-	return r
-}
-
 // simNever is a family whose answer never comes (a lost query).
 var simNever = resolver.StaticAnswer{Delay: -1}
 
@@ -102,7 +94,7 @@ func runSim(t *testing.T, tc simCase) {
 	for a, b := range tc.hosts {
 		n.Set(a, b)
 	}
-	d := simDialer(n, simResolver(tc.aaaa, tc.a))
+	d := simDialer(n, &resolver.Static{AAAA: tc.aaaa, A: tc.a})
 	if tc.config != nil {
 		tc.config(d)
 	}
@@ -720,7 +712,7 @@ func TestConformancePhotoFinish(t *testing.T) {
 		n := new(simnet.Network)
 		n.Set(v6a, simnet.Accepting(260*ms))
 		n.Set(v4a, simnet.Accepting(10*ms)) // starts at 250: also done at 260
-		d := simDialer(n, simResolver(simAnswer(0, v6a), simAnswer(0, v4a)))
+		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)})
 		start := time.Now()
 		c, err := d.DialContext(t.Context(), "tcp", "example.com:443")
 		if err != nil {
@@ -763,7 +755,7 @@ func TestConformanceLateLoserClosed(t *testing.T) {
 		n := new(simnet.Network)
 		n.Set(v6a, simnet.Accepting(261*ms))
 		n.Set(v4a, simnet.Accepting(10*ms))
-		d := simDialer(n, simResolver(simAnswer(0, v6a), simAnswer(0, v4a)))
+		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)})
 		d.DialAttempt = func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
 			if ap.Addr() == v6a {
 				ctx = context.WithoutCancel(ctx) // a stubborn transport
@@ -874,7 +866,7 @@ func TestConformanceConcurrentDials(t *testing.T) {
 		n := new(simnet.Network)
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Accepting(20*ms))
-		d := simDialer(n, simResolver(simAnswer(0, v6a), simAnswer(0, v4a)))
+		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)})
 		const dials = 40
 		var wg sync.WaitGroup
 		errs := make(chan error, dials)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
+	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
 // simEvents records trace events as readable lines, safe for the
@@ -93,7 +94,7 @@ func TestConformanceTrace(t *testing.T) {
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Refusing(5*ms))
 		n.Set(v4b, simnet.Accepting(10*ms))
-		d := simDialer(n, simResolver(simAnswer(10*ms, v6a), simAnswer(30*ms, v4a, v4b)))
+		d := simDialer(n, &resolver.Static{AAAA: simAnswer(10*ms, v6a), A: simAnswer(30*ms, v4a, v4b)})
 		var ev, hev simEvents
 		ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 		c, err := d.DialContext(ctx, "tcp", "example.com:443")
@@ -137,7 +138,7 @@ func TestConformanceTraceFailure(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			n := new(simnet.Network)
 			n.Set(v4a, simnet.Refusing(5*ms))
-			d := simDialer(n, simResolver(simNXDomain(5*ms), simAnswer(20*ms, v4a)))
+			d := simDialer(n, &resolver.Static{AAAA: simNXDomain(5 * ms), A: simAnswer(20*ms, v4a)})
 			var ev, hev simEvents
 			ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 			if _, err := d.DialContext(ctx, "tcp", "example.com:443"); err == nil {
@@ -161,7 +162,7 @@ func TestConformanceTraceFailure(t *testing.T) {
 	})
 	t.Run("not found", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			d := simDialer(new(simnet.Network), simResolver(simNXDomain(5*ms), simNXDomain(8*ms)))
+			d := simDialer(new(simnet.Network), &resolver.Static{AAAA: simNXDomain(5 * ms), A: simNXDomain(8 * ms)})
 			var ev, hev simEvents
 			ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 			if _, err := d.DialContext(ctx, "tcp", "example.com:443"); err == nil {
@@ -180,7 +181,7 @@ func TestConformanceTraceFailure(t *testing.T) {
 	})
 	t.Run("cancelled during DNS", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			d := simDialer(new(simnet.Network), simResolver(simNever, simNever))
+			d := simDialer(new(simnet.Network), &resolver.Static{AAAA: simNever, A: simNever})
 			var ev, hev simEvents
 			ctx, cancel := context.WithTimeout(t.Context(), 40*ms)
 			defer cancel()
@@ -235,7 +236,7 @@ func TestConformanceTraceWinBeforeDNSDone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := new(simnet.Network)
 		n.Set(v6a, simnet.Accepting(10*ms))
-		d := simDialer(n, simResolver(simAnswer(5*ms, v6a), simNever))
+		d := simDialer(n, &resolver.Static{AAAA: simAnswer(5*ms, v6a), A: simNever})
 		var ev, hev simEvents
 		ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 		c, err := d.DialContext(ctx, "tcp", "example.com:443")
