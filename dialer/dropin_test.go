@@ -49,7 +49,7 @@ func TestDropIn_NoConnectAfterReturn(t *testing.T) {
 			var n simnet.Network
 			n.Set(v6a, simnet.Accepting(250*time.Millisecond))
 			n.Set(v4a, simnet.Accepting(10*time.Millisecond))
-			d := simDialer(&n, dualStatic())
+			d := simDialer(&n, dualStatic(v6a, v4a))
 			var returned, late atomic.Bool
 			ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
 				ConnectStart: func(string, string) {

@@ -4,12 +4,34 @@ package dialer
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/dualstack-go/happyeyeballs/internal/simnet"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
+
+var (
+	v6a = netip.MustParseAddr("2001:db8::1")
+	v6b = netip.MustParseAddr("2001:db8::2")
+	v4a = netip.MustParseAddr("192.0.2.1")
+	v4b = netip.MustParseAddr("192.0.2.2")
+)
+
+// dualStatic answers AAAA with v6 and A with v4, at once: the usual
+// dual-stack name, for tests where DNS timing is not the point.
+func dualStatic(v6, v4 netip.Addr) *resolver.Static {
+	return &resolver.Static{
+		AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{v6}},
+		A:    resolver.StaticAnswer{Addrs: []netip.Addr{v4}},
+	}
+}
+
+func simDialer(n *simnet.Network, r resolver.Resolver) *Dialer {
+	return &Dialer{Resolver: r, DialAttempt: n.Dial, SourceAddr: simnet.SourceAll}
+}
 
 // recordingResolver is resolver.Static that also logs every lookup it is
 // asked for, for tests of what the dialer asks.

@@ -18,7 +18,7 @@ func TestHistory_BlackHoleLearned(t *testing.T) {
 		var n simnet.Network
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
-		d := simDialer(&n, dualStatic())
+		d := simDialer(&n, dualStatic(v6a, v4a))
 		d.testHistory = new(history)
 
 		dial := func() (time.Duration, netip.AddrPort) {
@@ -68,7 +68,7 @@ func TestHistory_RefusalIsNotUnreachable(t *testing.T) {
 		var n simnet.Network
 		n.Set(v6a, simnet.Refusing(5*time.Millisecond))
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
-		d := simDialer(&n, dualStatic())
+		d := simDialer(&n, dualStatic(v6a, v4a))
 		d.testHistory = new(history)
 		for i := range 2 {
 			c, err := d.DialContext(context.Background(), "tcp", "example.com:443")
@@ -90,7 +90,7 @@ func TestHistory_NotLearnedWithDialAttempt(t *testing.T) {
 		var n simnet.Network
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
-		d := simDialer(&n, dualStatic())
+		d := simDialer(&n, dualStatic(v6a, v4a))
 		for range 2 {
 			start := time.Now()
 			c, err := d.DialContext(context.Background(), "tcp", "example.com:443")

@@ -15,31 +15,12 @@ import (
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
-var (
-	v6a = netip.MustParseAddr("2001:db8::1")
-	v6b = netip.MustParseAddr("2001:db8::2")
-	v4a = netip.MustParseAddr("192.0.2.1")
-	v4b = netip.MustParseAddr("192.0.2.2")
-)
-
-// dualStatic answers AAAA with v6a and A with v4a, at once.
-func dualStatic() *resolver.Static {
-	return &resolver.Static{
-		AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{v6a}},
-		A:    resolver.StaticAnswer{Addrs: []netip.Addr{v4a}},
-	}
-}
-
-func simDialer(n *simnet.Network, r resolver.Resolver) *Dialer {
-	return &Dialer{Resolver: r, DialAttempt: n.Dial, SourceAddr: simnet.SourceAll}
-}
-
 func TestSmokeBlackHoleV6(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var n simnet.Network
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
-		r := dualStatic()
+		r := dualStatic(v6a, v4a)
 		d := simDialer(&n, r)
 		start := time.Now()
 		c, err := d.DialContext(context.Background(), "tcp", "example.com:443")
