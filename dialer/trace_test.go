@@ -1,11 +1,13 @@
 package dialer
 
-// Conformance in virtual time: the Trace and httptrace hooks.
+// The Trace and httptrace hooks (trace.go), and LogTrace, in virtual time.
 
 import (
 	"context"
 	"fmt"
 	"net/http/httptrace"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -83,9 +85,9 @@ func diffLines(t *testing.T, what string, got, want []string) {
 	}
 }
 
-// TestConformanceTrace: every hook fires once per event, in order, with
+// TestTrace: every hook fires once per event, in order, with
 // exact offsets; losers report Cancelled after the dial returns.
-func TestConformanceTrace(t *testing.T) {
+func TestTrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		if !time.Now().Equal(simEpoch) {
 			t.Fatalf("synctest epoch is %v; the test assumes %v", time.Now(), simEpoch)
@@ -130,10 +132,10 @@ func TestConformanceTrace(t *testing.T) {
 	})
 }
 
-// TestConformanceTraceFailure: a failed dial reports negative answers with
+// TestTrace_Failure: a failed dial reports negative answers with
 // their error and one DialDone with the error; httptrace's DNSDone carries
 // the error when no address was found.
-func TestConformanceTraceFailure(t *testing.T) {
+func TestTrace_Failure(t *testing.T) {
 	t.Run("all refused", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			n := new(simnet.Network)
@@ -205,8 +207,8 @@ func TestConformanceTraceFailure(t *testing.T) {
 	})
 }
 
-// TestConformanceTraceLiteral: an IP literal fires no DNS hooks.
-func TestConformanceTraceLiteral(t *testing.T) {
+// TestTrace_Literal: an IP literal fires no DNS hooks.
+func TestTrace_Literal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := new(simnet.Network)
 		n.Set(v4a, simnet.Accepting(3*ms))
@@ -229,10 +231,10 @@ func TestConformanceTraceLiteral(t *testing.T) {
 	})
 }
 
-// TestConformanceTraceWinBeforeDNSDone: a dial that wins while a family is
+// TestTrace_WinBeforeDNSDone: a dial that wins while a family is
 // still unanswered fires httptrace's DNSDone once, at the win, with the
 // addresses known then; the missing family never reports a DNSAnswer.
-func TestConformanceTraceWinBeforeDNSDone(t *testing.T) {
+func TestTrace_WinBeforeDNSDone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := new(simnet.Network)
 		n.Set(v6a, simnet.Accepting(10*ms))
@@ -257,5 +259,45 @@ func TestConformanceTraceWinBeforeDNSDone(t *testing.T) {
 			"ConnectDone tcp6 [2001:db8::1]:443 err=false @15ms",
 			"DNSDone [2001:db8::1] err=false @15ms",
 		})
+	})
+}
+
+func TestLogTrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n simnet.Network
+		n.Set(v6a, simnet.BlackHoled())
+		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
+		d := simDialer(&n, &resolver.Static{
+			AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{v6a}},
+			A:    resolver.StaticAnswer{Addrs: []netip.Addr{v4a}, Delay: 5 * time.Millisecond},
+		})
+		var lines []string
+		var mu sync.Mutex
+		logf := func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			lines = append(lines, fmt.Sprintf(format, args...))
+		}
+		ctx := WithTrace(context.Background(), LogTrace(logf))
+		c, err := d.DialContext(ctx, "tcp", "example.com:443")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		synctest.Wait()
+		want := []string{
+			"happyeyeballs: +0s example.com AAAA answer: [2001:db8::1]",
+			"happyeyeballs: +0s attempt 0 to [2001:db8::1]:443 started",
+			"happyeyeballs: +5ms example.com A answer: [192.0.2.1]",
+			"happyeyeballs: +250ms attempt 1 to 192.0.2.1:443 started",
+			"happyeyeballs: +270ms attempt 1 to 192.0.2.1:443 connected in 20ms and won",
+			"happyeyeballs: +270ms dial to example.com connected to 192.0.2.1:443 after 2 attempt(s)",
+			"happyeyeballs: +270ms attempt 0 to [2001:db8::1]:443 cancelled after 270ms: dial tcp6 [2001:db8::1]:443: operation was canceled",
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(lines, want) {
+			t.Errorf("log:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+		}
 	})
 }
