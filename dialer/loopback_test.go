@@ -41,6 +41,27 @@ import (
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
+// loopbackCase is one TestLoopback_Connect dial.
+type loopbackCase struct {
+	name   string
+	v4, v6 loopback.Kind // what 127.0.0.1 and ::1 do
+	// dns, when set, resolves the name through a DNS server serving
+	// zone (nil: dualZone) with faults per query type; when nil the
+	// Dialer uses dualStatic and no server runs.
+	dns     func(*testing.T, *dnstest.Server) resolver.Resolver
+	zone    []string
+	faults  map[uint16]dnstest.Fault
+	config  func(*Dialer) // applied to Dialer{Resolver: …, DisableHistory: true}
+	network string        // "tcp" when empty
+	literal bool          // dial the winner's IP literal instead of the name
+
+	want     resolver.Family   // the family that connects
+	attempts []resolver.Family // every attempt, in start order; nil: not checked
+	min, max time.Duration     // bounds on how long the dial takes; 0: none
+	why      string            // what a duration outside the bounds means
+	check    func(*testing.T, *loopbackDial)
+}
+
 // loopbackDial is what a TestLoopback_Connect case's check looks at.
 type loopbackDial struct {
 	p   *loopback.Pair
@@ -57,25 +78,7 @@ type loopbackDial struct {
 func TestLoopback_Connect(t *testing.T) {
 	zeroDialer := func(d *Dialer) { *d = Dialer{} } // no Resolver: an IP literal must not touch DNS at all
 	v4, v6 := resolver.IPv4, resolver.IPv6
-	for _, tc := range []struct {
-		name   string
-		v4, v6 loopback.Kind // what 127.0.0.1 and ::1 do
-		// dns, when set, resolves the name through a DNS server serving
-		// zone (nil: dualZone) with faults per query type; when nil the
-		// Dialer uses dualStatic and no server runs.
-		dns     func(*testing.T, *dnstest.Server) resolver.Resolver
-		zone    []string
-		faults  map[uint16]dnstest.Fault
-		config  func(*Dialer) // applied to Dialer{Resolver: …, DisableHistory: true}
-		network string        // "tcp" when empty
-		literal bool          // dial the winner's IP literal instead of the name
-
-		want     resolver.Family   // the family that connects
-		attempts []resolver.Family // every attempt, in start order; nil: not checked
-		min, max time.Duration     // bounds on how long the dial takes; 0: none
-		why      string            // what a duration outside the bounds means
-		check    func(*testing.T, *loopbackDial)
-	}{
+	for _, tc := range append([]loopbackCase{
 		{
 			name: "IP literal/127.0.0.1", v4: loopback.Accept, v6: loopback.Accept,
 			config: zeroDialer, literal: true,
@@ -154,44 +157,6 @@ func TestLoopback_Connect(t *testing.T) {
 			config: func(d *Dialer) { d.Timeout = 200 * time.Millisecond },
 			want:   v4, attempts: []resolver.Family{v6, v4},
 		},
-		// The DNS server answers A at once and AAAA only after 1 s (or
-		// never). The dial waits the Resolution Delay (50 ms) for AAAA,
-		// then connects over IPv4, well before the AAAA answer; net.Dialer
-		// would wait for both answers. Both resolvers that speak DNS are
-		// used: resolver.Client and resolver.System over Go's stub
-		// resolver.
-		{
-			name: "RFC8305/3/AAAA delayed 1s/Client: IPv4 after the Resolution Delay",
-			v4:   loopback.Accept, v6: loopback.Accept, dns: dnsResolver,
-			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Delay: time.Second}},
-			want:   v4, attempts: []resolver.Family{v4},
-			min: DefaultResolutionDelay, max: 500 * time.Millisecond, why: "the 50 ms Resolution Delay and well under the 1 s AAAA delay",
-			check: checkAAAAAsked,
-		},
-		{
-			name: "RFC8305/3/AAAA delayed 1s/System: IPv4 after the Resolution Delay",
-			v4:   loopback.Accept, v6: loopback.Accept, dns: stubResolver,
-			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Delay: time.Second}},
-			want:   v4, attempts: []resolver.Family{v4},
-			min: DefaultResolutionDelay, max: 500 * time.Millisecond, why: "the 50 ms Resolution Delay and well under the 1 s AAAA delay",
-			check: checkAAAAAsked,
-		},
-		{
-			name: "RFC8305/3/AAAA dropped/Client: IPv4 after the Resolution Delay",
-			v4:   loopback.Accept, v6: loopback.Accept, dns: dnsResolver,
-			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Drop: true}},
-			want:   v4, attempts: []resolver.Family{v4},
-			min: DefaultResolutionDelay, max: 500 * time.Millisecond, why: "the 50 ms Resolution Delay and well under the 1 s AAAA delay",
-			check: checkAAAAAsked,
-		},
-		{
-			name: "RFC8305/3/AAAA dropped/System: IPv4 after the Resolution Delay",
-			v4:   loopback.Accept, v6: loopback.Accept, dns: stubResolver,
-			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Drop: true}},
-			want:   v4, attempts: []resolver.Family{v4},
-			min: DefaultResolutionDelay, max: 500 * time.Millisecond, why: "the 50 ms Resolution Delay and well under the 1 s AAAA delay",
-			check: checkAAAAAsked,
-		},
 		// The RFC 8305 §3 start rules against a real DNS server, with a
 		// Resolution Delay of 1 s so that "at once" and "after the delay"
 		// are far apart on a noisy machine. Every case must end well
@@ -267,7 +232,7 @@ func TestLoopback_Connect(t *testing.T) {
 				}
 			},
 		},
-	} {
+	}, slowAAAACases()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := loopback.Dual(t, tc.v4, tc.v6)
 			var srv *dnstest.Server
@@ -325,11 +290,39 @@ func TestLoopback_Connect(t *testing.T) {
 	}
 }
 
-// checkAAAAAsked checks that the DNS server saw an AAAA query.
-func checkAAAAAsked(t *testing.T, r *loopbackDial) {
-	if n := r.srv.Count(dns.TypeAAAA, ""); n == 0 {
-		t.Errorf("the DNS server saw no AAAA query: %v", r.srv.Queries())
+// slowAAAACases are the TestLoopback_Connect cases where the DNS server
+// answers A at once and AAAA only after 1 s (or never). The dial waits
+// the Resolution Delay (50 ms) for AAAA, then connects over IPv4, well
+// before the AAAA answer; net.Dialer would wait for both answers. Both
+// resolvers that speak DNS are used: resolver.Client and resolver.System
+// over Go's stub resolver.
+func slowAAAACases() []loopbackCase {
+	var cases []loopbackCase
+	for _, fault := range []struct {
+		name string
+		f    dnstest.Fault
+	}{
+		{"delayed 1s", dnstest.Fault{Delay: time.Second}},
+		{"dropped", dnstest.Fault{Drop: true}},
+	} {
+		for _, rc := range dnsResolvers {
+			cases = append(cases, loopbackCase{
+				name: "RFC8305/3/AAAA " + fault.name + "/" + rc.name + ": IPv4 after the Resolution Delay",
+				v4:   loopback.Accept, v6: loopback.Accept, dns: rc.new,
+				faults:   map[uint16]dnstest.Fault{dns.TypeAAAA: fault.f},
+				want:     resolver.IPv4,
+				attempts: []resolver.Family{resolver.IPv4},
+				min:      DefaultResolutionDelay, max: 500 * time.Millisecond,
+				why: "the 50 ms Resolution Delay and well under the 1 s AAAA delay",
+				check: func(t *testing.T, r *loopbackDial) {
+					if n := r.srv.Count(dns.TypeAAAA, ""); n == 0 {
+						t.Errorf("the DNS server saw no AAAA query: %v", r.srv.Queries())
+					}
+				},
+			})
+		}
 	}
+	return cases
 }
 
 // checkNoDNSAnswers checks that the dial reported no DNS answer.
