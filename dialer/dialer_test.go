@@ -18,6 +18,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
@@ -41,9 +43,7 @@ func TestDialer_DialContext_Families(t *testing.T) {
 				r := &recordingResolver{Static: resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)}}
 				start := time.Now()
 				c, err := simDialer(n, r).DialContext(t.Context(), tc.network, "example.com:443")
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				c.Close()
 				var asked [][]resolver.Family
 				for _, q := range r.Queries() {
@@ -124,9 +124,7 @@ func TestDialer_DialContext_Literals(t *testing.T) {
 					}
 					return
 				}
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				defer c.Close()
 				if len(log) != 1 || log[0].Addr != tc.want || log[0].Addr.Addr().Zone() != tc.want.Addr().Zone() {
 					t.Fatalf("attempts %v; want exactly one to %v", log, tc.want)
@@ -238,9 +236,7 @@ func TestDialer_DialContext_ServiceName(t *testing.T) {
 	d := simDialer(n, &resolver.Static{AAAA: resolver.StaticAnswer{}, A: simAnswer(0, v4a)})
 	d.ResolutionDelay = -1
 	c, err := d.DialContext(t.Context(), "tcp", "example.com:https")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if got := c.RemoteAddr().String(); got != "192.0.2.1:443" {
 		t.Errorf("connected to %s; want 192.0.2.1:443", got)
 	}
@@ -299,9 +295,7 @@ func TestDialer_DialContext_LocalAddr(t *testing.T) {
 					}
 					return
 				}
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				c.Close()
 				var asked [][]resolver.Family
 				for _, q := range r.Queries() {
@@ -436,9 +430,7 @@ func TestDialer_DialAttempt_Contract(t *testing.T) {
 		}
 		start := time.Now()
 		c, err := d.DialContext(t.Context(), "tcp", "example.com:443")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer c.Close()
 		if got := c.RemoteAddr().String(); got != "[2001:db8::2]:443" || time.Since(start) != 21*ms {
 			t.Errorf("won by %s at %v; want [2001:db8::2]:443 at 21ms", got, time.Since(start))

@@ -15,6 +15,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dualstack-go/happyeyeballs/internal/loopback"
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
 	"github.com/dualstack-go/happyeyeballs/resolver"
@@ -60,9 +62,7 @@ func TestDropIn_NoConnectAfterReturn(t *testing.T) {
 			})
 			c, err := d.DialContext(ctx, "tcp", "example.com:443")
 			returned.Store(true)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			c.Close()
 			synctest.Wait()
 			if late.Load() {
@@ -92,9 +92,7 @@ func TestDropIn_ConnectHooksOnceWithDialAttempt(t *testing.T) {
 		return nd.DialContext(ctx, network, ap.String())
 	}}
 	c, err := d.DialContext(ctx, "tcp", e4.Addr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c.Close()
 	if starts.Load() != 1 || dones.Load() != 1 {
 		t.Errorf("ConnectStart fired %d times, ConnectDone %d; want 1 each", starts.Load(), dones.Load())
@@ -193,9 +191,7 @@ func TestDropIn_TraceOnEveryReturn(t *testing.T) {
 				DNSDone: func(httptrace.DNSDoneInfo) { dnsDone.Add(1) },
 			})
 			c, err := d.DialContext(ctx, "tcp", "v4only.example:443")
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			c.Close()
 			if dnsDone.Load() != 1 {
 				t.Errorf("DNSDone fired %d times, want 1", dnsDone.Load())
@@ -219,15 +215,11 @@ func TestDropIn_HistoryScope(t *testing.T) {
 		return nil
 	}}
 	c, err := a.Dial("tcp", p.Host("svc.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c.Close()
 	b := &Dialer{Resolver: st}
 	c, err = b.Dial("tcp", p.Host("svc.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	if got := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr(); got != loopback.V6 {
 		t.Errorf("second Dialer connected to %v; want %v (nothing learned from the first)", got, loopback.V6)

@@ -396,9 +396,7 @@ func TestLoopback_HistoryRemembersBlackHole(t *testing.T) {
 		start := time.Now()
 		c, err := d.DialContext(context.Background(), "tcp", p.Host("dual.test"))
 		took := time.Since(start)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer c.Close()
 		exchange(t, c, p.V4)
 		return took, remote(t, c)
@@ -419,9 +417,7 @@ func TestLoopback_HistoryRemembersBlackHole(t *testing.T) {
 	start := time.Now()
 	c, err := on.DialContext(ctx, "tcp", p.Host("dual.test"))
 	took := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	exchange(t, c, p.V4)
 	ev.wait(t)
@@ -601,9 +597,7 @@ func TestLoopback_LateLoserClosed(t *testing.T) {
 			ctx := WithTrace(context.Background(), tr)
 			c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
 			release() // for Handshake: only now that the dial has returned
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer c.Close()
 			if got := remote(t, c); got != p.V4.Addr {
 				t.Fatalf("connected to %v, want %v (::1 was held back)", got, p.V4.Addr)
@@ -669,9 +663,7 @@ func TestLoopback_ControlPerAttempt(t *testing.T) {
 	}
 	ctx := context.WithValue(context.Background(), key{}, "caller")
 	c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c.Close()
 	mu.Lock()
 	if !slices.Equal(calls, want) {
@@ -690,9 +682,7 @@ func TestLoopback_ControlPerAttempt(t *testing.T) {
 
 	d.ControlContext = nil
 	c, err = d.DialContext(ctx, "tcp", p.Host("dual.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c.Close()
 	mu.Lock()
 	defer mu.Unlock()
@@ -709,9 +699,7 @@ func TestLoopback_ControlPerAttempt(t *testing.T) {
 	}
 	p2 := loopback.Dual(t, loopback.Accept, loopback.Accept)
 	c, err = d.DialContext(ctx, "tcp", p2.Host("dual.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	if got := remote(t, c); got != p2.V4.Addr {
 		t.Errorf("with Control failing tcp6: connected to %v, want %v", got, p2.V4.Addr)
@@ -737,16 +725,12 @@ func TestLoopback_KeepAlive(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := tc.d.DialContext(context.Background(), "tcp", e.Addr.String())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer c.Close()
 			get := func(level, opt int) int {
 				t.Helper()
 				rc, err := c.(syscall.Conn).SyscallConn()
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				var v int
 				var gerr error
 				if err := rc.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), level, opt) }); err != nil {
@@ -780,9 +764,7 @@ func TestLoopback_KeepAlive(t *testing.T) {
 // the Dialer's Control.
 func TestLoopback_UDPPassThrough(t *testing.T) {
 	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer pc.Close()
 	fdBaseline(t)
 	var controls []string
@@ -794,9 +776,7 @@ func TestLoopback_UDPPassThrough(t *testing.T) {
 		},
 	}
 	c, err := d.DialContext(context.Background(), "udp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	if _, ok := c.(*net.UDPConn); !ok {
 		t.Fatalf("udp dial returned %T, want *net.UDPConn", c)
@@ -822,9 +802,7 @@ func TestLoopback_UDPPassThrough(t *testing.T) {
 func TestLoopback_UnixPassThrough(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s")
 	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer ln.Close()
 	accepted := make(chan net.Conn, 1)
 	go func() {
@@ -837,9 +815,7 @@ func TestLoopback_UnixPassThrough(t *testing.T) {
 	fdBaseline(t)
 	d := Dialer{Resolver: &resolver.Static{}}
 	c, err := d.DialContext(context.Background(), "unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	if _, ok := c.(*net.UnixConn); !ok {
 		t.Fatalf("unix dial returned %T, want *net.UnixConn", c)
@@ -903,9 +879,7 @@ func testHTTPTrace(t *testing.T, newResolver func(*testing.T, *dnstest.Server) r
 	var ev events
 	ctx = WithTrace(ctx, ev.trace())
 	c, err := d.DialContext(ctx, "tcp", p.Host(dualName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	exchange(t, c, p.V4)
 	ev.wait(t)
@@ -1058,14 +1032,10 @@ func TestLoopback_HTTPTransport(t *testing.T) {
 		})
 		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+p.Host("dual.test")+path, nil)
 		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer resp.Body.Close()
 		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return string(b)
 	}
 	start := time.Now()
@@ -1091,9 +1061,7 @@ func TestLoopback_ContextAfterConnect(t *testing.T) {
 	d := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4), Timeout: 100 * time.Millisecond, DisableHistory: true}
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	cancel()
 	time.Sleep(200 * time.Millisecond) // past the Timeout
@@ -1157,9 +1125,7 @@ func TestLoopback_TLSHandshakeDecides(t *testing.T) {
 	start := time.Now()
 	resp, err := client.Get("https://" + p.Host("dual.test") + "/")
 	took := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil || string(body) != "hello over TLS" {

@@ -16,6 +16,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
@@ -29,9 +31,7 @@ func TestSmokeBlackHoleV6(t *testing.T) {
 		d := simDialer(&n, r)
 		start := time.Now()
 		c, err := d.DialContext(context.Background(), "tcp", "example.com:443")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer c.Close()
 		if got, want := time.Since(start), 270*time.Millisecond; got != want {
 			t.Errorf("dial took %v, want %v", got, want)

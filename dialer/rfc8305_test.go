@@ -23,6 +23,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
@@ -393,9 +395,7 @@ func TestRFC8305_5_PhotoFinish(t *testing.T) {
 		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)})
 		start := time.Now()
 		c, err := d.DialContext(t.Context(), "tcp", "example.com:443")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer c.Close()
 		if took := time.Since(start); took != 260*ms {
 			t.Errorf("took %v; want 260ms", took)
@@ -451,9 +451,7 @@ func TestRFC8305_5_LateLoserClosed(t *testing.T) {
 		}})
 		start := time.Now()
 		c, err := d.DialContext(ctx, "tcp", "example.com:443")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer c.Close()
 		if got := c.RemoteAddr().String(); got != "192.0.2.1:443" || time.Since(start) != 260*ms {
 			t.Errorf("won by %v at %v; want 192.0.2.1:443 at 260ms", got, time.Since(start))

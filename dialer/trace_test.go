@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"net/http/httptrace"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
 	"github.com/dualstack-go/happyeyeballs/resolver"
@@ -100,9 +102,7 @@ func TestTrace(t *testing.T) {
 		var ev, hev simEvents
 		ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 		c, err := d.DialContext(ctx, "tcp", "example.com:443")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer c.Close()
 		synctest.Wait()
 		// The loser reports after DialDone: the dial closes its done
@@ -215,9 +215,7 @@ func TestTrace_Literal(t *testing.T) {
 		var ev, hev simEvents
 		ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 		c, err := simDialer(n, simFailResolver{t}).DialContext(ctx, "tcp", "192.0.2.1:443")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		c.Close()
 		diffLines(t, "Trace", ev.take(), []string{
 			"AttemptStart #0 192.0.2.1:443 @0s",
@@ -242,9 +240,7 @@ func TestTrace_WinBeforeDNSDone(t *testing.T) {
 		var ev, hev simEvents
 		ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 		c, err := d.DialContext(ctx, "tcp", "example.com:443")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		c.Close()
 		synctest.Wait()
 		diffLines(t, "Trace", ev.take(), []string{
@@ -280,9 +276,7 @@ func TestLogTrace(t *testing.T) {
 		}
 		ctx := WithTrace(context.Background(), LogTrace(logf))
 		c, err := d.DialContext(ctx, "tcp", "example.com:443")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		c.Close()
 		synctest.Wait()
 		want := []string{
@@ -296,8 +290,6 @@ func TestLogTrace(t *testing.T) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if !slices.Equal(lines, want) {
-			t.Errorf("log:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
-		}
+		assert.Equal(t, want, lines, "log")
 	})
 }
