@@ -1,6 +1,6 @@
 package dialer
 
-// The RFC 8305 conformance suite in virtual time, one test per section:
+// The RFC 8305 conformance suite in virtual time, by section:
 // §3 (hostname resolution), §4 (sorting and interleaving addresses), §5
 // (connection attempts), §6 (answers that arrive during the race). Every
 // test runs inside synctest.Test against an in-memory network
@@ -8,12 +8,9 @@ package dialer
 // asserts to the millisecond when each attempt started, which address
 // won, when DialContext returned, and that every loser was stopped and
 // its connection closed (the harness, simCase, is in helpers_test.go).
-// Case names start with the section they check, such as
-// "RFC8305/5/...", so that
-//
-//	go test -run 'RFC8305_5|/RFC8305/5/' ./dialer
-//
-// runs what the suite checks of §5.
+// Test names carry the section (TestRFC8305_5_Stagger), and so do case
+// names here and in the other test files ("RFC8305/5/..."): grep for
+// RFC8305_5 and RFC8305/5 to find what checks §5.
 
 import (
 	"context"
