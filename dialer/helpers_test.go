@@ -29,12 +29,12 @@ const ms = time.Millisecond
 
 // Documentation addresses (RFC 3849, RFC 5737).
 var (
-	v6a    = netip.MustParseAddr("2001:db8::1")
-	v6b    = netip.MustParseAddr("2001:db8::2")
-	simV6C = netip.MustParseAddr("2001:db8::3")
-	v4a    = netip.MustParseAddr("192.0.2.1")
-	v4b    = netip.MustParseAddr("192.0.2.2")
-	simV4C = netip.MustParseAddr("192.0.2.3")
+	v6a = netip.MustParseAddr("2001:db8::1")
+	v6b = netip.MustParseAddr("2001:db8::2")
+	v6c = netip.MustParseAddr("2001:db8::3")
+	v4a = netip.MustParseAddr("192.0.2.1")
+	v4b = netip.MustParseAddr("192.0.2.2")
+	v4c = netip.MustParseAddr("192.0.2.3")
 )
 
 // simMany returns n addresses of a family: 2001:db8:1::1… or 198.18.x.y.

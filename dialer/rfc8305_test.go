@@ -170,8 +170,8 @@ func TestRFC8305_3_Resolution(t *testing.T) {
 // alternate after First Address Family Count addresses of the first one.
 func TestRFC8305_4_Interleave(t *testing.T) {
 	bh := simnet.BlackHoled()
-	six := []netip.Addr{v6a, v6b, simV6C}
-	four := []netip.Addr{v4a, v4b, simV4C}
+	six := []netip.Addr{v6a, v6b, v6c}
+	four := []netip.Addr{v4a, v4b, v4c}
 	// Every address is black-holed but the last one tried, which connects
 	// in 10 ms: the attempts run every 250 ms (§5) and none is aborted.
 	hosts := func(last netip.Addr) map[netip.Addr]simnet.Behavior {
@@ -186,23 +186,23 @@ func TestRFC8305_4_Interleave(t *testing.T) {
 		{
 			name: "RFC8305/4/First Address Family Count 1: v6 v4 v6 v4 v6 v4",
 			aaaa: simAnswer(0, six...), a: simAnswer(0, four...),
-			hosts: hosts(simV4C),
+			hosts: hosts(v4c),
 			want: []simAt{
 				{v6a, 0}, {v4a, 250 * ms}, {v6b, 500 * ms},
-				{v4b, 750 * ms}, {simV6C, 1000 * ms}, {simV4C, 1250 * ms},
+				{v4b, 750 * ms}, {v6c, 1000 * ms}, {v4c, 1250 * ms},
 			},
-			winner: simV4C, took: 1260 * ms,
+			winner: v4c, took: 1260 * ms,
 		},
 		{
 			name: "RFC8305/4/First Address Family Count 2: v6 v6 v4 v6 v4 v4",
 			aaaa: simAnswer(0, six...), a: simAnswer(0, four...),
-			hosts:  hosts(simV4C),
+			hosts:  hosts(v4c),
 			config: func(d *Dialer) { d.FirstAddressFamilyCount = 2 },
 			want: []simAt{
 				{v6a, 0}, {v6b, 250 * ms}, {v4a, 500 * ms},
-				{simV6C, 750 * ms}, {v4b, 1000 * ms}, {simV4C, 1250 * ms},
+				{v6c, 750 * ms}, {v4b, 1000 * ms}, {v4c, 1250 * ms},
 			},
-			winner: simV4C, took: 1260 * ms,
+			winner: v4c, took: 1260 * ms,
 		},
 		{
 			name: "RFC8305/4/First Address Family Count 5 larger than the family: all IPv6, then IPv4",
@@ -215,34 +215,34 @@ func TestRFC8305_4_Interleave(t *testing.T) {
 		{
 			name: "RFC8305/4/one IPv6, three IPv4: the rest of IPv4 follows",
 			aaaa: simAnswer(0, v6a), a: simAnswer(0, four...),
-			hosts:  hosts(simV4C),
-			want:   []simAt{{v6a, 0}, {v4a, 250 * ms}, {v4b, 500 * ms}, {simV4C, 750 * ms}},
-			winner: simV4C, took: 760 * ms,
+			hosts:  hosts(v4c),
+			want:   []simAt{{v6a, 0}, {v4a, 250 * ms}, {v4b, 500 * ms}, {v4c, 750 * ms}},
+			winner: v4c, took: 760 * ms,
 		},
 		{
 			name: "PreferredFamily IPv4: v4 v6 v4 v6 v4 v6",
 			aaaa: simAnswer(0, six...), a: simAnswer(0, four...),
-			hosts:  hosts(simV6C),
+			hosts:  hosts(v6c),
 			config: func(d *Dialer) { d.PreferredFamily = resolver.IPv4 },
 			want: []simAt{
 				{v4a, 0}, {v6a, 250 * ms}, {v4b, 500 * ms},
-				{v6b, 750 * ms}, {simV4C, 1000 * ms}, {simV6C, 1250 * ms},
+				{v6b, 750 * ms}, {v4c, 1000 * ms}, {v6c, 1250 * ms},
 			},
-			winner: simV6C, took: 1260 * ms,
+			winner: v6c, took: 1260 * ms,
 		},
 		{
 			name: "PreferredFamily IPv4 with count 2: v4 v4 v6 v4 v6 v6",
 			aaaa: simAnswer(0, six...), a: simAnswer(0, four...),
-			hosts: hosts(simV6C),
+			hosts: hosts(v6c),
 			config: func(d *Dialer) {
 				d.PreferredFamily = resolver.IPv4
 				d.FirstAddressFamilyCount = 2
 			},
 			want: []simAt{
 				{v4a, 0}, {v4b, 250 * ms}, {v6a, 500 * ms},
-				{simV4C, 750 * ms}, {v6b, 1000 * ms}, {simV6C, 1250 * ms},
+				{v4c, 750 * ms}, {v6b, 1000 * ms}, {v6c, 1250 * ms},
 			},
-			winner: simV6C, took: 1260 * ms,
+			winner: v6c, took: 1260 * ms,
 		},
 		{
 			name: "PreferredFamily IPv4: AAAA first waits the Resolution Delay for A",
@@ -523,11 +523,11 @@ func TestRFC8305_6_LateAnswers(t *testing.T) {
 		},
 		{
 			name: "RFC8305/6/late IPv4 addresses interleave with the untried IPv6",
-			aaaa: simAnswer(0, v6a, v6b, simV6C), a: simAnswer(300*ms, v4a, v4b),
+			aaaa: simAnswer(0, v6a, v6b, v6c), a: simAnswer(300*ms, v4a, v4b),
 			hosts: map[netip.Addr]simnet.Behavior{
-				v6a: bh, v6b: bh, v4a: bh, simV6C: bh, v4b: simnet.Accepting(10 * ms),
+				v6a: bh, v6b: bh, v4a: bh, v6c: bh, v4b: simnet.Accepting(10 * ms),
 			},
-			want:   []simAt{{v6a, 0}, {v6b, 250 * ms}, {v4a, 500 * ms}, {simV6C, 750 * ms}, {v4b, 1000 * ms}},
+			want:   []simAt{{v6a, 0}, {v6b, 250 * ms}, {v4a, 500 * ms}, {v6c, 750 * ms}, {v4b, 1000 * ms}},
 			winner: v4b, took: 1010 * ms,
 		},
 	})
