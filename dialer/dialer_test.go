@@ -503,7 +503,7 @@ func TestDialer_DialContext_DoneContext(t *testing.T) {
 		cancel()
 		start := time.Now()
 		for _, addr := range []string{"example.com:443", "[2001:db8::1]:443"} {
-			_, err := simDialer(n, &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)}).DialContext(ctx, "tcp", addr)
+			_, err := simDialer(n, dualStatic(v6a, v4a)).DialContext(ctx, "tcp", addr)
 			if err == nil {
 				t.Fatalf("%s: dial with a cancelled context succeeded", addr)
 			}
@@ -694,7 +694,7 @@ func TestDialer_DialContext_Concurrent(t *testing.T) {
 		n := new(simnet.Network)
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Accepting(20*ms))
-		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)})
+		d := simDialer(n, dualStatic(v6a, v4a))
 		const dials = 40
 		var wg sync.WaitGroup
 		errs := make(chan error, dials)

@@ -204,10 +204,7 @@ func TestDropIn_TraceOnEveryReturn(t *testing.T) {
 // change another's plan.
 func TestDropIn_HistoryScope(t *testing.T) {
 	p := loopback.Dual(t, loopback.Accept, loopback.Accept)
-	st := &resolver.Static{
-		AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{loopback.V6}},
-		A:    resolver.StaticAnswer{Addrs: []netip.Addr{loopback.V4}},
-	}
+	st := dualStatic(loopback.V6, loopback.V4)
 	a := &Dialer{Resolver: st, Control: func(network, _ string, _ syscall.RawConn) error {
 		if network == "tcp6" {
 			return syscall.ENETUNREACH // as a socket bound to an IPv4-only interface would

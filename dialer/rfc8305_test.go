@@ -389,7 +389,7 @@ func TestRFC8305_5_PhotoFinish(t *testing.T) {
 		n := new(simnet.Network)
 		n.Set(v6a, simnet.Accepting(260*ms))
 		n.Set(v4a, simnet.Accepting(10*ms)) // starts at 250: also done at 260
-		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)})
+		d := simDialer(n, dualStatic(v6a, v4a))
 		start := time.Now()
 		c, err := d.DialContext(t.Context(), "tcp", "example.com:443")
 		require.NoError(t, err)
@@ -430,7 +430,7 @@ func TestRFC8305_5_LateLoserClosed(t *testing.T) {
 		n := new(simnet.Network)
 		n.Set(v6a, simnet.Accepting(261*ms))
 		n.Set(v4a, simnet.Accepting(10*ms))
-		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)})
+		d := simDialer(n, dualStatic(v6a, v4a))
 		d.DialAttempt = func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
 			if ap.Addr() == v6a {
 				ctx = context.WithoutCancel(ctx) // a stubborn transport
