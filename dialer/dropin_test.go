@@ -15,6 +15,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dualstack-go/happyeyeballs/internal/loopback"
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
 	"github.com/dualstack-go/happyeyeballs/resolver"
@@ -49,7 +51,7 @@ func TestDropIn_NoConnectAfterReturn(t *testing.T) {
 			var n simnet.Network
 			n.Set(v6a, simnet.Accepting(250*time.Millisecond))
 			n.Set(v4a, simnet.Accepting(10*time.Millisecond))
-			d := simDialer(&n, dualStatic())
+			d := simDialer(&n, dualStatic(v6a, v4a))
 			var returned, late atomic.Bool
 			ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
 				ConnectStart: func(string, string) {
@@ -60,9 +62,7 @@ func TestDropIn_NoConnectAfterReturn(t *testing.T) {
 			})
 			c, err := d.DialContext(ctx, "tcp", "example.com:443")
 			returned.Store(true)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			c.Close()
 			synctest.Wait()
 			if late.Load() {
@@ -92,9 +92,7 @@ func TestDropIn_ConnectHooksOnceWithDialAttempt(t *testing.T) {
 		return nd.DialContext(ctx, network, ap.String())
 	}}
 	c, err := d.DialContext(ctx, "tcp", e4.Addr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c.Close()
 	if starts.Load() != 1 || dones.Load() != 1 {
 		t.Errorf("ConnectStart fired %d times, ConnectDone %d; want 1 each", starts.Load(), dones.Load())
@@ -193,9 +191,7 @@ func TestDropIn_TraceOnEveryReturn(t *testing.T) {
 				DNSDone: func(httptrace.DNSDoneInfo) { dnsDone.Add(1) },
 			})
 			c, err := d.DialContext(ctx, "tcp", "v4only.example:443")
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			c.Close()
 			if dnsDone.Load() != 1 {
 				t.Errorf("DNSDone fired %d times, want 1", dnsDone.Load())
@@ -208,10 +204,7 @@ func TestDropIn_TraceOnEveryReturn(t *testing.T) {
 // change another's plan.
 func TestDropIn_HistoryScope(t *testing.T) {
 	p := loopback.Dual(t, loopback.Accept, loopback.Accept)
-	st := &resolver.Static{
-		AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{loopback.V6}},
-		A:    resolver.StaticAnswer{Addrs: []netip.Addr{loopback.V4}},
-	}
+	st := dualStatic(loopback.V6, loopback.V4)
 	a := &Dialer{Resolver: st, Control: func(network, _ string, _ syscall.RawConn) error {
 		if network == "tcp6" {
 			return syscall.ENETUNREACH // as a socket bound to an IPv4-only interface would
@@ -219,15 +212,11 @@ func TestDropIn_HistoryScope(t *testing.T) {
 		return nil
 	}}
 	c, err := a.Dial("tcp", p.Host("svc.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c.Close()
 	b := &Dialer{Resolver: st}
 	c, err = b.Dial("tcp", p.Host("svc.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	if got := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr(); got != loopback.V6 {
 		t.Errorf("second Dialer connected to %v; want %v (nothing learned from the first)", got, loopback.V6)

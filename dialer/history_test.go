@@ -7,6 +7,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
 )
 
@@ -18,16 +20,14 @@ func TestHistory_BlackHoleLearned(t *testing.T) {
 		var n simnet.Network
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
-		d := simDialer(&n, dualStatic())
+		d := simDialer(&n, dualStatic(v6a, v4a))
 		d.testHistory = new(history)
 
 		dial := func() (time.Duration, netip.AddrPort) {
 			t.Helper()
 			start := time.Now()
 			c, err := d.DialContext(context.Background(), "tcp", "example.com:443")
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			took := time.Since(start)
 			ap := c.RemoteAddr().(interface{ AddrPort() netip.AddrPort }).AddrPort()
 			c.Close()
@@ -68,13 +68,11 @@ func TestHistory_RefusalIsNotUnreachable(t *testing.T) {
 		var n simnet.Network
 		n.Set(v6a, simnet.Refusing(5*time.Millisecond))
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
-		d := simDialer(&n, dualStatic())
+		d := simDialer(&n, dualStatic(v6a, v4a))
 		d.testHistory = new(history)
 		for i := range 2 {
 			c, err := d.DialContext(context.Background(), "tcp", "example.com:443")
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			c.Close()
 			if first := n.Attempts()[2*i]; first.Addr.Addr() != v6a {
 				t.Errorf("dial %d tried %v first, want %v", i, first.Addr, v6a)
@@ -90,13 +88,11 @@ func TestHistory_NotLearnedWithDialAttempt(t *testing.T) {
 		var n simnet.Network
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
-		d := simDialer(&n, dualStatic())
+		d := simDialer(&n, dualStatic(v6a, v4a))
 		for range 2 {
 			start := time.Now()
 			c, err := d.DialContext(context.Background(), "tcp", "example.com:443")
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			c.Close()
 			if took := time.Since(start); took != 270*time.Millisecond {
 				t.Errorf("dial took %v, want 270ms every time", took)

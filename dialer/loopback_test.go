@@ -1,6 +1,6 @@
 //go:build linux
 
-package dialer_test
+package dialer
 
 // Real sockets on loopback: the built-in attempt path (no DialAttempt)
 // against listeners on 127.0.0.1 and ::1 that accept, refuse, or black-hole
@@ -13,6 +13,7 @@ package dialer_test
 // the next attempt when the first was refused).
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -32,280 +33,312 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
-	"github.com/dualstack-go/happyeyeballs/dialer"
 	"github.com/dualstack-go/happyeyeballs/internal/dnstest"
 	"github.com/dualstack-go/happyeyeballs/internal/loopback"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
-// dualName resolves to ::1 and 127.0.0.1 on the test DNS server. It is
-// rooted so that the stub resolver applies no search domains.
-const dualName = "dual.test."
+// loopbackCase is one TestLoopback_Connect dial.
+type loopbackCase struct {
+	name   string
+	v4, v6 loopback.Kind // what 127.0.0.1 and ::1 do
+	// dns, when set, resolves the name through a DNS server serving
+	// zone (nil: dualZone) with faults per query type; when nil the
+	// Dialer uses dualStatic and no server runs.
+	dns     func(*testing.T, *dnstest.Server) resolver.Resolver
+	zone    []string
+	faults  map[uint16]dnstest.Fault
+	config  func(*Dialer) // applied to Dialer{Resolver: …, DisableHistory: true}
+	network string        // "tcp" when empty
+	literal bool          // dial the winner's IP literal instead of the name
 
-func dualZone() *dnstest.Zone {
-	return dnstest.NewZone(
-		dualName+" 60 IN AAAA ::1",
-		dualName+" 60 IN A 127.0.0.1",
-	)
+	want     resolver.Family   // the family that connects
+	attempts []resolver.Family // every attempt, in start order; nil: not checked
+	min, max time.Duration     // bounds on how long the dial takes; 0: none
+	why      string            // what a duration outside the bounds means
+	check    func(*testing.T, *loopbackDial)
 }
 
-// dnsResolver returns the project's DNS client (resolver.Client, what
-// resolver.Default uses) asking srv and nothing else: no resolv.conf, no
-// hosts file.
-func dnsResolver(t *testing.T, srv *dnstest.Server) resolver.Resolver {
-	return &resolver.Client{
-		Config:    &resolver.Config{Servers: []netip.AddrPort{srv.Addr}, Ndots: 1},
-		HostsPath: filepath.Join(t.TempDir(), "no-hosts"),
-	}
+// loopbackDial is what a TestLoopback_Connect case's check looks at.
+type loopbackDial struct {
+	p   *loopback.Pair
+	srv *dnstest.Server // nil when the case resolves with resolver.Static
+	ev  *events         // the dial's Trace, every attempt ended
+	c   net.Conn        // the connection returned
 }
 
-// stubResolver is resolver.System over the Go stub resolver, asking srv
-// whatever resolv.conf names. A query cut short by its context closes its
-// socket, so that a lookup the dial abandoned (a dropped AAAA) ends at
-// once instead of waiting out the resolv.conf timeout.
-func stubResolver(srv *dnstest.Server) resolver.Resolver {
-	var nd net.Dialer
-	return &resolver.System{Resolver: &net.Resolver{
-		PreferGo: true,
-		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			c, err := nd.DialContext(ctx, network, srv.Addr.String())
-			if err != nil {
-				return nil, err
+// TestLoopback_Connect: dials that connect. Each case sets what ::1 and
+// 127.0.0.1 do and how the name resolves, and checks which endpoint won
+// (a byte written reaches it), the attempts in start order and how long
+// the dial took. Cases that ask a real DNS server dial dualName; the
+// others dial "dual.test" through resolver.Static.
+func TestLoopback_Connect(t *testing.T) {
+	zeroDialer := func(d *Dialer) { *d = Dialer{} } // no Resolver: an IP literal must not touch DNS at all
+	v4, v6 := resolver.IPv4, resolver.IPv6
+	for _, tc := range append([]loopbackCase{
+		{
+			name: "IP literal/127.0.0.1", v4: loopback.Accept, v6: loopback.Accept,
+			config: zeroDialer, literal: true,
+			want: v4, attempts: []resolver.Family{v4},
+			check: checkNoDNSAnswers,
+		},
+		{
+			name: "IP literal/::1", v4: loopback.Accept, v6: loopback.Accept,
+			config: zeroDialer, literal: true,
+			want: v6, attempts: []resolver.Family{v6},
+			check: checkNoDNSAnswers,
+		},
+		{
+			// RFC 6724 puts ::1 first and it wins at once. RFC 8305 §3:
+			// both queries are sent at once, even though the AAAA answer
+			// alone was enough here (the A query may still be on its way).
+			name: "RFC8305/4/IPv6 first: ::1 wins at once, both queries sent",
+			v4:   loopback.Accept, v6: loopback.Accept, dns: dnsResolver,
+			want: v6, attempts: []resolver.Family{v6},
+			check: func(t *testing.T, r *loopbackDial) {
+				for _, qt := range []uint16{dns.TypeAAAA, dns.TypeA} {
+					deadline := time.Now().Add(time.Second)
+					for r.srv.Count(qt, "") == 0 && time.Now().Before(deadline) {
+						time.Sleep(5 * time.Millisecond)
+					}
+					if r.srv.Count(qt, "") == 0 {
+						t.Errorf("the DNS server saw no %s query: %v", dns.TypeToString[qt], r.srv.Queries())
+					}
+				}
+			},
+		},
+		{
+			// ::1 refuses, so 127.0.0.1 is tried at once, not a Connection
+			// Attempt Delay (250 ms) later.
+			name: "RFC8305/5/failure-starts-next: refused ::1, 127.0.0.1 at once",
+			v4:   loopback.Accept, v6: loopback.Refuse,
+			want: v4, attempts: []resolver.Family{v6, v4},
+			max: 200 * time.Millisecond, why: "well under the 250 ms Connection Attempt Delay",
+			check: func(t *testing.T, r *loopbackDial) {
+				if d0, _ := r.ev.done(0); !errors.Is(d0.Err, syscall.ECONNREFUSED) {
+					t.Errorf("::1 attempt ended with %v, want ECONNREFUSED", d0.Err)
+				}
+				if s1 := r.ev.starts[1].Elapsed; s1 > 200*time.Millisecond {
+					t.Errorf("127.0.0.1 attempt started at %v, want at once after the refusal (well before the 250 ms delay)", s1)
+				}
+			},
+		},
+		{
+			// SYNs to ::1 are dropped; after the Connection Attempt Delay
+			// the dial tries 127.0.0.1 and connects, with the name
+			// resolved by a real DNS server.
+			name: "RFC8305/5/black-holed ::1: 127.0.0.1 after the Connection Attempt Delay",
+			v4:   loopback.Accept, v6: loopback.BlackHole, dns: dnsResolver,
+			want: v4, attempts: []resolver.Family{v6, v4},
+			min: 200 * time.Millisecond, max: time.Second, why: "Connection Attempt Delay 250 ms",
+			check: func(t *testing.T, r *loopbackDial) {
+				if d0, _ := r.ev.done(0); !d0.Cancelled || d0.Won {
+					t.Errorf("black-holed attempt ended %+v, want cancelled by the winner", d0)
+				}
+			},
+		},
+		{
+			// The mirror image with IPv4 preferred.
+			name: "RFC8305/5/black-holed 127.0.0.1, IPv4 preferred: ::1 after the Connection Attempt Delay",
+			v4:   loopback.BlackHole, v6: loopback.Accept,
+			config: func(d *Dialer) { d.PreferredFamily = resolver.IPv4 },
+			want:   v6,
+			min:    200 * time.Millisecond, max: time.Second, why: "Connection Attempt Delay 250 ms",
+		},
+		{
+			// With Timeout 200 ms, a black-holed ::1 must not use up the
+			// whole budget: 127.0.0.1 is tried within it and connects.
+			// (net.Dialer fails here without trying IPv4.)
+			name: "RFC8305/5/Timeout 200ms, black-holed ::1: 127.0.0.1 tried within it",
+			v4:   loopback.Accept, v6: loopback.BlackHole,
+			config: func(d *Dialer) { d.Timeout = 200 * time.Millisecond },
+			want:   v4, attempts: []resolver.Family{v6, v4},
+		},
+		// The RFC 8305 §3 start rules against a real DNS server, with a
+		// Resolution Delay of 1 s so that "at once" and "after the delay"
+		// are far apart on a noisy machine. Every case must end well
+		// before 1 s, over the family the rule picks.
+		{
+			name: "RFC8305/3/NODATA AAAA starts IPv4 at once",
+			v4:   loopback.Accept, v6: loopback.Accept, dns: dnsResolver,
+			zone:   []string{dualName + " 60 IN A 127.0.0.1"},
+			config: func(d *Dialer) { d.ResolutionDelay = time.Second },
+			want:   v4,
+			max:    700 * time.Millisecond, why: "well under the 1 s Resolution Delay",
+		},
+		{
+			name: "RFC8305/3/SERVFAIL AAAA starts IPv4 at once",
+			v4:   loopback.Accept, v6: loopback.Accept, dns: dnsResolver,
+			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Rcode: dns.RcodeServerFailure}},
+			config: func(d *Dialer) { d.ResolutionDelay = time.Second },
+			want:   v4,
+			max:    700 * time.Millisecond, why: "well under the 1 s Resolution Delay",
+		},
+		{
+			name: "RFC8305/3/AAAA inside the Resolution Delay starts IPv6 on arrival",
+			v4:   loopback.Accept, v6: loopback.Accept, dns: dnsResolver,
+			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Delay: 150 * time.Millisecond}},
+			config: func(d *Dialer) { d.ResolutionDelay = time.Second },
+			want:   v6,
+			min:    150 * time.Millisecond, max: 700 * time.Millisecond, why: "the AAAA delay, well under the 1 s Resolution Delay",
+		},
+		{
+			name: "RFC8305/3/truncated AAAA over UDP is retried over TCP",
+			v4:   loopback.Accept, v6: loopback.Accept, dns: dnsResolver,
+			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Truncate: true}},
+			config: func(d *Dialer) { d.ResolutionDelay = time.Second },
+			want:   v6,
+			max:    700 * time.Millisecond, why: "well under the 1 s Resolution Delay",
+			check: func(t *testing.T, r *loopbackDial) {
+				if r.srv.Count(dns.TypeAAAA, "tcp") == 0 {
+					t.Errorf("no AAAA query over TCP after a truncated reply: %v", r.srv.Queries())
+				}
+			},
+		},
+		{
+			// A answers first and 127.0.0.1 is black-holed; the AAAA
+			// answer arrives 400 ms later, mid-race, and ::1 is tried on
+			// arrival (§3) and wins (§6).
+			name: "RFC8305/6/AAAA after 400ms joins the race and wins",
+			v4:   loopback.BlackHole, v6: loopback.Accept, dns: dnsResolver,
+			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Delay: 400 * time.Millisecond}},
+			want:   v6, attempts: []resolver.Family{v4, v6},
+			min: 400 * time.Millisecond, max: 1200 * time.Millisecond, why: "about the 400 ms AAAA delay",
+		},
+		// "tcp4" and "tcp6" ask the DNS server only for their family and
+		// connect over it, although the other family works.
+		{
+			name: "network/tcp4 asks only A", v4: loopback.Accept, v6: loopback.Accept, dns: dnsResolver,
+			network: "tcp4", want: v4, check: checkAskedOnly(dns.TypeA, dns.TypeAAAA),
+		},
+		{
+			name: "network/tcp6 asks only AAAA", v4: loopback.Accept, v6: loopback.Accept, dns: dnsResolver,
+			network: "tcp6", want: v6, check: checkAskedOnly(dns.TypeAAAA, dns.TypeA),
+		},
+		{
+			// LocalAddr binds every attempt, and an IPv4 LocalAddr limits
+			// the dial to IPv4 (all of 127/8 is loopback on Linux).
+			name: "LocalAddr 127.0.0.2 binds the attempt and limits the dial to IPv4",
+			v4:   loopback.Accept, v6: loopback.Accept,
+			config: func(d *Dialer) { d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)} },
+			want:   v4, attempts: []resolver.Family{v4},
+			check: func(t *testing.T, r *loopbackDial) {
+				local := netip.MustParseAddr("127.0.0.2")
+				if got := r.c.LocalAddr().(*net.TCPAddr).AddrPort().Addr().Unmap(); got != local {
+					t.Errorf("local address %v, want %v", got, local)
+				}
+			},
+		},
+	}, slowAAAACases()...) {
+		t.Run(tc.name, func(t *testing.T) {
+			p := loopback.Dual(t, tc.v4, tc.v6)
+			var srv *dnstest.Server
+			if tc.dns != nil {
+				zone := dualZone()
+				if tc.zone != nil {
+					zone = dnstest.NewZone(tc.zone...)
+				}
+				srv = dnstest.Start(t, &dnstest.Faults{Next: zone, ByType: tc.faults})
 			}
-			context.AfterFunc(ctx, func() { c.Close() })
-			return c, nil
-		},
-	}}
-}
-
-// dnsResolvers are the resolvers that speak DNS, for tests that run with
-// each.
-var dnsResolvers = []struct {
-	name string
-	new  func(*testing.T, *dnstest.Server) resolver.Resolver
-}{
-	{"Client", dnsResolver},
-	{"System", func(_ *testing.T, srv *dnstest.Server) resolver.Resolver { return stubResolver(srv) }},
-}
-
-// staticDual answers ::1 and 127.0.0.1 at once, for tests where DNS is not
-// the point.
-func staticDual() *resolver.Static {
-	return &resolver.Static{
-		AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{loopback.V6}},
-		A:    resolver.StaticAnswer{Addrs: []netip.Addr{loopback.V4}},
-	}
-}
-
-// events records a dial's Trace.
-type events struct {
-	mu      sync.Mutex
-	starts  []dialer.AttemptStartInfo
-	dones   []dialer.AttemptDoneInfo
-	dnsAns  []dialer.DNSAnswerInfo
-	dialEnd []dialer.DialDoneInfo
-	ended   chan struct{} // closed once the dial is done and every attempt started has ended
-}
-
-func (ev *events) trace() *dialer.Trace {
-	ev.ended = make(chan struct{})
-	return &dialer.Trace{
-		DNSAnswer: func(i dialer.DNSAnswerInfo) {
-			ev.mu.Lock()
-			defer ev.mu.Unlock()
-			ev.dnsAns = append(ev.dnsAns, i)
-		},
-		AttemptStart: func(i dialer.AttemptStartInfo) {
-			ev.mu.Lock()
-			defer ev.mu.Unlock()
-			ev.starts = append(ev.starts, i)
-		},
-		AttemptDone: func(i dialer.AttemptDoneInfo) {
-			ev.mu.Lock()
-			defer ev.mu.Unlock()
-			ev.dones = append(ev.dones, i)
-			if len(ev.dones) == len(ev.starts) && len(ev.dialEnd) > 0 {
-				close(ev.ended)
-			}
-		},
-		DialDone: func(i dialer.DialDoneInfo) {
-			ev.mu.Lock()
-			defer ev.mu.Unlock()
-			ev.dialEnd = append(ev.dialEnd, i)
-			if len(ev.dones) == len(ev.starts) {
-				close(ev.ended)
-			}
-		},
-	}
-}
-
-// wait waits for every attempt to report AttemptDone (a loser may report
-// after DialContext returned).
-func (ev *events) wait(t *testing.T) {
-	t.Helper()
-	select {
-	case <-ev.ended:
-	case <-time.After(5 * time.Second):
-		ev.mu.Lock()
-		defer ev.mu.Unlock()
-		t.Fatalf("attempts still running 5s after the dial: started %v, done %v", ev.starts, ev.dones)
-	}
-}
-
-func (ev *events) startAddrs() []netip.AddrPort {
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
-	var out []netip.AddrPort
-	for _, s := range ev.starts {
-		out = append(out, s.Addr)
-	}
-	return out
-}
-
-func (ev *events) done(index int) (dialer.AttemptDoneInfo, bool) {
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
-	for _, d := range ev.dones {
-		if d.Index == index {
-			return d, true
-		}
-	}
-	return dialer.AttemptDoneInfo{}, false
-}
-
-// remote is the connection's peer address, unmapped.
-func remote(t *testing.T, c net.Conn) netip.AddrPort {
-	t.Helper()
-	ap := c.RemoteAddr().(*net.TCPAddr).AddrPort()
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-}
-
-// exchange proves that c reaches the endpoint: a byte written by the
-// client is read on a connection the endpoint accepted.
-func exchange(t *testing.T, c net.Conn, e *loopback.Endpoint) {
-	t.Helper()
-	if _, err := c.Write([]byte{'x'}); err != nil {
-		t.Fatalf("write: %v", err)
-	}
-	s := e.Next(t, 2*time.Second)
-	defer s.Close()
-	s.SetReadDeadline(time.Now().Add(2 * time.Second))
-	b := make([]byte, 1)
-	if _, err := io.ReadFull(s, b); err != nil || b[0] != 'x' {
-		t.Fatalf("server read %q, %v; want \"x\"", b, err)
-	}
-	if got, want := s.RemoteAddr().String(), c.LocalAddr().String(); got != want {
-		t.Errorf("server's peer = %v, want the client's local address %v", got, want)
-	}
-}
-
-// fdBaseline counts open files now and checks, when the test ends (before
-// the endpoints and DNS servers created earlier are closed), that none was
-// left open. It waits a few seconds: resolver.Client keeps an abandoned
-// lookup running for 1 s so that a late answer still fills its cache.
-func fdBaseline(t *testing.T) {
-	t.Helper()
-	n := loopback.FDs(t)
-	t.Cleanup(func() { loopback.WaitFDs(t, n, 3*time.Second) })
-}
-
-func TestLoopback_IPLiteral(t *testing.T) {
-	for _, ip := range []netip.Addr{loopback.V4, loopback.V6} {
-		t.Run(ip.String(), func(t *testing.T) {
-			e := loopback.Single(t, ip, loopback.Accept)
 			fdBaseline(t)
+			d := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4), DisableHistory: true}
+			address := p.Host("dual.test")
+			if tc.dns != nil {
+				d.Resolver, address = tc.dns(t, srv), p.Host(dualName)
+			}
+			if tc.config != nil {
+				tc.config(&d)
+			}
+			e := p.V4
+			if tc.want == resolver.IPv6 {
+				e = p.V6
+			}
+			if tc.literal {
+				address = e.Addr.String()
+			}
 			var ev events
-			ctx := dialer.WithTrace(context.Background(), ev.trace())
-			// No Resolver: an IP literal must not touch DNS at all.
-			var d dialer.Dialer
-			c, err := d.DialContext(ctx, "tcp", e.Addr.String())
-			if err != nil {
-				t.Fatal(err)
-			}
+			ctx := WithTrace(context.Background(), ev.trace())
+			start := time.Now()
+			c, err := d.DialContext(ctx, cmp.Or(tc.network, "tcp"), address)
+			took := time.Since(start)
+			require.NoError(t, err)
 			defer c.Close()
-			if got := remote(t, c); got != e.Addr {
-				t.Errorf("connected to %v, want %v", got, e.Addr)
-			}
+			assert.Equal(t, e.Addr, remote(t, c), "connected to")
 			exchange(t, c, e)
-			ev.wait(t)
-			if got := ev.startAddrs(); !slices.Equal(got, []netip.AddrPort{e.Addr}) {
-				t.Errorf("attempts %v, want one to %v", got, e.Addr)
+			if took < tc.min || (tc.max > 0 && took > tc.max) {
+				t.Errorf("dial took %v, want between %v and %v (%s)", took, tc.min, tc.max, tc.why)
 			}
-			if len(ev.dnsAns) != 0 {
-				t.Errorf("DNS answers for an IP literal: %v", ev.dnsAns)
+			ev.wait(t)
+			if tc.attempts != nil {
+				var want []netip.AddrPort
+				for _, f := range tc.attempts {
+					if f == resolver.IPv6 {
+						want = append(want, p.V6.Addr)
+					} else {
+						want = append(want, p.V4.Addr)
+					}
+				}
+				require.Equal(t, want, ev.startAddrs(), "attempts, in start order")
+			}
+			if tc.check != nil {
+				tc.check(t, &loopbackDial{p: p, srv: srv, ev: &ev, c: c})
 			}
 		})
 	}
 }
 
-// TestLoopback_PrefersIPv6: a name with ::1 and 127.0.0.1, both working,
-// resolved by a real DNS server: RFC 6724 puts ::1 first and it wins at
-// once.
-func TestLoopback_PrefersIPv6(t *testing.T) {
-	p := loopback.Dual(t, loopback.Accept, loopback.Accept)
-	srv := dnstest.Start(t, dualZone())
-	fdBaseline(t)
-	d := dialer.Dialer{Resolver: dnsResolver(t, srv), DisableHistory: true}
-	var ev events
-	ctx := dialer.WithTrace(context.Background(), ev.trace())
-	c, err := d.DialContext(ctx, "tcp", p.Host(dualName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if got := remote(t, c); got != p.V6.Addr {
-		t.Errorf("connected to %v, want %v", got, p.V6.Addr)
-	}
-	exchange(t, c, p.V6)
-	ev.wait(t)
-	if got := ev.startAddrs(); len(got) != 1 {
-		t.Errorf("attempts %v, want only [::1]", got)
-	}
-	// RFC 8305 §3: both queries are sent at once, even though the AAAA
-	// answer alone was enough here (the A query may still be on its way).
-	for _, qt := range []uint16{dns.TypeAAAA, dns.TypeA} {
-		deadline := time.Now().Add(time.Second)
-		for srv.Count(qt, "") == 0 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
+// slowAAAACases are the TestLoopback_Connect cases where the DNS server
+// answers A at once and AAAA only after 1 s (or never). The dial waits
+// the Resolution Delay (50 ms) for AAAA, then connects over IPv4, well
+// before the AAAA answer; net.Dialer would wait for both answers. Both
+// resolvers that speak DNS are used: resolver.Client and resolver.System
+// over Go's stub resolver.
+func slowAAAACases() []loopbackCase {
+	var cases []loopbackCase
+	for _, fault := range []struct {
+		name string
+		f    dnstest.Fault
+	}{
+		{"delayed 1s", dnstest.Fault{Delay: time.Second}},
+		{"dropped", dnstest.Fault{Drop: true}},
+	} {
+		for _, rc := range dnsResolvers {
+			cases = append(cases, loopbackCase{
+				name: "RFC8305/3/AAAA " + fault.name + "/" + rc.name + ": IPv4 after the Resolution Delay",
+				v4:   loopback.Accept, v6: loopback.Accept, dns: rc.new,
+				faults:   map[uint16]dnstest.Fault{dns.TypeAAAA: fault.f},
+				want:     resolver.IPv4,
+				attempts: []resolver.Family{resolver.IPv4},
+				min:      DefaultResolutionDelay, max: 500 * time.Millisecond,
+				why: "the 50 ms Resolution Delay and well under the 1 s AAAA delay",
+				check: func(t *testing.T, r *loopbackDial) {
+					if n := r.srv.Count(dns.TypeAAAA, ""); n == 0 {
+						t.Errorf("the DNS server saw no AAAA query: %v", r.srv.Queries())
+					}
+				},
+			})
 		}
-		if srv.Count(qt, "") == 0 {
-			t.Errorf("the DNS server saw no %s query: %v", dns.TypeToString[qt], srv.Queries())
-		}
+	}
+	return cases
+}
+
+// checkNoDNSAnswers checks that the dial reported no DNS answer.
+func checkNoDNSAnswers(t *testing.T, r *loopbackDial) {
+	if len(r.ev.dnsAns) != 0 {
+		t.Errorf("DNS answers for an IP literal: %v", r.ev.dnsAns)
 	}
 }
 
-// TestLoopback_RefusedFallsBackAtOnce: ::1 refuses, so 127.0.0.1 is tried
-// at once, not a Connection Attempt Delay (250 ms) later.
-func TestLoopback_RefusedFallsBackAtOnce(t *testing.T) {
-	p := loopback.Dual(t, loopback.Accept, loopback.Refuse)
-	fdBaseline(t)
-	d := dialer.Dialer{Resolver: staticDual(), DisableHistory: true}
-	var ev events
-	ctx := dialer.WithTrace(context.Background(), ev.trace())
-	start := time.Now()
-	c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
-	took := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if got := remote(t, c); got != p.V4.Addr {
-		t.Errorf("connected to %v, want %v", got, p.V4.Addr)
-	}
-	exchange(t, c, p.V4)
-	ev.wait(t)
-	if got, want := ev.startAddrs(), []netip.AddrPort{p.V6.Addr, p.V4.Addr}; !slices.Equal(got, want) {
-		t.Fatalf("attempts %v, want %v", got, want)
-	}
-	if d0, _ := ev.done(0); !errors.Is(d0.Err, syscall.ECONNREFUSED) {
-		t.Errorf("::1 attempt ended with %v, want ECONNREFUSED", d0.Err)
-	}
-	if s1 := ev.starts[1].Elapsed; s1 > 200*time.Millisecond {
-		t.Errorf("127.0.0.1 attempt started at %v, want at once after the refusal (well before the 250 ms delay)", s1)
-	}
-	if took > 200*time.Millisecond {
-		t.Errorf("dial took %v, want well under the 250 ms Connection Attempt Delay", took)
+// checkAskedOnly checks that the DNS server saw queries of type asked and
+// none of type never.
+func checkAskedOnly(asked, never uint16) func(*testing.T, *loopbackDial) {
+	return func(t *testing.T, r *loopbackDial) {
+		if r.srv.Count(asked, "") == 0 || r.srv.Count(never, "") != 0 {
+			t.Errorf("queries %v, want %s only", r.srv.Queries(), dns.TypeToString[asked])
+		}
 	}
 }
 
@@ -314,7 +347,7 @@ func TestLoopback_RefusedFallsBackAtOnce(t *testing.T) {
 func TestLoopback_AllRefused(t *testing.T) {
 	p := loopback.Dual(t, loopback.Refuse, loopback.Refuse)
 	fdBaseline(t)
-	d := dialer.Dialer{Resolver: staticDual(), DisableHistory: true}
+	d := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4), DisableHistory: true}
 	start := time.Now()
 	c, err := d.DialContext(context.Background(), "tcp", p.Host("dual.test"))
 	took := time.Since(start)
@@ -329,9 +362,9 @@ func TestLoopback_AllRefused(t *testing.T) {
 	if !errors.As(err, &op) || op.Op != "dial" || op.Net != "tcp" {
 		t.Errorf("error %#v, want a *net.OpError with Op dial, Net tcp", err)
 	}
-	var de *dialer.DialError
+	var de *DialError
 	if !errors.As(err, &de) {
-		t.Fatalf("error %v has no *dialer.DialError", err)
+		t.Fatalf("error %v has no *DialError", err)
 	}
 	var got []netip.AddrPort
 	for _, a := range de.Attempts {
@@ -351,61 +384,6 @@ func TestLoopback_AllRefused(t *testing.T) {
 	}
 }
 
-// TestLoopback_BlackHoledIPv6FallsBack: SYNs to ::1 are dropped; after the
-// Connection Attempt Delay the dial tries 127.0.0.1 and connects, with the
-// name resolved by a real DNS server.
-func TestLoopback_BlackHoledIPv6FallsBack(t *testing.T) {
-	p := loopback.Dual(t, loopback.Accept, loopback.BlackHole)
-	srv := dnstest.Start(t, dualZone())
-	fdBaseline(t)
-	d := dialer.Dialer{Resolver: dnsResolver(t, srv), DisableHistory: true}
-	var ev events
-	ctx := dialer.WithTrace(context.Background(), ev.trace())
-	start := time.Now()
-	c, err := d.DialContext(ctx, "tcp", p.Host(dualName))
-	took := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if got := remote(t, c); got != p.V4.Addr {
-		t.Errorf("connected to %v, want %v", got, p.V4.Addr)
-	}
-	exchange(t, c, p.V4)
-	if took < 200*time.Millisecond || took > time.Second {
-		t.Errorf("IPv4 fallback after %v, want between 200 ms and 1 s (Connection Attempt Delay 250 ms)", took)
-	}
-	ev.wait(t)
-	if got, want := ev.startAddrs(), []netip.AddrPort{p.V6.Addr, p.V4.Addr}; !slices.Equal(got, want) {
-		t.Fatalf("attempts %v, want %v", got, want)
-	}
-	if d0, _ := ev.done(0); !d0.Cancelled || d0.Won {
-		t.Errorf("black-holed attempt ended %+v, want cancelled by the winner", d0)
-	}
-}
-
-// TestLoopback_BlackHoledIPv4FallsBackToIPv6 is the mirror image with
-// IPv4 preferred.
-func TestLoopback_BlackHoledIPv4FallsBackToIPv6(t *testing.T) {
-	p := loopback.Dual(t, loopback.BlackHole, loopback.Accept)
-	fdBaseline(t)
-	d := dialer.Dialer{Resolver: staticDual(), PreferredFamily: resolver.IPv4, DisableHistory: true}
-	start := time.Now()
-	c, err := d.DialContext(context.Background(), "tcp", p.Host("dual.test"))
-	took := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if got := remote(t, c); got != p.V6.Addr {
-		t.Errorf("connected to %v, want %v", got, p.V6.Addr)
-	}
-	exchange(t, c, p.V6)
-	if took < 200*time.Millisecond || took > time.Second {
-		t.Errorf("IPv6 fallback after %v, want between 200 ms and 1 s", took)
-	}
-}
-
 // TestLoopback_HistoryRemembersBlackHole: the first dial pays the
 // Connection Attempt Delay for the black-holed ::1; the next one, with the
 // shared history, goes to 127.0.0.1 first and connects at once. With
@@ -413,37 +391,33 @@ func TestLoopback_BlackHoledIPv4FallsBackToIPv6(t *testing.T) {
 func TestLoopback_HistoryRemembersBlackHole(t *testing.T) {
 	p := loopback.Dual(t, loopback.Accept, loopback.BlackHole)
 	fdBaseline(t)
-	dial := func(d *dialer.Dialer) (time.Duration, netip.AddrPort) {
+	dial := func(d *Dialer) (time.Duration, netip.AddrPort) {
 		t.Helper()
 		start := time.Now()
 		c, err := d.DialContext(context.Background(), "tcp", p.Host("dual.test"))
 		took := time.Since(start)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer c.Close()
 		exchange(t, c, p.V4)
 		return took, remote(t, c)
 	}
 
-	off := dialer.Dialer{Resolver: staticDual(), DisableHistory: true}
+	off := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4), DisableHistory: true}
 	for i := range 2 {
 		if took, ap := dial(&off); took < 200*time.Millisecond || ap != p.V4.Addr {
 			t.Errorf("DisableHistory dial %d: %v to %v, want 200 ms or more to %v", i, took, ap, p.V4.Addr)
 		}
 	}
-	on := dialer.Dialer{Resolver: staticDual()}
+	on := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4)}
 	if took, ap := dial(&on); took < 200*time.Millisecond || ap != p.V4.Addr {
 		t.Errorf("first dial: %v to %v, want 200 ms or more to %v", took, ap, p.V4.Addr)
 	}
 	var ev events
-	ctx := dialer.WithTrace(context.Background(), ev.trace())
+	ctx := WithTrace(context.Background(), ev.trace())
 	start := time.Now()
 	c, err := on.DialContext(ctx, "tcp", p.Host("dual.test"))
 	took := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	exchange(t, c, p.V4)
 	ev.wait(t)
@@ -455,88 +429,14 @@ func TestLoopback_HistoryRemembersBlackHole(t *testing.T) {
 	}
 }
 
-// TestLoopback_SlowAAAA: the DNS server answers A at once and AAAA only
-// after 1 s (or never). The dial waits the Resolution Delay (50 ms) for
-// AAAA, then connects over IPv4, well before the AAAA answer; net.Dialer
-// would wait for both answers. Both resolvers that speak DNS are used:
-// resolver.Client and resolver.System over Go's stub resolver.
-func TestLoopback_SlowAAAA(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		fault dnstest.Fault
-	}{
-		{"delayed 1s", dnstest.Fault{Delay: time.Second}},
-		{"dropped", dnstest.Fault{Drop: true}},
-	} {
-		for _, rc := range dnsResolvers {
-			t.Run(tc.name+"/"+rc.name, func(t *testing.T) {
-				p := loopback.Dual(t, loopback.Accept, loopback.Accept)
-				srv := dnstest.Start(t, &dnstest.Faults{
-					Next:   dualZone(),
-					ByType: map[uint16]dnstest.Fault{dns.TypeAAAA: tc.fault},
-				})
-				fdBaseline(t)
-				d := dialer.Dialer{Resolver: rc.new(t, srv), DisableHistory: true}
-				var ev events
-				ctx := dialer.WithTrace(context.Background(), ev.trace())
-				start := time.Now()
-				c, err := d.DialContext(ctx, "tcp", p.Host(dualName))
-				took := time.Since(start)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				if got := remote(t, c); got != p.V4.Addr {
-					t.Errorf("connected to %v, want %v", got, p.V4.Addr)
-				}
-				exchange(t, c, p.V4)
-				if took < dialer.DefaultResolutionDelay || took > 500*time.Millisecond {
-					t.Errorf("dial took %v, want the 50 ms Resolution Delay and well under the 1 s AAAA delay", took)
-				}
-				ev.wait(t)
-				if got := ev.startAddrs(); len(got) != 1 {
-					t.Errorf("attempts %v, want only 127.0.0.1", got)
-				}
-				if n := srv.Count(dns.TypeAAAA, ""); n == 0 {
-					t.Errorf("the DNS server saw no AAAA query: %v", srv.Queries())
-				}
-			})
-		}
-	}
-}
-
-// TestLoopback_TimeoutWithBlackHoledIPv6: with Timeout 200 ms, a
-// black-holed ::1 must not use up the whole budget: 127.0.0.1 is tried
-// within it and connects. (net.Dialer fails here without trying IPv4.)
-func TestLoopback_TimeoutWithBlackHoledIPv6(t *testing.T) {
-	p := loopback.Dual(t, loopback.Accept, loopback.BlackHole)
-	fdBaseline(t)
-	d := dialer.Dialer{Resolver: staticDual(), Timeout: 200 * time.Millisecond, DisableHistory: true}
-	var ev events
-	ctx := dialer.WithTrace(context.Background(), ev.trace())
-	c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
-	if err != nil {
-		t.Fatalf("dial with a black-holed ::1 and a working 127.0.0.1 failed: %v", err)
-	}
-	defer c.Close()
-	if got := remote(t, c); got != p.V4.Addr {
-		t.Errorf("connected to %v, want %v", got, p.V4.Addr)
-	}
-	exchange(t, c, p.V4)
-	ev.wait(t)
-	if got, want := ev.startAddrs(), []netip.AddrPort{p.V6.Addr, p.V4.Addr}; !slices.Equal(got, want) {
-		t.Errorf("attempts %v, want %v", got, want)
-	}
-}
-
 // TestLoopback_TimeoutAllBlackHoled: every address black-holed; the dial
 // ends at its Timeout, having tried both, and leaves no socket open.
 func TestLoopback_TimeoutAllBlackHoled(t *testing.T) {
 	p := loopback.Dual(t, loopback.BlackHole, loopback.BlackHole)
 	fdBaseline(t)
-	d := dialer.Dialer{Resolver: staticDual(), Timeout: 300 * time.Millisecond, DisableHistory: true}
+	d := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4), Timeout: 300 * time.Millisecond, DisableHistory: true}
 	var ev events
-	ctx := dialer.WithTrace(context.Background(), ev.trace())
+	ctx := WithTrace(context.Background(), ev.trace())
 	start := time.Now()
 	c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
 	took := time.Since(start)
@@ -547,9 +447,9 @@ func TestLoopback_TimeoutAllBlackHoled(t *testing.T) {
 	if took < 250*time.Millisecond || took > 1500*time.Millisecond {
 		t.Errorf("dial failed after %v, want about the 300 ms Timeout", took)
 	}
-	var de *dialer.DialError
+	var de *DialError
 	if !errors.As(err, &de) || len(de.Attempts) == 0 {
-		t.Errorf("error %v, want a *dialer.DialError listing attempts", err)
+		t.Errorf("error %v, want a *DialError listing attempts", err)
 	}
 	ev.wait(t)
 	if got := len(ev.startAddrs()); got != 2 {
@@ -564,10 +464,10 @@ func TestLoopback_TimeoutAllBlackHoled(t *testing.T) {
 // does; and the error lists both attempts, the one cut short included.
 func TestLoopback_TimeoutAllBlackHoled_IsTimeout(t *testing.T) {
 	p := loopback.Dual(t, loopback.BlackHole, loopback.BlackHole)
-	d := dialer.Dialer{Resolver: staticDual(), Timeout: 300 * time.Millisecond, DisableHistory: true}
+	d := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4), Timeout: 300 * time.Millisecond, DisableHistory: true}
 	for i := range 3 { // which side of the race wins varies: try a few
 		var ev events
-		ctx := dialer.WithTrace(context.Background(), ev.trace())
+		ctx := WithTrace(context.Background(), ev.trace())
 		c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
 		if err == nil {
 			c.Close()
@@ -581,9 +481,9 @@ func TestLoopback_TimeoutAllBlackHoled_IsTimeout(t *testing.T) {
 			t.Errorf("dial %d: error %v is not a net.Error with Timeout() true", i, err)
 		}
 		ev.wait(t)
-		var de *dialer.DialError
+		var de *DialError
 		if !errors.As(err, &de) {
-			t.Fatalf("dial %d: error %v has no *dialer.DialError", i, err)
+			t.Fatalf("dial %d: error %v has no *DialError", i, err)
 		}
 		var listed []netip.AddrPort
 		for _, a := range de.Attempts {
@@ -601,20 +501,20 @@ func TestLoopback_TimeoutAllBlackHoled_IsTimeout(t *testing.T) {
 func TestLoopback_CancelMidRace(t *testing.T) {
 	p := loopback.Dual(t, loopback.BlackHole, loopback.BlackHole)
 	fdBaseline(t)
-	d := dialer.Dialer{Resolver: staticDual(), DisableHistory: true}
+	d := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4), DisableHistory: true}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var ev events
 	tr := ev.trace()
 	second := make(chan struct{})
 	record := tr.AttemptStart
-	tr.AttemptStart = func(i dialer.AttemptStartInfo) {
+	tr.AttemptStart = func(i AttemptStartInfo) {
 		record(i)
 		if i.Index == 1 {
 			close(second)
 		}
 	}
-	ctx = dialer.WithTrace(ctx, tr)
+	ctx = WithTrace(ctx, tr)
 	go func() {
 		select {
 		case <-second:
@@ -671,7 +571,7 @@ func TestLoopback_LateLoserClosed(t *testing.T) {
 					return errors.New("test: never released")
 				}
 			}
-			d := dialer.Dialer{Resolver: staticDual(), DisableHistory: true}
+			d := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4), DisableHistory: true}
 			var ev events
 			tr := ev.trace()
 			switch hold {
@@ -683,7 +583,7 @@ func TestLoopback_LateLoserClosed(t *testing.T) {
 					return wait()
 				}
 				dialDone := tr.DialDone
-				tr.DialDone = func(i dialer.DialDoneInfo) { dialDone(i); release() }
+				tr.DialDone = func(i DialDoneInfo) { dialDone(i); release() }
 			case "Handshake":
 				d.Handshake = func(ctx context.Context, c net.Conn) (net.Conn, error) {
 					if remote(t, c).Addr().Is6() {
@@ -694,12 +594,10 @@ func TestLoopback_LateLoserClosed(t *testing.T) {
 					return c, nil
 				}
 			}
-			ctx := dialer.WithTrace(context.Background(), tr)
+			ctx := WithTrace(context.Background(), tr)
 			c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
 			release() // for Handshake: only now that the dial has returned
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer c.Close()
 			if got := remote(t, c); got != p.V4.Addr {
 				t.Fatalf("connected to %v, want %v (::1 was held back)", got, p.V4.Addr)
@@ -746,8 +644,8 @@ func TestLoopback_ControlPerAttempt(t *testing.T) {
 	var calls, plain []string
 	var ctxs []context.Context
 	type key struct{}
-	d := dialer.Dialer{
-		Resolver:       staticDual(),
+	d := Dialer{
+		Resolver:       dualStatic(loopback.V6, loopback.V4),
 		DisableHistory: true,
 		ControlContext: func(ctx context.Context, network, address string, c syscall.RawConn) error {
 			mu.Lock()
@@ -765,9 +663,7 @@ func TestLoopback_ControlPerAttempt(t *testing.T) {
 	}
 	ctx := context.WithValue(context.Background(), key{}, "caller")
 	c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c.Close()
 	mu.Lock()
 	if !slices.Equal(calls, want) {
@@ -786,9 +682,7 @@ func TestLoopback_ControlPerAttempt(t *testing.T) {
 
 	d.ControlContext = nil
 	c, err = d.DialContext(ctx, "tcp", p.Host("dual.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c.Close()
 	mu.Lock()
 	defer mu.Unlock()
@@ -805,40 +699,10 @@ func TestLoopback_ControlPerAttempt(t *testing.T) {
 	}
 	p2 := loopback.Dual(t, loopback.Accept, loopback.Accept)
 	c, err = d.DialContext(ctx, "tcp", p2.Host("dual.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	if got := remote(t, c); got != p2.V4.Addr {
 		t.Errorf("with Control failing tcp6: connected to %v, want %v", got, p2.V4.Addr)
-	}
-}
-
-// TestLoopback_LocalAddr: LocalAddr binds every attempt, and an IPv4
-// LocalAddr limits the dial to IPv4.
-func TestLoopback_LocalAddr(t *testing.T) {
-	p := loopback.Dual(t, loopback.Accept, loopback.Accept)
-	fdBaseline(t)
-	local := netip.MustParseAddr("127.0.0.2") // all of 127/8 is loopback on Linux
-	d := dialer.Dialer{
-		Resolver:       staticDual(),
-		DisableHistory: true,
-		LocalAddr:      &net.TCPAddr{IP: local.AsSlice()},
-	}
-	var ev events
-	ctx := dialer.WithTrace(context.Background(), ev.trace())
-	c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if got := c.LocalAddr().(*net.TCPAddr).AddrPort().Addr().Unmap(); got != local {
-		t.Errorf("local address %v, want %v", got, local)
-	}
-	exchange(t, c, p.V4) // the server sees the connection come from 127.0.0.2
-	ev.wait(t)
-	if got := ev.startAddrs(); !slices.Equal(got, []netip.AddrPort{p.V4.Addr}) {
-		t.Errorf("attempts %v, want only %v (LocalAddr is IPv4)", got, p.V4.Addr)
 	}
 }
 
@@ -848,29 +712,25 @@ func TestLoopback_KeepAlive(t *testing.T) {
 	e := loopback.Single(t, loopback.V4, loopback.Accept)
 	for _, tc := range []struct {
 		name                   string
-		d                      dialer.Dialer
+		d                      Dialer
 		on                     bool
 		idle, intvl, cnt       int
 		checkIntvl, checkCount bool
 	}{
-		{name: "KeepAlive 17s", d: dialer.Dialer{KeepAlive: 17 * time.Second}, on: true, idle: 17},
-		{name: "KeepAlive -1 disables", d: dialer.Dialer{KeepAlive: -1}, on: false},
-		{name: "KeepAliveConfig", d: dialer.Dialer{KeepAliveConfig: net.KeepAliveConfig{
+		{name: "KeepAlive 17s", d: Dialer{KeepAlive: 17 * time.Second}, on: true, idle: 17},
+		{name: "KeepAlive -1 disables", d: Dialer{KeepAlive: -1}, on: false},
+		{name: "KeepAliveConfig", d: Dialer{KeepAliveConfig: net.KeepAliveConfig{
 			Enable: true, Idle: 23 * time.Second, Interval: 7 * time.Second, Count: 4,
 		}}, on: true, idle: 23, intvl: 7, cnt: 4, checkIntvl: true, checkCount: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := tc.d.DialContext(context.Background(), "tcp", e.Addr.String())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer c.Close()
 			get := func(level, opt int) int {
 				t.Helper()
 				rc, err := c.(syscall.Conn).SyscallConn()
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				var v int
 				var gerr error
 				if err := rc.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), level, opt) }); err != nil {
@@ -904,13 +764,11 @@ func TestLoopback_KeepAlive(t *testing.T) {
 // the Dialer's Control.
 func TestLoopback_UDPPassThrough(t *testing.T) {
 	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer pc.Close()
 	fdBaseline(t)
 	var controls []string
-	d := dialer.Dialer{
+	d := Dialer{
 		Resolver: &resolver.Static{}, // must not be asked
 		Control: func(network, address string, _ syscall.RawConn) error {
 			controls = append(controls, network+" "+address)
@@ -918,9 +776,7 @@ func TestLoopback_UDPPassThrough(t *testing.T) {
 		},
 	}
 	c, err := d.DialContext(context.Background(), "udp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	if _, ok := c.(*net.UDPConn); !ok {
 		t.Fatalf("udp dial returned %T, want *net.UDPConn", c)
@@ -946,9 +802,7 @@ func TestLoopback_UDPPassThrough(t *testing.T) {
 func TestLoopback_UnixPassThrough(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s")
 	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer ln.Close()
 	accepted := make(chan net.Conn, 1)
 	go func() {
@@ -959,11 +813,9 @@ func TestLoopback_UnixPassThrough(t *testing.T) {
 		close(accepted)
 	}()
 	fdBaseline(t)
-	d := dialer.Dialer{Resolver: &resolver.Static{}}
+	d := Dialer{Resolver: &resolver.Static{}}
 	c, err := d.DialContext(context.Background(), "unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	if _, ok := c.(*net.UnixConn); !ok {
 		t.Fatalf("unix dial returned %T, want *net.UnixConn", c)
@@ -1023,13 +875,11 @@ func testHTTPTrace(t *testing.T, newResolver func(*testing.T, *dnstest.Server) r
 		},
 	}
 	ctx := httptrace.WithClientTrace(context.Background(), ct)
-	d := dialer.Dialer{Resolver: newResolver(t, srv), DisableHistory: true}
+	d := Dialer{Resolver: newResolver(t, srv), DisableHistory: true}
 	var ev events
-	ctx = dialer.WithTrace(ctx, ev.trace())
+	ctx = WithTrace(ctx, ev.trace())
 	c, err := d.DialContext(ctx, "tcp", p.Host(dualName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	exchange(t, c, p.V4)
 	ev.wait(t)
@@ -1075,7 +925,7 @@ func testHTTPTrace(t *testing.T, newResolver func(*testing.T, *dnstest.Server) r
 func TestLoopback_Concurrent(t *testing.T) {
 	p := loopback.Dual(t, loopback.Accept, loopback.Refuse)
 	fdBaseline(t)
-	d := dialer.Dialer{Resolver: staticDual()}
+	d := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4)}
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for range 20 {
@@ -1106,144 +956,6 @@ func TestLoopback_Concurrent(t *testing.T) {
 	}
 }
 
-// TestLoopback_ResolutionDelayRules: the RFC 8305 §3 start rules against a
-// real DNS server, with a Resolution Delay of 1 s so that "at once" and
-// "after the delay" are far apart on a noisy machine. Every case must end
-// well before 1 s, over the family the rule picks.
-func TestLoopback_ResolutionDelayRules(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		zone   []string
-		faults map[uint16]dnstest.Fault
-		min    time.Duration // no earlier than (the AAAA delay)
-		want   resolver.Family
-		tcp    bool // the AAAA query must have been retried over TCP
-	}{
-		{
-			name: "NODATA AAAA starts IPv4 at once",
-			zone: []string{dualName + " 60 IN A 127.0.0.1"},
-			want: resolver.IPv4,
-		},
-		{
-			name:   "SERVFAIL AAAA starts IPv4 at once",
-			zone:   []string{dualName + " 60 IN AAAA ::1", dualName + " 60 IN A 127.0.0.1"},
-			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Rcode: dns.RcodeServerFailure}},
-			want:   resolver.IPv4,
-		},
-		{
-			name:   "AAAA inside the delay starts IPv6 on arrival",
-			zone:   []string{dualName + " 60 IN AAAA ::1", dualName + " 60 IN A 127.0.0.1"},
-			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Delay: 150 * time.Millisecond}},
-			min:    150 * time.Millisecond,
-			want:   resolver.IPv6,
-		},
-		{
-			name:   "truncated AAAA over UDP is retried over TCP",
-			zone:   []string{dualName + " 60 IN AAAA ::1", dualName + " 60 IN A 127.0.0.1"},
-			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Truncate: true}},
-			want:   resolver.IPv6,
-			tcp:    true,
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := loopback.Dual(t, loopback.Accept, loopback.Accept)
-			srv := dnstest.Start(t, &dnstest.Faults{Next: dnstest.NewZone(tc.zone...), ByType: tc.faults})
-			fdBaseline(t)
-			d := dialer.Dialer{Resolver: dnsResolver(t, srv), ResolutionDelay: time.Second, DisableHistory: true}
-			start := time.Now()
-			c, err := d.DialContext(context.Background(), "tcp", p.Host(dualName))
-			took := time.Since(start)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			e := p.V4
-			if tc.want == resolver.IPv6 {
-				e = p.V6
-			}
-			if got := remote(t, c); got != e.Addr {
-				t.Errorf("connected to %v, want %v", got, e.Addr)
-			}
-			exchange(t, c, e)
-			if took < tc.min || took > 700*time.Millisecond {
-				t.Errorf("dial took %v, want between %v and well under the 1 s Resolution Delay", took, tc.min)
-			}
-			if tc.tcp && srv.Count(dns.TypeAAAA, "tcp") == 0 {
-				t.Errorf("no AAAA query over TCP after a truncated reply: %v", srv.Queries())
-			}
-		})
-	}
-}
-
-// TestLoopback_LateAAAAJoinsRace: A answers first and 127.0.0.1 is
-// black-holed; the AAAA answer arrives 400 ms later, mid-race, and ::1 is
-// tried on arrival and wins (RFC 8305 §3, §6).
-func TestLoopback_LateAAAAJoinsRace(t *testing.T) {
-	p := loopback.Dual(t, loopback.BlackHole, loopback.Accept)
-	srv := dnstest.Start(t, &dnstest.Faults{
-		Next:   dualZone(),
-		ByType: map[uint16]dnstest.Fault{dns.TypeAAAA: {Delay: 400 * time.Millisecond}},
-	})
-	fdBaseline(t)
-	d := dialer.Dialer{Resolver: dnsResolver(t, srv), DisableHistory: true}
-	var ev events
-	ctx := dialer.WithTrace(context.Background(), ev.trace())
-	start := time.Now()
-	c, err := d.DialContext(ctx, "tcp", p.Host(dualName))
-	took := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if got := remote(t, c); got != p.V6.Addr {
-		t.Errorf("connected to %v, want %v", got, p.V6.Addr)
-	}
-	exchange(t, c, p.V6)
-	if took < 400*time.Millisecond || took > 1200*time.Millisecond {
-		t.Errorf("dial took %v, want about the 400 ms AAAA delay", took)
-	}
-	ev.wait(t)
-	if got, want := ev.startAddrs(), []netip.AddrPort{p.V4.Addr, p.V6.Addr}; !slices.Equal(got, want) {
-		t.Errorf("attempts %v, want %v", got, want)
-	}
-}
-
-// TestLoopback_FamilyNetworks: "tcp4" and "tcp6" ask the DNS server only
-// for their family and connect over it, although the other family works.
-func TestLoopback_FamilyNetworks(t *testing.T) {
-	for _, tc := range []struct {
-		network      string
-		asked, never uint16
-		v6           bool
-	}{
-		{"tcp4", dns.TypeA, dns.TypeAAAA, false},
-		{"tcp6", dns.TypeAAAA, dns.TypeA, true},
-	} {
-		t.Run(tc.network, func(t *testing.T) {
-			p := loopback.Dual(t, loopback.Accept, loopback.Accept)
-			srv := dnstest.Start(t, dualZone())
-			fdBaseline(t)
-			d := dialer.Dialer{Resolver: dnsResolver(t, srv), DisableHistory: true}
-			c, err := d.DialContext(context.Background(), tc.network, p.Host(dualName))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			e := p.V4
-			if tc.v6 {
-				e = p.V6
-			}
-			if got := remote(t, c); got != e.Addr {
-				t.Errorf("connected to %v, want %v", got, e.Addr)
-			}
-			exchange(t, c, e)
-			if srv.Count(tc.asked, "") == 0 || srv.Count(tc.never, "") != 0 {
-				t.Errorf("queries %v, want %s only", srv.Queries(), dns.TypeToString[tc.asked])
-			}
-		})
-	}
-}
-
 // TestLoopback_DNSFailures: names that do not resolve fail with a
 // *net.DNSError of the stdlib's shape, without any connection attempt.
 func TestLoopback_DNSFailures(t *testing.T) {
@@ -1262,9 +974,9 @@ func TestLoopback_DNSFailures(t *testing.T) {
 			p := loopback.Dual(t, loopback.Accept, loopback.Accept)
 			srv := dnstest.Start(t, &dnstest.Faults{Next: dualZone(), ByType: tc.faults})
 			fdBaseline(t)
-			d := dialer.Dialer{Resolver: dnsResolver(t, srv), DisableHistory: true}
+			d := Dialer{Resolver: dnsResolver(t, srv), DisableHistory: true}
 			var ev events
-			ctx := dialer.WithTrace(context.Background(), ev.trace())
+			ctx := WithTrace(context.Background(), ev.trace())
 			c, err := d.DialContext(ctx, "tcp", p.Host(tc.host))
 			if err == nil {
 				c.Close()
@@ -1304,7 +1016,7 @@ func TestLoopback_HTTPTransport(t *testing.T) {
 		}
 	}()
 
-	d := dialer.Dialer{Resolver: staticDual(), DisableHistory: true}
+	d := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4), DisableHistory: true}
 	tr := &http.Transport{DialContext: d.DialContext}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
@@ -1320,14 +1032,10 @@ func TestLoopback_HTTPTransport(t *testing.T) {
 		})
 		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+p.Host("dual.test")+path, nil)
 		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer resp.Body.Close()
 		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return string(b)
 	}
 	start := time.Now()
@@ -1345,43 +1053,15 @@ func TestLoopback_HTTPTransport(t *testing.T) {
 	}
 }
 
-// serve runs handle on every connection the endpoint accepts until the
-// test ends.
-func serve(t *testing.T, e *loopback.Endpoint, handle func(net.Conn)) {
-	ln := e.Listener()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() { handle(c) })
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-}
-
-// reset closes c with a RST, as a middlebox that kills a flow does.
-func reset(c net.Conn) {
-	c.(*net.TCPConn).SetLinger(0)
-	c.Close()
-}
-
 // TestLoopback_ContextAfterConnect: once DialContext has returned, neither
 // cancelling its context nor passing its Timeout affects the connection.
 func TestLoopback_ContextAfterConnect(t *testing.T) {
 	p := loopback.Dual(t, loopback.Accept, loopback.Refuse)
 	fdBaseline(t)
-	d := dialer.Dialer{Resolver: staticDual(), Timeout: 100 * time.Millisecond, DisableHistory: true}
+	d := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4), Timeout: 100 * time.Millisecond, DisableHistory: true}
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := d.DialContext(ctx, "tcp", p.Host("dual.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	cancel()
 	time.Sleep(200 * time.Millisecond) // past the Timeout
@@ -1423,8 +1103,8 @@ func TestLoopback_TLSHandshakeDecides(t *testing.T) {
 
 	tlsConf := srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
 	tlsConf.ServerName = "example.com" // httptest's certificate names it
-	d := dialer.Dialer{
-		Resolver:       staticDual(),
+	d := Dialer{
+		Resolver:       dualStatic(loopback.V6, loopback.V4),
 		DisableHistory: true,
 		Handshake: func(ctx context.Context, c net.Conn) (net.Conn, error) {
 			tc := tls.Client(c, tlsConf)
@@ -1437,7 +1117,7 @@ func TestLoopback_TLSHandshakeDecides(t *testing.T) {
 	var ev events
 	tr := &http.Transport{
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return d.DialContext(dialer.WithTrace(ctx, ev.trace()), network, addr)
+			return d.DialContext(WithTrace(ctx, ev.trace()), network, addr)
 		},
 	}
 	defer tr.CloseIdleConnections()
@@ -1445,9 +1125,7 @@ func TestLoopback_TLSHandshakeDecides(t *testing.T) {
 	start := time.Now()
 	resp, err := client.Get("https://" + p.Host("dual.test") + "/")
 	took := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil || string(body) != "hello over TLS" {

@@ -9,6 +9,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
@@ -107,9 +109,7 @@ func TestNAT64(t *testing.T) {
 				}
 				start := time.Now()
 				c, err := d.DialContext(context.Background(), "tcp", tc.addr)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				defer c.Close()
 				got := c.RemoteAddr().(interface{ AddrPort() netip.AddrPort }).AddrPort().Addr()
 				if got != tc.want || time.Since(start) != tc.took {

@@ -57,17 +57,17 @@ func TestPlan(t *testing.T) {
 	}{
 		{name: "empty", want: ""},
 		{
-			name:    "H4.1 RFC 6724 puts IPv6 first even when A was listed first; H4.4 alternate",
+			name:    "RFC8305/4/RFC 6724 puts IPv6 first even when A was listed first, then the families alternate",
 			untried: "192.0.2.1 192.0.2.2 2001:db8::1 2001:db8::2",
 			want:    "2001:db8::1 192.0.2.1 2001:db8::2 192.0.2.2",
 		},
 		{
-			name:    "H4.4 rule 10 keeps each family's DNS order",
+			name:    "RFC8305/4/RFC 6724 rule 10 keeps each family's DNS order",
 			untried: "2001:db8::2 192.0.2.2 2001:db8::1 192.0.2.1 192.0.2.3",
 			want:    "2001:db8::2 192.0.2.2 2001:db8::1 192.0.2.1 192.0.2.3",
 		},
 		{
-			name:       "H4.4 First Address Family Count 2",
+			name:       "RFC8305/4/First Address Family Count 2",
 			untried:    "2001:db8::1 2001:db8::2 2001:db8::3 192.0.2.1 192.0.2.2 192.0.2.3",
 			firstCount: 2,
 			want:       "2001:db8::1 2001:db8::2 192.0.2.1 2001:db8::3 192.0.2.2 192.0.2.3",
@@ -84,18 +84,18 @@ func TestPlan(t *testing.T) {
 			want:    "192.0.2.2 192.0.2.1",
 		},
 		{
-			name:    "RFC 6724 rule 1: IPv6 unreachable goes last, IPv4 first",
+			name:    "RFC6724/6/rule 1: IPv6 unreachable goes last, IPv4 first",
 			untried: "2001:db8::1 192.0.2.1 2001:db8::2 192.0.2.2",
 			src:     planIPv4Only,
 			want:    "192.0.2.1 2001:db8::1 192.0.2.2 2001:db8::2",
 		},
 		{
-			name:    "RFC 6724 rule 6: ULA (precedence 3) after IPv4 (35)",
+			name:    "RFC6724/6/rule 6: ULA (precedence 3) after IPv4 (35)",
 			untried: "fd00::1 192.0.2.1 2001:db8::1",
 			want:    "2001:db8::1 192.0.2.1 fd00::1",
 		},
 		{
-			name:    "RFC 6724 rule 6: 6to4 (30) after IPv4, so IPv4 leads",
+			name:    "RFC6724/6/rule 6: 6to4 (30) after IPv4, so IPv4 leads",
 			untried: "2002:c000:201::1 192.0.2.1",
 			want:    "192.0.2.1 2002:c000:201::1",
 		},
@@ -127,33 +127,33 @@ func TestPlan(t *testing.T) {
 		// Resuming after some attempts (RFC 8305 §6: late answers join
 		// the untried part and the interleaving continues).
 		{
-			name:    "§6 after one IPv6 attempt, a late IPv4 goes next",
+			name:    "RFC8305/6/after one IPv6 attempt, a late IPv4 goes next",
 			untried: "2001:db8::2 192.0.2.1",
 			tried:   "2001:db8::1",
 			want:    "192.0.2.1 2001:db8::2",
 		},
 		{
-			name:       "§6 count 2: after one IPv6 attempt, the second IPv6 goes next",
+			name:       "RFC8305/6/count 2: after one IPv6 attempt, the second IPv6 goes next",
 			untried:    "2001:db8::2 192.0.2.1",
 			tried:      "2001:db8::1",
 			firstCount: 2,
 			want:       "2001:db8::2 192.0.2.1",
 		},
 		{
-			name:       "§6 count 2: after two IPv6 attempts, IPv4",
+			name:       "RFC8305/6/count 2: after two IPv6 attempts, IPv4",
 			untried:    "2001:db8::3 192.0.2.1 192.0.2.2",
 			tried:      "2001:db8::1 2001:db8::2",
 			firstCount: 2,
 			want:       "192.0.2.1 2001:db8::3 192.0.2.2",
 		},
 		{
-			name:    "§6 after IPv4 went first (AAAA late), the late IPv6 goes next",
+			name:    "RFC8305/6/after IPv4 went first (AAAA late), the late IPv6 goes next",
 			untried: "192.0.2.2 2001:db8::1 2001:db8::2",
 			tried:   "192.0.2.1",
 			want:    "2001:db8::1 192.0.2.2 2001:db8::2",
 		},
 		{
-			name:       "§6 IPv4 went first, count 2: the run belongs to IPv6, so alternate",
+			name:       "RFC8305/6/IPv4 went first, count 2: the run belongs to IPv6, so alternate",
 			untried:    "192.0.2.2 2001:db8::1",
 			tried:      "192.0.2.1",
 			firstCount: 2,

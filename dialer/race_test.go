@@ -1,51 +1,37 @@
 package dialer
 
+// The race in virtual time beyond the RFC 8305 rules (those are in
+// rfc8305_test.go): its bounds (MaxAddresses, MaxParallelAttempts) and the
+// Handshake hook that decides the winner.
+
 import (
 	"context"
-	"fmt"
+	"errors"
+	"net"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
-
-var (
-	v6a = netip.MustParseAddr("2001:db8::1")
-	v6b = netip.MustParseAddr("2001:db8::2")
-	v4a = netip.MustParseAddr("192.0.2.1")
-	v4b = netip.MustParseAddr("192.0.2.2")
-)
-
-// dualStatic answers AAAA with v6a and A with v4a, at once.
-func dualStatic() *resolver.Static {
-	return &resolver.Static{
-		AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{v6a}},
-		A:    resolver.StaticAnswer{Addrs: []netip.Addr{v4a}},
-	}
-}
-
-func simDialer(n *simnet.Network, r resolver.Resolver) *Dialer {
-	return &Dialer{Resolver: r, DialAttempt: n.Dial, SourceAddr: simnet.SourceAll}
-}
 
 func TestSmokeBlackHoleV6(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var n simnet.Network
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
-		r := dualStatic()
+		r := dualStatic(v6a, v4a)
 		d := simDialer(&n, r)
 		start := time.Now()
 		c, err := d.DialContext(context.Background(), "tcp", "example.com:443")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer c.Close()
 		if got, want := time.Since(start), 270*time.Millisecond; got != want {
 			t.Errorf("dial took %v, want %v", got, want)
@@ -61,42 +47,213 @@ func TestSmokeBlackHoleV6(t *testing.T) {
 	})
 }
 
-func TestLogTrace(t *testing.T) {
+// TestDialer_Bounds: answers with hundreds of addresses are bounded by
+// MaxAddresses, and attempts in flight by MaxParallelAttempts.
+func TestDialer_Bounds(t *testing.T) {
+	six, four := simMany(true, 300), simMany(false, 300)
+	all := func(b simnet.Behavior, lists ...[]netip.Addr) map[netip.Addr]simnet.Behavior {
+		m := map[netip.Addr]simnet.Behavior{}
+		for _, l := range lists {
+			for _, a := range l {
+				m[a] = b
+			}
+		}
+		return m
+	}
+	// alternate returns n attempts alternating six and four every step.
+	alternate := func(n int, step time.Duration) []simAt {
+		var out []simAt
+		for i := range n {
+			a := six[i/2]
+			if i%2 == 1 {
+				a = four[i/2]
+			}
+			out = append(out, simAt{a, time.Duration(i) * step})
+		}
+		return out
+	}
+	serial := func(addrs []netip.Addr, n int, step time.Duration) []simAt {
+		var out []simAt
+		for i := range n {
+			out = append(out, simAt{addrs[i], time.Duration(i) * step})
+		}
+		return out
+	}
+	runSimCases(t, []simCase{
+		{
+			name: "300+300 refused addresses: DefaultMaxAddresses (32) attempts, 10ms apart",
+			aaaa: simAnswer(0, six...), a: simAnswer(0, four...),
+			hosts: all(simnet.Refusing(time.Millisecond), six, four),
+			want:  alternate(32, 10*ms),
+			took:  310*ms + time.Millisecond,
+			err:   wantDialError(alternate(32, 10*ms), syscall.ECONNREFUSED),
+		},
+		{
+			name: "MaxAddresses 3",
+			aaaa: simAnswer(0, six...), a: simAnswer(0, four...),
+			hosts:  all(simnet.Refusing(time.Millisecond), six, four),
+			config: func(d *Dialer) { d.MaxAddresses = 3 },
+			want:   alternate(3, 10*ms),
+			took:   21 * ms,
+			err:    wantDialError(alternate(3, 10*ms), syscall.ECONNREFUSED),
+		},
+		{
+			name: "MaxAddresses negative: no bound, 40+40 addresses all tried",
+			aaaa: simAnswer(0, six[:40]...), a: simAnswer(0, four[:40]...),
+			hosts:  all(simnet.Refusing(time.Millisecond), six, four),
+			config: func(d *Dialer) { d.MaxAddresses = -1 },
+			want:   alternate(80, 10*ms),
+			took:   791 * ms,
+			err:    wantDialError(alternate(80, 10*ms), syscall.ECONNREFUSED),
+		},
+		{
+			name: "300 black holes: DefaultMaxParallelAttempts (16) in flight, none aborted",
+			aaaa: simAnswer(0, six...), a: simNXDomain(0),
+			hosts:  all(simnet.BlackHoled(), six),
+			cancel: 10 * time.Second,
+			want:   serial(six, 16, 250*ms),
+			took:   10 * time.Second,
+			err:    wantCanceled,
+		},
+		{
+			name: "MaxParallelAttempts negative: no cap, 20 black holes in flight",
+			aaaa: simAnswer(0, six[:20]...), a: simNXDomain(0),
+			hosts:  all(simnet.BlackHoled(), six),
+			config: func(d *Dialer) { d.MaxParallelAttempts = -1 },
+			cancel: 10 * time.Second,
+			want:   serial(six, 20, 250*ms),
+			took:   10 * time.Second,
+			err:    wantCanceled,
+		},
+		{
+			name: "MaxParallelAttempts 2, two black holes: the third waits for the SYN timeout",
+			aaaa: simAnswer(0, v6a, v6b), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.BlackHoled(), v4a: simnet.BlackHoled(), v6b: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.MaxParallelAttempts = 2 },
+			want:   []simAt{{v6a, 0}, {v4a, 250 * ms}, {v6b, simnet.SYNTimeout}},
+			winner: v6b, took: simnet.SYNTimeout + 10*ms,
+		},
+		{
+			name: "MaxParallelAttempts 2: the third starts when the second is refused",
+			aaaa: simAnswer(0, v6a, v6b), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.BlackHoled(), v4a: simnet.Refusing(600 * ms), v6b: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.MaxParallelAttempts = 2 },
+			want:   []simAt{{v6a, 0}, {v4a, 250 * ms}, {v6b, 850 * ms}},
+			winner: v6b, took: 860 * ms,
+		},
+		{
+			name: "MaxParallelAttempts 1: serial, each waits for the lost SYNs to time out",
+			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Lossy(10*ms, 7), v4a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.MaxParallelAttempts = 1 },
+			want:   []simAt{{v6a, 0}, {v4a, simnet.SYNTimeout}},
+			winner: v4a, took: simnet.SYNTimeout + 10*ms,
+		},
+	})
+}
+
+// TestDialer_MaxAddresses_Trace: every address of an answer joins the plan
+// (so sorting sees them all) and the trace reports them; MaxAddresses
+// bounds the attempts.
+func TestDialer_MaxAddresses_Trace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var n simnet.Network
-		n.Set(v6a, simnet.BlackHoled())
-		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
-		d := simDialer(&n, &resolver.Static{
-			AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{v6a}},
-			A:    resolver.StaticAnswer{Addrs: []netip.Addr{v4a}, Delay: 5 * time.Millisecond},
-		})
-		var lines []string
+		six, four := simMany(true, 300), simMany(false, 300)
+		n := new(simnet.Network)
+		n.Set(six[0], simnet.Accepting(ms))
+		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, six...), A: simAnswer(0, four...)})
+		d.MaxAddresses = 5
+		for _, a := range six[:4] {
+			n.Set(a, simnet.Refusing(ms))
+		}
+		for _, a := range four {
+			n.Set(a, simnet.Refusing(ms))
+		}
+		n.Set(six[0], simnet.Refusing(ms))
+		kept := map[resolver.Family][]netip.Addr{}
 		var mu sync.Mutex
-		logf := func(format string, args ...any) {
+		ctx := WithTrace(t.Context(), &Trace{DNSAnswer: func(i DNSAnswerInfo) {
 			mu.Lock()
-			defer mu.Unlock()
-			lines = append(lines, fmt.Sprintf(format, args...))
+			kept[i.Family] = i.Addrs
+			mu.Unlock()
+		}})
+		_, err := d.DialContext(ctx, "tcp", "example.com:443")
+		if err == nil {
+			t.Fatal("dial succeeded; every address tried refuses")
 		}
-		ctx := WithTrace(context.Background(), LogTrace(logf))
-		c, err := d.DialContext(ctx, "tcp", "example.com:443")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Close()
-		synctest.Wait()
-		want := []string{
-			"happyeyeballs: +0s example.com AAAA answer: [2001:db8::1]",
-			"happyeyeballs: +0s attempt 0 to [2001:db8::1]:443 started",
-			"happyeyeballs: +5ms example.com A answer: [192.0.2.1]",
-			"happyeyeballs: +250ms attempt 1 to 192.0.2.1:443 started",
-			"happyeyeballs: +270ms attempt 1 to 192.0.2.1:443 connected in 20ms and won",
-			"happyeyeballs: +270ms dial to example.com connected to 192.0.2.1:443 after 2 attempt(s)",
-			"happyeyeballs: +270ms attempt 0 to [2001:db8::1]:443 cancelled after 270ms: dial tcp6 [2001:db8::1]:443: operation was canceled",
+		if got := len(n.Attempts()); got != 5 {
+			t.Errorf("%d attempts; want MaxAddresses = 5", got)
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if !slices.Equal(lines, want) {
-			t.Errorf("log:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+		if got, want := planString(kept[resolver.IPv6]), planString(six); got != want {
+			t.Errorf("IPv6 kept %s; want all 300", got)
 		}
+		if got, want := planString(kept[resolver.IPv4]), planString(four); got != want {
+			t.Errorf("IPv4 kept %s; want all 300", got)
+		}
+	})
+}
+
+// simHandshake is a Handshake hook that takes d for every address and
+// fails for the addresses in fail, as a TLS handshake reset by a
+// middlebox would (hyper#3900, OkHttp#7308).
+func simHandshake(d time.Duration, slow map[netip.Addr]time.Duration, fail ...netip.Addr) func(context.Context, net.Conn) (net.Conn, error) {
+	return func(ctx context.Context, c net.Conn) (net.Conn, error) {
+		addr := netip.MustParseAddrPort(c.RemoteAddr().String()).Addr()
+		wait := d
+		if s, ok := slow[addr]; ok {
+			wait = s
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		for _, f := range fail {
+			if f == addr {
+				return nil, errors.New("tls: connection reset by peer")
+			}
+		}
+		return c, nil
+	}
+}
+
+// TestDialer_Handshake: with a Handshake hook the winner is decided
+// after it (Happy Eyeballs v3 draft); a connection whose handshake fails
+// or is overtaken is closed, and a failure starts the next attempt at once.
+func TestDialer_Handshake(t *testing.T) {
+	runSimCases(t, []simCase{
+		{
+			name: "v3: IPv6 connects but its handshake is reset: IPv4 starts at once and wins",
+			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(10 * ms), v4a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.Handshake = simHandshake(20*ms, nil, v6a) },
+			want:   []simAt{{v6a, 0}, {v4a, 30 * ms}},
+			winner: v4a, took: 60 * ms,
+		},
+		{
+			name: "v3: a slow handshake is overtaken: cancelled and its connection closed",
+			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(10 * ms), v4a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.Handshake = simHandshake(20*ms, map[netip.Addr]time.Duration{v6a: time.Second}) },
+			want:   []simAt{{v6a, 0}, {v4a, 250 * ms}},
+			winner: v4a, took: 280 * ms,
+		},
+		{
+			name: "every handshake fails: DialError lists them",
+			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(10 * ms), v4a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.Handshake = simHandshake(20*ms, nil, v6a, v4a) },
+			want:   []simAt{{v6a, 0}, {v4a, 30 * ms}},
+			took:   60 * ms,
+			err: func(t *testing.T, err error) {
+				var de *DialError
+				if !errors.As(err, &de) || len(de.Attempts) != 2 || !strings.Contains(err.Error(), "tls: connection reset") {
+					t.Errorf("want a DialError with both handshake failures: %v", err)
+				}
+			},
+		},
 	})
 }

@@ -1,18 +1,23 @@
 package dialer
 
-// Conformance in virtual time: the Trace and httptrace hooks.
+// The Trace and httptrace hooks (trace.go), and LogTrace, in virtual time.
 
 import (
 	"context"
 	"fmt"
 	"net/http/httptrace"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
+	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
 // simEvents records trace events as readable lines, safe for the
@@ -82,9 +87,9 @@ func diffLines(t *testing.T, what string, got, want []string) {
 	}
 }
 
-// TestConformanceTrace: every hook fires once per event, in order, with
+// TestTrace: every hook fires once per event, in order, with
 // exact offsets; losers report Cancelled after the dial returns.
-func TestConformanceTrace(t *testing.T) {
+func TestTrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		if !time.Now().Equal(simEpoch) {
 			t.Fatalf("synctest epoch is %v; the test assumes %v", time.Now(), simEpoch)
@@ -93,13 +98,11 @@ func TestConformanceTrace(t *testing.T) {
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Refusing(5*ms))
 		n.Set(v4b, simnet.Accepting(10*ms))
-		d := simDialer(n, simResolver(simAnswer(10*ms, v6a), simAnswer(30*ms, v4a, v4b)))
+		d := simDialer(n, &resolver.Static{AAAA: simAnswer(10*ms, v6a), A: simAnswer(30*ms, v4a, v4b)})
 		var ev, hev simEvents
 		ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 		c, err := d.DialContext(ctx, "tcp", "example.com:443")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer c.Close()
 		synctest.Wait()
 		// The loser reports after DialDone: the dial closes its done
@@ -129,15 +132,15 @@ func TestConformanceTrace(t *testing.T) {
 	})
 }
 
-// TestConformanceTraceFailure: a failed dial reports negative answers with
+// TestTrace_Failure: a failed dial reports negative answers with
 // their error and one DialDone with the error; httptrace's DNSDone carries
 // the error when no address was found.
-func TestConformanceTraceFailure(t *testing.T) {
+func TestTrace_Failure(t *testing.T) {
 	t.Run("all refused", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			n := new(simnet.Network)
 			n.Set(v4a, simnet.Refusing(5*ms))
-			d := simDialer(n, simResolver(simNXDomain(5*ms), simAnswer(20*ms, v4a)))
+			d := simDialer(n, &resolver.Static{AAAA: simNXDomain(5 * ms), A: simAnswer(20*ms, v4a)})
 			var ev, hev simEvents
 			ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 			if _, err := d.DialContext(ctx, "tcp", "example.com:443"); err == nil {
@@ -161,7 +164,7 @@ func TestConformanceTraceFailure(t *testing.T) {
 	})
 	t.Run("not found", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			d := simDialer(new(simnet.Network), simResolver(simNXDomain(5*ms), simNXDomain(8*ms)))
+			d := simDialer(new(simnet.Network), &resolver.Static{AAAA: simNXDomain(5 * ms), A: simNXDomain(8 * ms)})
 			var ev, hev simEvents
 			ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 			if _, err := d.DialContext(ctx, "tcp", "example.com:443"); err == nil {
@@ -180,7 +183,7 @@ func TestConformanceTraceFailure(t *testing.T) {
 	})
 	t.Run("cancelled during DNS", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			d := simDialer(new(simnet.Network), simResolver(simNever, simNever))
+			d := simDialer(new(simnet.Network), &resolver.Static{AAAA: simNever, A: simNever})
 			var ev, hev simEvents
 			ctx, cancel := context.WithTimeout(t.Context(), 40*ms)
 			defer cancel()
@@ -204,17 +207,15 @@ func TestConformanceTraceFailure(t *testing.T) {
 	})
 }
 
-// TestConformanceTraceLiteral: an IP literal fires no DNS hooks.
-func TestConformanceTraceLiteral(t *testing.T) {
+// TestTrace_Literal: an IP literal fires no DNS hooks.
+func TestTrace_Literal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := new(simnet.Network)
 		n.Set(v4a, simnet.Accepting(3*ms))
 		var ev, hev simEvents
 		ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 		c, err := simDialer(n, simFailResolver{t}).DialContext(ctx, "tcp", "192.0.2.1:443")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		c.Close()
 		diffLines(t, "Trace", ev.take(), []string{
 			"AttemptStart #0 192.0.2.1:443 @0s",
@@ -228,20 +229,18 @@ func TestConformanceTraceLiteral(t *testing.T) {
 	})
 }
 
-// TestConformanceTraceWinBeforeDNSDone: a dial that wins while a family is
+// TestTrace_WinBeforeDNSDone: a dial that wins while a family is
 // still unanswered fires httptrace's DNSDone once, at the win, with the
 // addresses known then; the missing family never reports a DNSAnswer.
-func TestConformanceTraceWinBeforeDNSDone(t *testing.T) {
+func TestTrace_WinBeforeDNSDone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := new(simnet.Network)
 		n.Set(v6a, simnet.Accepting(10*ms))
-		d := simDialer(n, simResolver(simAnswer(5*ms, v6a), simNever))
+		d := simDialer(n, &resolver.Static{AAAA: simAnswer(5*ms, v6a), A: simNever})
 		var ev, hev simEvents
 		ctx := httptrace.WithClientTrace(WithTrace(t.Context(), ev.trace()), hev.httpTrace())
 		c, err := d.DialContext(ctx, "tcp", "example.com:443")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		c.Close()
 		synctest.Wait()
 		diffLines(t, "Trace", ev.take(), []string{
@@ -256,5 +255,41 @@ func TestConformanceTraceWinBeforeDNSDone(t *testing.T) {
 			"ConnectDone tcp6 [2001:db8::1]:443 err=false @15ms",
 			"DNSDone [2001:db8::1] err=false @15ms",
 		})
+	})
+}
+
+func TestLogTrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n simnet.Network
+		n.Set(v6a, simnet.BlackHoled())
+		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
+		d := simDialer(&n, &resolver.Static{
+			AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{v6a}},
+			A:    resolver.StaticAnswer{Addrs: []netip.Addr{v4a}, Delay: 5 * time.Millisecond},
+		})
+		var lines []string
+		var mu sync.Mutex
+		logf := func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			lines = append(lines, fmt.Sprintf(format, args...))
+		}
+		ctx := WithTrace(context.Background(), LogTrace(logf))
+		c, err := d.DialContext(ctx, "tcp", "example.com:443")
+		require.NoError(t, err)
+		c.Close()
+		synctest.Wait()
+		want := []string{
+			"happyeyeballs: +0s example.com AAAA answer: [2001:db8::1]",
+			"happyeyeballs: +0s attempt 0 to [2001:db8::1]:443 started",
+			"happyeyeballs: +5ms example.com A answer: [192.0.2.1]",
+			"happyeyeballs: +250ms attempt 1 to 192.0.2.1:443 started",
+			"happyeyeballs: +270ms attempt 1 to 192.0.2.1:443 connected in 20ms and won",
+			"happyeyeballs: +270ms dial to example.com connected to 192.0.2.1:443 after 2 attempt(s)",
+			"happyeyeballs: +270ms attempt 0 to [2001:db8::1]:443 cancelled after 270ms: dial tcp6 [2001:db8::1]:443: operation was canceled",
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Equal(t, want, lines, "log")
 	})
 }
