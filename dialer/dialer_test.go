@@ -5,6 +5,7 @@ package dialer
 // deadlines, and with resolvers and DialAttempt hooks that misbehave.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -319,11 +320,12 @@ func TestDialer_DialContext_LocalAddr(t *testing.T) {
 func TestDialer_DialContext_HostileResolver(t *testing.T) {
 	mapped := netip.MustParseAddr("::ffff:192.0.2.2")
 	for _, tc := range []struct {
-		name  string
-		r     resolver.Resolver
-		want  []simAt
-		took  time.Duration
-		check func(*testing.T, error)
+		name    string
+		network string // "tcp" when empty
+		r       resolver.Resolver
+		want    []simAt
+		took    time.Duration
+		check   func(*testing.T, error)
 	}{
 		{
 			name: "wrong-family, invalid and duplicate addresses are dropped; mapped ones unmapped",
@@ -345,7 +347,8 @@ func TestDialer_DialContext_HostileResolver(t *testing.T) {
 			took: time.Millisecond,
 		},
 		{
-			name: "an answer for a family not asked is ignored (tcp6)",
+			name:    "an answer for a family not asked is ignored (tcp6)",
+			network: "tcp6",
 			r: simFixed(
 				resolver.Answer{Family: resolver.IPv4, Addrs: []netip.Addr{v4a}},
 				resolver.Answer{Family: resolver.IPv6, Addrs: []netip.Addr{v6a}},
@@ -382,12 +385,8 @@ func TestDialer_DialContext_HostileResolver(t *testing.T) {
 				for _, a := range []netip.Addr{v6a, v6b, v4a, v4b} {
 					n.Set(a, simnet.Refusing(time.Millisecond))
 				}
-				network := "tcp"
-				if strings.Contains(tc.name, "tcp6") {
-					network = "tcp6"
-				}
 				start := time.Now()
-				c, err := simDialer(n, tc.r).DialContext(t.Context(), network, "example.com:443")
+				c, err := simDialer(n, tc.r).DialContext(t.Context(), cmp.Or(tc.network, "tcp"), "example.com:443")
 				took := time.Since(start)
 				if err == nil {
 					c.Close()

@@ -463,6 +463,7 @@ func TestLoopback_TimeoutAllBlackHoled(t *testing.T) {
 // when every attempt's socket deadline fires before the dial's context
 // does; and the error lists both attempts, the one cut short included.
 func TestLoopback_TimeoutAllBlackHoled_IsTimeout(t *testing.T) {
+	fdBaseline(t)
 	p := loopback.Dual(t, loopback.BlackHole, loopback.BlackHole)
 	d := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4), Timeout: 300 * time.Millisecond, DisableHistory: true}
 	for i := range 3 { // which side of the race wins varies: try a few
@@ -637,6 +638,7 @@ func TestLoopback_LateLoserClosed(t *testing.T) {
 // attempt, with "tcp6"/"tcp4" and the IP literal being attempted; when
 // both are set only ControlContext runs.
 func TestLoopback_ControlPerAttempt(t *testing.T) {
+	fdBaseline(t)
 	p := loopback.Dual(t, loopback.Accept, loopback.Refuse)
 	want := []string{"tcp6 " + p.V6.Addr.String(), "tcp4 " + p.V4.Addr.String()}
 
@@ -709,6 +711,7 @@ func TestLoopback_ControlPerAttempt(t *testing.T) {
 // TestLoopback_KeepAlive: KeepAlive and KeepAliveConfig reach the socket
 // of the connection returned.
 func TestLoopback_KeepAlive(t *testing.T) {
+	fdBaseline(t)
 	e := loopback.Single(t, loopback.V4, loopback.Accept)
 	for _, tc := range []struct {
 		name                   string
@@ -1002,6 +1005,7 @@ func TestLoopback_DNSFailures(t *testing.T) {
 // black-holed, in about a Connection Attempt Delay, and reuses the
 // connection for the next request.
 func TestLoopback_HTTPTransport(t *testing.T) {
+	fdBaseline(t)
 	p := loopback.Dual(t, loopback.Accept, loopback.BlackHole)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello "+r.URL.Path)
@@ -1086,10 +1090,12 @@ func TestLoopback_ContextAfterConnect(t *testing.T) {
 // Handshake doing TLS, that attempt loses and the dial moves on to
 // 127.0.0.1 at once, so an HTTPS client gets its answer over IPv4.
 func TestLoopback_TLSHandshakeDecides(t *testing.T) {
+	fdBaseline(t)
 	p := loopback.Dual(t, loopback.Accept, loopback.Accept)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello over TLS")
 	}))
+	srv.Listener.Close() // NewUnstartedServer opened one of its own
 	srv.Listener = p.V4.Listener()
 	srv.StartTLS()
 	defer srv.Close()

@@ -159,7 +159,6 @@ func TestDialer_MaxAddresses_Trace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		six, four := simMany(true, 300), simMany(false, 300)
 		n := new(simnet.Network)
-		n.Set(six[0], simnet.Accepting(ms))
 		d := simDialer(n, &resolver.Static{AAAA: simAnswer(0, six...), A: simAnswer(0, four...)})
 		d.MaxAddresses = 5
 		for _, a := range six[:4] {

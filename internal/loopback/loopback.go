@@ -28,6 +28,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -433,12 +434,36 @@ func WaitFDs(t testing.TB, baseline int, timeout time.Duration) {
 	}
 }
 
+// socketEnds returns " (local -> remote)" for a TCP socket's fd target
+// ("socket:[INODE]"), read from /proc/net/tcp{,6}, so that a leak report
+// says which connection leaked; "" when it is not found.
+func socketEnds(target string) string {
+	inode, ok := strings.CutPrefix(target, "socket:[")
+	if !ok {
+		return ""
+	}
+	inode = strings.TrimSuffix(inode, "]")
+	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 9 && f[9] == inode {
+				return fmt.Sprintf(" (tcp %s -> %s, state %s)", f[1], f[2], f[3])
+			}
+		}
+	}
+	return ""
+}
+
 func listFDs() string {
 	ents, _ := os.ReadDir("/proc/self/fd")
 	var s string
 	for _, e := range ents {
 		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
-		s += fmt.Sprintf("  %s -> %s\n", e.Name(), target)
+		s += fmt.Sprintf("  %s -> %s%s\n", e.Name(), target, socketEnds(target))
 	}
 	return s
 }
