@@ -31,19 +31,19 @@ type fakeNet struct {
 	calls []string // "AAAA name" in the order queries were sent
 }
 
-func (f *fakeNet) exchange(ctx context.Context, server netip.AddrPort, name string, qtype uint16, useTCP bool, timeout time.Duration) (*dns.Msg, error) {
+func (f *fakeNet) exchange(ctx context.Context, server netip.AddrPort, q query) (*dns.Msg, error) {
 	f.mu.Lock()
-	f.calls = append(f.calls, dns.TypeToString[qtype]+" "+name)
+	f.calls = append(f.calls, dns.TypeToString[q.qtype]+" "+q.name)
 	f.mu.Unlock()
 	// The query is "sent": let a lookup waiting for that go on.
-	if hook, ok := ctx.Value(sentHookKey{}).(func()); ok {
-		hook()
+	if q.sent != nil {
+		q.sent()
 	}
 	d := time.Duration(0)
 	if f.delay != nil {
-		d = f.delay(server, name, qtype)
+		d = f.delay(server, q.name, q.qtype)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, q.timeout)
 	defer cancel()
 	var timer <-chan time.Time
 	if d >= 0 {
@@ -54,8 +54,7 @@ func (f *fakeNet) exchange(ctx context.Context, server netip.AddrPort, name stri
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	q := new(dns.Msg).SetQuestion(name, qtype)
-	return f.zone.Reply(q), nil
+	return f.zone.Reply(new(dns.Msg).SetQuestion(q.name, q.qtype)), nil
 }
 
 func (f *fakeNet) count() int {

@@ -583,27 +583,22 @@ func (st *state) startFlight(conf *Config, name string, qtype uint16, after <-ch
 		st.flights.Add(1)
 		go func() {
 			defer st.flights.Done()
-			ctx := fl.ctx
+			q := query{name: name, qtype: qtype, useTCP: conf.UseTCP, timeout: conf.timeout()}
 			if sent != nil {
-				hook := sync.OnceFunc(func() { close(sent) })
-				defer hook()
-				ctx = context.WithValue(ctx, sentHookKey{}, hook)
+				q.sent = sync.OnceFunc(func() { close(sent) })
+				defer q.sent()
 			}
 			if after != nil {
 				select {
 				case <-after:
-				case <-ctx.Done():
+				case <-fl.ctx.Done():
 				}
 			}
-			r := st.resolveName(ctx, conf, name, qtype)
+			r := st.resolveName(fl.ctx, conf, q)
 			st.cache.finish(cacheKey{name, qtype}, fl, st.cacheable(r), time.Now())
 		}()
 	}
 }
-
-// sentHookKey carries, in a flight's own context, the function that
-// exchangeOnce calls once the query is on its way.
-type sentHookKey struct{}
 
 // cacheable returns r with its TTL clamped for the cache.
 func (st *state) cacheable(r result) result {

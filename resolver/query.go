@@ -106,7 +106,7 @@ type serverReply struct {
 	err error
 }
 
-// resolveName looks up one rooted name for one query type with the
+// resolveName looks up q (one rooted name, one query type) with the
 // configured servers, in Attempts rounds. In a round the servers are asked
 // in serverOrder, staggered: the next server is asked when the previous
 // one has failed (timeout, unreachable, SERVFAIL, REFUSED, lame referral,
@@ -116,24 +116,24 @@ type serverReply struct {
 // servers asked earlier that had not answered are tried last for a while
 // (the health memory). It returns the last failure when no server gave an
 // answer.
-func (st *state) resolveName(ctx context.Context, conf *Config, name string, qtype uint16) result {
+func (st *state) resolveName(ctx context.Context, conf *Config, q query) result {
 	offset := 0
 	if conf.Rotate {
 		offset = int(st.rotate.Add(1) - 1)
 	}
 	stagger := min(serverStagger, conf.timeout())
-	last := result{kind: failed, err: dnsError(errTextNoSuchHost, name, netip.AddrPort{}, false, true)}
+	last := result{kind: failed, err: dnsError(errTextNoSuchHost, q.name, netip.AddrPort{}, false, true)}
 	for range conf.attempts() {
 		// Ordered again for each round: a server that just timed out
 		// goes to the back.
 		now := time.Now()
 		servers := serverOrder(conf.servers(), offset, func(s netip.AddrPort) bool { return st.health.isBad(s, now) })
-		r, done := st.round(ctx, conf, servers, name, qtype, stagger, &last)
+		r, done := st.round(ctx, servers, q, stagger, &last)
 		if done {
 			return r
 		}
 		if ctx.Err() != nil {
-			return result{kind: failed, err: &net.DNSError{Err: ctx.Err().Error(), Name: name, UnwrapErr: ctx.Err()}}
+			return result{kind: failed, err: &net.DNSError{Err: ctx.Err().Error(), Name: q.name, UnwrapErr: ctx.Err()}}
 		}
 	}
 	return last
@@ -143,7 +143,7 @@ func (st *state) resolveName(ctx context.Context, conf *Config, name string, qty
 // reports the answer and true when a server gave one; otherwise it
 // records the last failure in *last. It returns only once every query it
 // started has ended.
-func (st *state) round(ctx context.Context, conf *Config, servers []netip.AddrPort, name string, qtype uint16, stagger time.Duration, last *result) (result, bool) {
+func (st *state) round(ctx context.Context, servers []netip.AddrPort, q query, stagger time.Duration, last *result) (result, bool) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	replies := make(chan serverReply, len(servers)) // one slot per server: senders never block
@@ -154,7 +154,7 @@ func (st *state) round(ctx context.Context, conf *Config, servers []netip.AddrPo
 		launched++
 		pending++
 		go func() {
-			m, err := st.exchange(rctx, srv, name, qtype, conf.UseTCP, conf.timeout())
+			m, err := st.exchange(rctx, srv, q)
 			replies <- serverReply{i, srv, m, err}
 		}()
 	}
@@ -186,12 +186,12 @@ func (st *state) round(ctx context.Context, conf *Config, servers []netip.AddrPo
 					continue // cancelled: not the server's fault; start nothing more
 				}
 				st.health.markBad(rep.srv, time.Now())
-				*last = result{kind: failed, err: exchangeError(rep.err, name, rep.srv)}
+				*last = result{kind: failed, err: exchangeError(rep.err, q.name, rep.srv)}
 				next()
 				continue
 			}
 			st.health.markGood(rep.srv)
-			r := extract(rep.m, name, qtype, st.maxAddrs, rep.srv)
+			r := extract(rep.m, q.name, q.qtype, st.maxAddrs, rep.srv)
 			if r.kind == failed {
 				*last = r
 				next()

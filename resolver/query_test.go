@@ -80,11 +80,11 @@ func TestClient_ServerStagger(t *testing.T) {
 				var mu sync.Mutex
 				var asked []netip.AddrPort
 				zone := fakeZone()
-				exchange := func(ctx context.Context, server netip.AddrPort, name string, qtype uint16, useTCP bool, timeout time.Duration) (*dns.Msg, error) {
+				exchange := func(ctx context.Context, server netip.AddrPort, q query) (*dns.Msg, error) {
 					mu.Lock()
 					asked = append(asked, server)
 					mu.Unlock()
-					ctx, cancel := context.WithTimeout(ctx, timeout)
+					ctx, cancel := context.WithTimeout(ctx, q.timeout)
 					defer cancel()
 					var timer <-chan time.Time
 					if d := tt.delay[server]; d >= 0 {
@@ -95,7 +95,7 @@ func TestClient_ServerStagger(t *testing.T) {
 					case <-ctx.Done():
 						return nil, ctx.Err()
 					}
-					m := zone.Reply(new(dns.Msg).SetQuestion(name, qtype))
+					m := zone.Reply(new(dns.Msg).SetQuestion(q.name, q.qtype))
 					if rc, ok := tt.rcode[server]; ok {
 						m.Rcode, m.Answer = rc, nil
 					}
