@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -210,14 +209,14 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 	dnsFams := dnsBuf[:0]
 	for _, f := range fams {
 		if f == IPv6 && conf.NoAAAA {
-			out <- Answer{Family: f, Err: notFound(host, ErrNoData)}
+			out <- Answer{Family: f, Err: NotFoundError(host, ErrNoData)}
 			continue
 		}
 		dnsFams = append(dnsFams, f)
 	}
 	if len(dnsFams) == 0 || len(cands) == 0 {
 		for _, f := range dnsFams {
-			out <- Answer{Family: f, Err: notFound(host, ErrNXDomain)}
+			out <- Answer{Family: f, Err: NotFoundError(host, ErrNXDomain)}
 		}
 		close(out)
 		return out
@@ -229,7 +228,7 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 	if ctx.Err() != nil {
 		// Already cancelled: start nothing.
 		for _, f := range dnsFams {
-			out <- Answer{Family: f, Err: ctxError(ctx, host)}
+			out <- Answer{Family: f, Err: ContextError(host, ctx.Err())}
 		}
 		close(out)
 		return out
@@ -277,7 +276,7 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 			if Of(ip) == f {
 				out <- Answer{Family: f, Addrs: []netip.Addr{ip}}
 			} else {
-				out <- Answer{Family: f, Err: notFound(host, ErrNoData)}
+				out <- Answer{Family: f, Err: NotFoundError(host, ErrNoData)}
 			}
 		}
 		return "", true
@@ -287,10 +286,10 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 		for _, f := range fams {
 			if host == "" {
 				// As Go's resolver says of an empty name.
-				out <- Answer{Family: f, Err: notFound(host, ErrNXDomain)}
+				out <- Answer{Family: f, Err: NotFoundError(host, ErrNXDomain)}
 				continue
 			}
-			out <- Answer{Family: f, Err: invalidName(host)}
+			out <- Answer{Family: f, Err: invalidNameError(host)}
 		}
 		return "", true
 	}
@@ -315,9 +314,9 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 			}
 		}
 		if len(a.Addrs) == 0 {
-			a.Err = notFound(host, ErrNoData)
+			a.Err = NotFoundError(host, ErrNoData)
 			if nx {
-				a.Err = notFound(host, ErrNXDomain)
+				a.Err = NotFoundError(host, ErrNXDomain)
 			}
 		}
 		out <- a
@@ -443,7 +442,7 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 					break wait
 				case <-ctx.Done():
 					st.cache.leave(fl, st.lateWindow)
-					return Answer{Family: f, Err: ctxError(ctx, host)}
+					return Answer{Family: f, Err: ContextError(host, ctx.Err())}
 				case <-otherDone:
 					otherDone = nil
 					if other[i].k == nxdomain && i < len(cands)-1 && !isClosed(fl.done) {
@@ -471,7 +470,7 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 		select {
 		case <-other[i].done:
 		case <-ctx.Done():
-			return Answer{Family: f, Err: ctxError(ctx, host)}
+			return Answer{Family: f, Err: ContextError(host, ctx.Err())}
 		}
 		if other[i].k == positive {
 			return Answer{Family: f, Err: renamed(r.err, host), TTL: r.ttl}
@@ -526,7 +525,7 @@ func (ng *negatives) answer(f Family) Answer {
 		err = ng.firstErr
 	}
 	if err == nil {
-		err = notFound(ng.host, ErrNXDomain)
+		err = NotFoundError(ng.host, ErrNXDomain)
 	}
 	return Answer{Family: f, Err: renamed(err, ng.host), TTL: ng.ttl}
 }
@@ -617,37 +616,6 @@ func (st *state) cacheable(r result) result {
 		r.ttl = 0
 	}
 	return r
-}
-
-// notFound is the error for a host without addresses of a family; cause
-// is ErrNXDomain or ErrNoData.
-func notFound(host string, cause error) error {
-	return &net.DNSError{Err: errTextNoSuchHost, Name: printable(host), IsNotFound: true, UnwrapErr: cause}
-}
-
-// invalidName is the error for a host that is not a valid domain name.
-func invalidName(host string) error {
-	return &net.DNSError{Err: errInvalidName.Error(), Name: printable(host), IsNotFound: true, UnwrapErr: errInvalidName}
-}
-
-// renamed returns err with the host name the caller asked for, as Go's
-// resolver reports it (not the search-list candidate).
-func renamed(err error, host string) error {
-	if de, ok := err.(*net.DNSError); ok {
-		c := *de
-		c.Name = printable(host)
-		return &c
-	}
-	return err
-}
-
-// printable bounds a host name for error messages.
-func printable(host string) string {
-	const max = 256
-	if len(host) > max {
-		return host[:max] + "..."
-	}
-	return host
 }
 
 // noteConfig flushes the cache and the server health memory when the

@@ -1,7 +1,6 @@
 package resolver
 
 import (
-	"errors"
 	"fmt"
 	"golang.org/x/net/idna"
 	"strings"
@@ -11,10 +10,6 @@ import (
 // maxHostLen bounds the host names accepted before any conversion, so that
 // a hostile caller cannot make IDNA conversion do unbounded work.
 const maxHostLen = 1024
-
-// errInvalidName is the cause of the error for a host that is not a valid
-// domain name.
-var errInvalidName = errors.New("invalid domain name")
 
 // canonicalHost turns a host name as a user wrote it into the lower-case
 // ASCII form that is queried, cached and looked up in /etc/hosts.

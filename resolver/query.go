@@ -2,10 +2,7 @@ package resolver
 
 import (
 	"context"
-	"errors"
-	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -122,7 +119,7 @@ func (st *state) resolveName(ctx context.Context, conf *Config, q query) result 
 		offset = int(st.rotate.Add(1) - 1)
 	}
 	stagger := min(serverStagger, conf.timeout())
-	last := result{kind: failed, err: dnsError(errTextNoSuchHost, q.name, netip.AddrPort{}, false, true)}
+	last := result{kind: failed, err: serverError(errTextNoSuchHost, q.name, netip.AddrPort{}, true)}
 	for range conf.attempts() {
 		// Ordered again for each round: a server that just timed out
 		// goes to the back.
@@ -133,7 +130,7 @@ func (st *state) resolveName(ctx context.Context, conf *Config, q query) result 
 			return r
 		}
 		if ctx.Err() != nil {
-			return result{kind: failed, err: &net.DNSError{Err: ctx.Err().Error(), Name: q.name, UnwrapErr: ctx.Err()}}
+			return result{kind: failed, err: ContextError(q.name, ctx.Err())}
 		}
 	}
 	return last
@@ -209,19 +206,4 @@ func (st *state) round(ctx context.Context, servers []netip.AddrPort, q query, s
 		}
 	}
 	return answer, found
-}
-
-// exchangeError turns a transport error into a *net.DNSError.
-func exchangeError(err error, name string, srv netip.AddrPort) *net.DNSError {
-	e := &net.DNSError{Err: err.Error(), Name: name, Server: srv.String(), UnwrapErr: err}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		// The per-query timeout, not the caller's deadline: an i/o
-		// timeout, so errors.Is(err, context.DeadlineExceeded) stays
-		// reserved for the caller's own context.
-		e.Err, e.IsTimeout, e.IsTemporary, e.UnwrapErr = "i/o timeout", true, true, os.ErrDeadlineExceeded
-	case errors.Is(err, errMalformed):
-		e.Err = errTextMalformed
-	}
-	return e
 }

@@ -58,10 +58,11 @@ func Of(addr netip.Addr) Family {
 //
 // An Answer with addresses is positive. An Answer without addresses is
 // negative: Err then says why. Err is nil or a *net.DNSError with IsNotFound
-// for a name that exists without records of this type (NODATA) or does not
-// exist (NXDOMAIN); any other Err (timeout, SERVFAIL, cancellation) is a
-// failure to learn the answer. RFC 8305 §3 treats all of them alike: the
-// family has nothing to offer to this dial.
+// (see NotFoundError) for a name that exists without records of this type
+// (NODATA, wrapping ErrNoData) or does not exist (NXDOMAIN, wrapping
+// ErrNXDomain); any other Err (timeout, SERVFAIL, cancellation; see
+// ContextError) is a failure to learn the answer. RFC 8305 §3 treats all of
+// them alike: the family has nothing to offer to this dial.
 type Answer struct {
 	Family Family
 	// Addrs holds unmapped addresses of Family in the order the source gave

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func TestStatic_Resolve(t *testing.T) {
@@ -25,6 +27,9 @@ func TestStatic_Resolve(t *testing.T) {
 		g = answersAt(context.Background(), &Static{}, "any.test")
 		wantNotFound(t, g[IPv4])
 		wantNotFound(t, g[IPv6])
+		assert.ErrorIs(t, g[IPv4].Err, ErrNoData)
+		assert.ErrorIs(t, g[IPv6].Err, ErrNoData)
+		assert.NotErrorIs(t, g[IPv4].Err, ErrNXDomain)
 		if g[IPv4].at != 0 {
 			t.Errorf("zero Static answered after %v", g[IPv4].at)
 		}
