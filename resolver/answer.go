@@ -3,6 +3,7 @@ package resolver
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,10 @@ func (k kind) String() string {
 		return "NXDOMAIN"
 	case nodata:
 		return "NODATA"
+	case pending:
+		return "pending"
+	case unasked:
+		return "unasked"
 	}
 	return "failed"
 }
@@ -99,7 +104,7 @@ func extract(m *dns.Msg, name string, qtype uint16, maxAddrs int, server netip.A
 			if ttl < 0 || rrTTL(h) < ttl {
 				ttl = rrTTL(h)
 			}
-			if len(addrs) < maxAddrs && !containsAddr(addrs, a) {
+			if len(addrs) < maxAddrs && !slices.Contains(addrs, a) {
 				addrs = append(addrs, a)
 			}
 		}

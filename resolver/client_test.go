@@ -563,111 +563,6 @@ func TestClient_Resolve_Hostile(t *testing.T) {
 	}
 }
 
-func TestClient_Resolve_Search(t *testing.T) {
-	checkFDs(t)
-	zone := dnstest.NewZone(
-		"cluster.local. 60 IN SOA ns.cluster.local. admin. 1 60 60 60 30",
-		"api.default.svc.cluster.local. 30 IN A 10.96.0.1",
-		"v4app.default.svc.cluster.local. 30 IN A 10.96.0.2",
-		"v4app.svc.cluster.local. 30 IN AAAA fd00::2",
-		"example.com. 60 IN A 192.0.2.10",
-		"example.com. 60 IN AAAA 2001:db8::10",
-	)
-	srv := dnstest.Start(t, &dnstest.Faults{Next: zone, ByType: map[uint16]dnstest.Fault{}})
-	conf := &Config{
-		Search:  []string{"default.svc.cluster.local.", "svc.cluster.local.", "cluster.local."},
-		Ndots:   5,
-		Timeout: time.Second, Attempts: 1,
-	}
-	c := newClient(t, conf, srv)
-
-	// Twice: the second round comes from the cache, by the same rules.
-	for round := range 2 {
-		n := srv.Count(0, "")
-		g := resolveAll(t, c, "api")
-		wantAddrs(t, g[IPv4], "10.96.0.1")
-		wantNotFound(t, g[IPv6])
-
-		// A found under the first domain: AAAA of a later candidate is
-		// not used.
-		g = resolveAll(t, c, "v4app")
-		wantAddrs(t, g[IPv4], "10.96.0.2")
-		wantNotFound(t, g[IPv6])
-		if round == 1 && srv.Count(0, "") != n {
-			t.Errorf("cached round sent %d queries", srv.Count(0, "")-n)
-		}
-	}
-
-	// ndots:5: the search list is tried first, then the name as given.
-	g := resolveAll(t, c, "example.com")
-	wantAddrs(t, g[IPv4], "192.0.2.10")
-	wantAddrs(t, g[IPv6], "2001:db8::10")
-	var names []string
-	for _, q := range srv.Queries() {
-		if q.Type == dns.TypeA && strings.HasPrefix(q.Name, "example.com") {
-			names = append(names, q.Name)
-		}
-	}
-	// The order between candidates is not checked: a family skips a
-	// candidate the other family found NXDOMAIN, and a query already
-	// under way may then leave after the next candidate's.
-	want := []string{"example.com.default.svc.cluster.local.", "example.com.svc.cluster.local.", "example.com.cluster.local.", "example.com."}
-	for _, n := range names {
-		if !slices.Contains(want, n) {
-			t.Errorf("A query for %q; want only %q", n, want)
-		}
-	}
-	if q := srv.Queries(); !slices.ContainsFunc(q, func(q dnstest.Query) bool { return q.Name == "example.com." && q.Type == dns.TypeA }) {
-		t.Errorf("no A query for example.com.: %v", q)
-	}
-	var first []string
-	for _, q := range srv.Queries() {
-		if strings.HasPrefix(q.Name, "example.com") {
-			first = append(first, q.String())
-		}
-	}
-	// The first query is AAAA for the first candidate. (Its A query may
-	// come later or not yet: once AAAA says NXDOMAIN, the A lookup of that
-	// candidate is no longer waited for.)
-	if len(first) == 0 || first[0] != "udp AAAA example.com.default.svc.cluster.local." {
-		t.Errorf("queries %q; want AAAA for the first search candidate first", first)
-	}
-	// Rooted: only as given.
-	n := srv.Count(0, "")
-	g = resolveAll(t, c, "dual.example.", IPv4)
-	wantNotFound(t, g[IPv4])
-	if srv.Count(0, "") != n+1 {
-		t.Errorf("rooted name: %d queries; want 1", srv.Count(0, "")-n)
-	}
-}
-
-// TestClient_Resolve_SearchLostAAAA: with ndots:5, every AAAA query is lost.
-// NXDOMAIN for A on the search candidates moves both families on, so A is
-// still delivered within a few ms.
-func TestClient_Resolve_SearchLostAAAA(t *testing.T) {
-	checkFDs(t)
-	zone := dnstest.NewZone(
-		"cluster.local. 60 IN SOA ns.cluster.local. admin. 1 60 60 60 30",
-		"example.com. 60 IN A 192.0.2.10",
-	)
-	srv := dnstest.Start(t, &dnstest.Faults{Next: zone, ByType: map[uint16]dnstest.Fault{dns.TypeAAAA: {Drop: true}}})
-	c := newClient(t, &Config{
-		Search: []string{"default.svc.cluster.local.", "svc.cluster.local.", "cluster.local."},
-		Ndots:  5, Timeout: 2 * time.Second, Attempts: 1,
-	}, srv)
-	start := time.Now()
-	ch := c.Resolve(context.Background(), "example.com", IPv6, IPv4)
-	a := <-ch
-	if a.Family != IPv4 || !a.Positive() {
-		t.Fatalf("first answer %+v; want A", a)
-	}
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("A after %v; want a few ms", d)
-	}
-	c.state().stopFlights()
-	<-ch
-}
-
 func TestClient_Resolve_AlreadyCancelled(t *testing.T) {
 	srv := dnstest.Start(t, baseZone())
 	c := newClient(t, nil, srv)
@@ -751,4 +646,34 @@ func TestClient_Concurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestClient_Resolve_ConfigChangeFlushesCache: after resolv.conf names another
+// server, answers cached from the old one are not used.
+func TestClient_Resolve_ConfigChangeFlushesCache(t *testing.T) {
+	start := func(a string) *dnstest.Server {
+		zone := dnstest.NewZone(
+			"test. 60 IN SOA ns.test. admin.test. 1 60 60 60 30",
+			"n.test. 300 IN A "+a,
+		)
+		return startOnPort53(t, zone)
+	}
+	old, fresh := start("192.0.2.1"), start("192.0.2.2")
+	conf := filepath.Join(t.TempDir(), "resolv.conf")
+	write := func(s *dnstest.Server) {
+		if err := os.WriteFile(conf, fmt.Appendf(nil, "nameserver %v\n", s.Addr.Addr()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(old)
+	c := &Client{ConfPath: conf, HostsPath: "/nonexistent"}
+	t.Cleanup(func() { c.state().stopFlights() })
+	wantAddrs(t, resolveAll(t, c, "n.test", IPv4)[IPv4], "192.0.2.1")
+
+	write(fresh)
+	c.st.confWatch.expire()
+	wantAddrs(t, resolveAll(t, c, "n.test", IPv4)[IPv4], "192.0.2.2")
+	if fresh.Count(dns.TypeA, "") == 0 {
+		t.Error("the new server was never asked")
+	}
 }

@@ -175,3 +175,11 @@ func isLocalhost(name string) bool {
 	name = strings.TrimSuffix(name, ".")
 	return name == "localhost" || strings.HasSuffix(name, ".localhost")
 }
+
+// rooted returns name with the trailing dot of a fully qualified name.
+func rooted(name string) string {
+	if strings.HasSuffix(name, ".") {
+		return name
+	}
+	return name + "."
+}

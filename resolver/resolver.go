@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // Family is an address family: IPv6 (AAAA records) or IPv4 (A records).
@@ -44,6 +47,34 @@ func (f Family) QType() string {
 		return "AAAA"
 	}
 	return "A"
+}
+
+// familyIndex is f's index in per-family arrays: 0 for IPv6, 1 for IPv4.
+func familyIndex(f Family) int {
+	if f == IPv6 {
+		return 0
+	}
+	return 1
+}
+
+// qtypeOf is the DNS query type of f.
+func qtypeOf(f Family) uint16 {
+	if f == IPv6 {
+		return dns.TypeAAAA
+	}
+	return dns.TypeA
+}
+
+// distinct returns families without duplicates or unknown values, keeping
+// the caller's order.
+func distinct(families []Family) []Family {
+	var out []Family
+	for _, f := range families {
+		if (f == IPv6 || f == IPv4) && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Of returns the family of addr (IPv4-mapped IPv6 addresses count as IPv4).

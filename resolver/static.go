@@ -127,24 +127,3 @@ func (sa StaticAnswer) Answer(f Family, host string) Answer {
 	}
 	return a
 }
-
-// distinct returns families without duplicates or unknown values, keeping
-// the caller's order.
-func distinct(families []Family) []Family {
-	var out []Family
-	for _, f := range families {
-		if (f == IPv6 || f == IPv4) && !containsFamily(out, f) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-func containsFamily(fams []Family, f Family) bool {
-	for _, g := range fams {
-		if g == f {
-			return true
-		}
-	}
-	return false
-}
