@@ -90,23 +90,3 @@ func TestExtract(t *testing.T) {
 		t.Errorf("kind strings: %s", s)
 	}
 }
-
-func TestCache_Put(t *testing.T) {
-	now := time.Now()
-	c := &cache{max: 2}
-	k := cacheKey{"a.test.", dns.TypeA}
-	c.putLocked(k, result{kind: positive, addrs: addrs("192.0.2.1"), ttl: time.Minute}, now)
-	c.putLocked(k, result{kind: positive, addrs: addrs("192.0.2.2"), ttl: time.Second}, now)
-	if r, ok := c.get(k, now); !ok || r.addrs[0] != netip.MustParseAddr("192.0.2.2") || r.ttl != time.Second {
-		t.Errorf("after update: %+v, %v", r, ok)
-	}
-	c.putLocked(k, result{kind: positive, addrs: addrs("192.0.2.3"), ttl: 0}, now)
-	if _, ok := c.get(k, now); ok || c.len() != 0 {
-		t.Error("an answer with TTL 0 left the older entry in place")
-	}
-	off := &cache{max: -1}
-	off.putLocked(k, result{kind: positive, addrs: addrs("192.0.2.1"), ttl: time.Minute}, now)
-	if off.len() != 0 {
-		t.Error("disabled cache stored an entry")
-	}
-}

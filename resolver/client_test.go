@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/miekg/dns"
@@ -676,4 +677,113 @@ func TestClient_Resolve_ConfigChangeFlushesCache(t *testing.T) {
 	if fresh.Count(dns.TypeA, "") == 0 {
 		t.Error("the new server was never asked")
 	}
+}
+
+// TestClient_Timing checks the RFC 8305 §3 rules to the millisecond.
+func TestClient_Timing(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name     string
+		host     string
+		conf     *Config
+		delays   map[string]time.Duration // "AAAA name." → delay; missing: 0; negative: lost
+		wantAt   map[Family]time.Duration
+		wantPos  map[Family]bool
+		wantSent []string
+	}{
+		{
+			name:    "A first, AAAA late",
+			host:    "dual.test",
+			delays:  map[string]time.Duration{"AAAA dual.test.": 900 * ms, "A dual.test.": 10 * ms},
+			wantAt:  map[Family]time.Duration{IPv4: 10 * ms, IPv6: 900 * ms},
+			wantPos: map[Family]bool{IPv4: true, IPv6: true},
+			// AAAA also goes to the second server after 250 ms.
+			wantSent: []string{"AAAA dual.test.", "A dual.test.", "AAAA dual.test."},
+		},
+		{
+			// Two servers, two attempts, 1 s timeout, staggered by 250 ms:
+			// round 1 ends at 1.25 s, round 2 at 2.5 s.
+			name:     "AAAA lost: A at once, AAAA after attempts × (stagger + timeout)",
+			host:     "dual.test",
+			delays:   map[string]time.Duration{"AAAA dual.test.": -1, "A dual.test.": 20 * ms},
+			wantAt:   map[Family]time.Duration{IPv4: 20 * ms, IPv6: 2500 * ms},
+			wantPos:  map[Family]bool{IPv4: true},
+			wantSent: []string{"AAAA dual.test.", "A dual.test.", "AAAA dual.test.", "AAAA dual.test.", "AAAA dual.test."},
+		},
+		{
+			name: "search list: NODATA for AAAA waits for A on the same candidate",
+			host: "v4",
+			conf: &Config{Search: []string{"test."}, Ndots: 1},
+			delays: map[string]time.Duration{
+				"AAAA v4.test.": 10 * ms, "A v4.test.": 50 * ms,
+			},
+			wantAt:   map[Family]time.Duration{IPv6: 50 * ms, IPv4: 50 * ms},
+			wantPos:  map[Family]bool{IPv4: true},
+			wantSent: []string{"AAAA v4.test.", "A v4.test."},
+		},
+		{
+			name: "search list: NXDOMAIN for A moves AAAA on at once",
+			host: "dual",
+			conf: &Config{Search: []string{"corp.", "test."}, Ndots: 1},
+			delays: map[string]time.Duration{
+				"AAAA dual.corp.": -1, "A dual.corp.": 5 * ms,
+				"AAAA dual.test.": 10 * ms, "A dual.test.": 10 * ms,
+			},
+			wantAt:  map[Family]time.Duration{IPv6: 15 * ms, IPv4: 15 * ms},
+			wantPos: map[Family]bool{IPv4: true, IPv6: true},
+		},
+		{
+			name: "search list: negative on the first candidate, positive on the last",
+			host: "dual.test",
+			conf: &Config{Search: []string{"corp."}, Ndots: 2},
+			delays: map[string]time.Duration{
+				"AAAA dual.test.corp.": 30 * ms, "A dual.test.corp.": 5 * ms,
+			},
+			wantAt:  map[Family]time.Duration{IPv6: 5 * ms, IPv4: 5 * ms},
+			wantPos: map[Family]bool{IPv4: true, IPv6: true},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := &fakeNet{zone: fakeZone(), delay: func(_ netip.AddrPort, name string, qtype uint16) time.Duration {
+					return tt.delays[dns.TypeToString[qtype]+" "+name]
+				}}
+				conf := &Config{Timeout: time.Second, Attempts: 2}
+				if tt.conf != nil {
+					conf = tt.conf
+					conf.Timeout, conf.Attempts = time.Second, 2
+				}
+				conf.Servers = aps("[2001:db8::53]:53", "192.0.2.53:53")
+				c := fakeClient(t, &Client{Config: conf}, f)
+				g := answersAt(context.Background(), c, tt.host)
+				for _, fam := range []Family{IPv6, IPv4} {
+					if g[fam].at != tt.wantAt[fam] || g[fam].Positive() != tt.wantPos[fam] {
+						t.Errorf("%v: positive=%v at %v (%v); want positive=%v at %v", fam, g[fam].Positive(), g[fam].at, g[fam].Err, tt.wantPos[fam], tt.wantAt[fam])
+					}
+				}
+				if tt.wantSent != nil && !slices.Equal(f.callList(), tt.wantSent) {
+					t.Errorf("queries %q; want %q", f.callList(), tt.wantSent)
+				}
+			})
+		})
+	}
+}
+
+// TestClient_Timing_Order: the AAAA query is always sent before the A
+// query, however the goroutines are scheduled.
+func TestClient_Timing_Order(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeNet{zone: fakeZone()}
+		c := fakeClient(t, &Client{CacheSize: -1}, f)
+		for range 50 {
+			answersAt(context.Background(), c, "dual.test")
+		}
+		calls := f.callList()
+		for i := 0; i+1 < len(calls); i += 2 {
+			if !strings.HasPrefix(calls[i], "AAAA ") || !strings.HasPrefix(calls[i+1], "A ") {
+				t.Fatalf("query %d: %q then %q; want AAAA then A", i, calls[i], calls[i+1])
+			}
+		}
+	})
 }

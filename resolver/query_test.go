@@ -122,3 +122,24 @@ func TestClient_ServerStagger(t *testing.T) {
 		})
 	}
 }
+
+func TestServerOrder(t *testing.T) {
+	s := aps("192.0.2.1:53", "[2001:db8::1]:53", "192.0.2.2:53", "[2001:db8::2]:53")
+	bad := func(a netip.AddrPort) bool { return a == s[1] }
+	tests := []struct {
+		name   string
+		offset int
+		bad    func(netip.AddrPort) bool
+		want   []netip.AddrPort
+	}{
+		{"IPv6 first", 0, nil, aps("[2001:db8::1]:53", "[2001:db8::2]:53", "192.0.2.1:53", "192.0.2.2:53")},
+		{"rotated", 1, nil, aps("[2001:db8::2]:53", "192.0.2.1:53", "192.0.2.2:53", "[2001:db8::1]:53")},
+		{"rotated wraps", 5, nil, aps("[2001:db8::2]:53", "192.0.2.1:53", "192.0.2.2:53", "[2001:db8::1]:53")},
+		{"bad last", 0, bad, aps("[2001:db8::2]:53", "192.0.2.1:53", "192.0.2.2:53", "[2001:db8::1]:53")},
+	}
+	for _, tt := range tests {
+		if got := serverOrder(s, tt.offset, tt.bad); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v; want %v", tt.name, got, tt.want)
+		}
+	}
+}
