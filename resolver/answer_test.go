@@ -30,6 +30,10 @@ func reply(rcode int, flags string, rrs ...string) *dns.Msg {
 	return m
 }
 
+// TestExtract: reading a reply into a result: CNAME chains (RFC 1034
+// §3.6.2), NXDOMAIN and NODATA (RFC 2308 §2), the negative TTL from the
+// SOA (RFC 2308 §5), TTLs with the high bit set as 0 (RFC 2181 §8), lame
+// referrals and server failures.
 func TestExtract(t *testing.T) {
 	soa := "test. 300 IN SOA ns.test. admin.test. 1 60 60 60 40"
 	var chain []string

@@ -16,6 +16,8 @@ import (
 	"github.com/dualstack-go/happyeyeballs/internal/dnstest"
 )
 
+// TestCache_Expiry: answers are served from the cache for their TTL
+// (RFC 1035 §3.2.1), with the remaining TTL, and asked again after.
 func TestCache_Expiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeNet{zone: fakeZone(), delay: func(netip.AddrPort, string, uint16) time.Duration { return 10 * time.Millisecond }}
@@ -43,6 +45,8 @@ func TestCache_Expiry(t *testing.T) {
 	})
 }
 
+// TestCache_TTLClamps: MinTTL and MaxTTL bound the TTL of positive
+// answers, TTL 0 included (RFC 1035 §3.2.1: 0 means not cached).
 func TestCache_TTLClamps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeNet{zone: fakeZone()}
@@ -75,6 +79,9 @@ func TestCache_TTLClamps(t *testing.T) {
 	})
 }
 
+// TestCache_Negative: NXDOMAIN and NODATA are cached for the SOA's
+// negative TTL (RFC 2308 §5), capped by NegativeTTL; not at all without
+// an SOA or with NegativeTTL < 0.
 func TestCache_Negative(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeNet{zone: fakeZone()}
@@ -129,6 +136,8 @@ func TestCache_Negative(t *testing.T) {
 	})
 }
 
+// TestCache_NoFailureCaching: a timeout is not cached (RFC 2308 §7 allows
+// it for a short while; we ask again at once).
 func TestCache_NoFailureCaching(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeNet{zone: fakeZone(), delay: func(netip.AddrPort, string, uint16) time.Duration { return -1 }}
@@ -147,6 +156,8 @@ func TestCache_NoFailureCaching(t *testing.T) {
 	})
 }
 
+// TestCache_Coalescing: identical lookups in flight share one query per
+// type, and a caller who leaves does not cancel it for the others.
 func TestCache_Coalescing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeNet{zone: fakeZone(), delay: func(netip.AddrPort, string, uint16) time.Duration { return 500 * time.Millisecond }}
@@ -203,6 +214,8 @@ func TestCache_LateAnswer(t *testing.T) {
 	})
 }
 
+// TestCache_LRU: CacheSize bounds the entries; the least recently used
+// goes first.
 func TestCache_LRU(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		zone := dnstest.NewZone()
@@ -234,6 +247,9 @@ func TestCache_LRU(t *testing.T) {
 	})
 }
 
+// TestCache_Put: a newer answer replaces the entry; one with TTL 0 (RFC
+// 1035 §3.2.1: not to be cached) removes it; a disabled cache stores
+// nothing.
 func TestCache_Put(t *testing.T) {
 	now := time.Now()
 	c := &cache{max: 2}

@@ -107,6 +107,10 @@ func baseZone() *dnstest.Zone {
 	)
 }
 
+// TestClient_Resolve: both families over real DNS on loopback: the AAAA
+// query first (RFC 8305 §3), EDNS0 (RFC 6891) with our UDP size, a fresh
+// ID and source port per query (RFC 5452 §9.2), NODATA and NXDOMAIN told
+// apart, CNAME chains with the smallest TTL.
 func TestClient_Resolve(t *testing.T) {
 	checkFDs(t)
 	srv := dnstest.Start(t, baseZone())
@@ -217,6 +221,9 @@ func TestClient_Resolve_SlowAAAA(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_Cancel: when the caller's context ends, every family
+// is answered at once with an error that wraps ctx.Err() (the Resolver
+// contract, so that the dialer's RFC 8305 §5 racing can stop).
 func TestClient_Resolve_Cancel(t *testing.T) {
 	checkFDs(t)
 	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
@@ -244,6 +251,10 @@ func TestClient_Resolve_Cancel(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_Faults: server faults are survived: SERVFAIL and
+// REFUSED move to the next server, a truncated reply is asked again over
+// TCP (RFC 7766 §5), replies with a wrong ID, question or source are
+// ignored (RFC 5452 §9.1), use-vc asks over TCP only.
 func TestClient_Resolve_Faults(t *testing.T) {
 	checkFDs(t)
 	tests := []struct {
@@ -305,6 +316,9 @@ func TestClient_Resolve_Faults(t *testing.T) {
 	})
 }
 
+// TestClient_Resolve_Failover: a dead server costs the stagger, not the
+// timeout (RFC 8305 §3.1 applies Happy Eyeballs to DNS servers), and is
+// tried last for a while.
 func TestClient_Resolve_Failover(t *testing.T) {
 	checkFDs(t)
 	dead := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
@@ -325,6 +339,8 @@ func TestClient_Resolve_Failover(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_IPv6ServerFirst: IPv6 servers are asked before IPv4
+// ones, whatever resolv.conf's order (RFC 8305 §3.1).
 func TestClient_Resolve_IPv6ServerFirst(t *testing.T) {
 	checkFDs(t)
 	v4 := dnstest.Start(t, baseZone())
@@ -337,6 +353,8 @@ func TestClient_Resolve_IPv6ServerFirst(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_Rotate: options rotate spreads queries over the
+// servers (resolv.conf(5)).
 func TestClient_Resolve_Rotate(t *testing.T) {
 	checkFDs(t)
 	a := dnstest.Start(t, baseZone())
@@ -351,6 +369,8 @@ func TestClient_Resolve_Rotate(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_Trace: the caller's httptrace hooks never fire for
+// the resolver's own DNS sockets.
 func TestClient_Resolve_Trace(t *testing.T) {
 	srv := dnstest.Start(t, baseZone())
 	c := newClient(t, nil, srv)
@@ -363,6 +383,8 @@ func TestClient_Resolve_Trace(t *testing.T) {
 	wantAddrs(t, g[IPv4], "192.0.2.1")
 }
 
+// TestClient_Resolve_Coalescing: ten identical lookups in flight send one
+// query per type.
 func TestClient_Resolve_Coalescing(t *testing.T) {
 	checkFDs(t)
 	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
@@ -381,6 +403,9 @@ func TestClient_Resolve_Coalescing(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_Immediate: IP literals, /etc/hosts, "localhost"
+// (RFC 6761 §6.3), ".onion" (RFC 7686 §2) and invalid names (RFC 1035
+// §2.3.4 lengths) are answered at once, without DNS.
 func TestClient_Resolve_Immediate(t *testing.T) {
 	dir := t.TempDir()
 	hostsPath := filepath.Join(dir, "hosts")
@@ -449,6 +474,8 @@ func TestClient_Resolve_Immediate(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_IDNA: a non-ASCII name is asked in its "xn--" form
+// (RFC 5891 §5).
 func TestClient_Resolve_IDNA(t *testing.T) {
 	srv := dnstest.Start(t, dnstest.NewZone("xn--bcher-kva.test. 60 IN A 192.0.2.9"))
 	c := newClient(t, nil, srv)
@@ -459,6 +486,10 @@ func TestClient_Resolve_IDNA(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_Hostile: hostile replies: too many addresses, records
+// of other classes, names and types, IPv4-mapped AAAA, huge TTLs and TTLs
+// with the high bit set (RFC 2181 §8), compression loops and oversize
+// names (RFC 1035 §4.1.4, §2.3.4), garbage.
 func TestClient_Resolve_Hostile(t *testing.T) {
 	checkFDs(t)
 	var big []string
@@ -564,6 +595,8 @@ func TestClient_Resolve_Hostile(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_AlreadyCancelled: a lookup whose context is already
+// done sends nothing.
 func TestClient_Resolve_AlreadyCancelled(t *testing.T) {
 	srv := dnstest.Start(t, baseZone())
 	c := newClient(t, nil, srv)
@@ -580,6 +613,8 @@ func TestClient_Resolve_AlreadyCancelled(t *testing.T) {
 	}
 }
 
+// TestClient_Close: Close ends the lookups kept for a late answer (RFC
+// 8305 §5) at once; the Client stays usable.
 func TestClient_Close(t *testing.T) {
 	checkFDs(t)
 	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{dns.TypeAAAA: {Drop: true}}})

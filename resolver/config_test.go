@@ -19,6 +19,7 @@ func aps(ss ...string) []netip.AddrPort {
 	return out
 }
 
+// TestParseConfig: resolv.conf(5) as glibc reads it.
 func TestParseConfig(t *testing.T) {
 	hostname := func() (string, error) { return "node1.corp.example", nil }
 	tests := []struct {
@@ -92,6 +93,8 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+// TestParseConfig_Bounds: a hostile resolv.conf keeps at most maxServers
+// servers and maxSearch search domains.
 func TestParseConfig_Bounds(t *testing.T) {
 	var file []byte
 	for i := range 100 {
@@ -118,6 +121,7 @@ func itoa(i int) string {
 	}
 }
 
+// TestConfig_Defaults: the zero Config means resolv.conf(5)'s defaults.
 func TestConfig_Defaults(t *testing.T) {
 	var c Config
 	if c.timeout() != 5*time.Second || c.attempts() != 2 {
@@ -128,6 +132,8 @@ func TestConfig_Defaults(t *testing.T) {
 	}
 }
 
+// TestReadConfig: a missing resolv.conf means the defaults (as glibc); an
+// unreadable one is an error.
 func TestReadConfig(t *testing.T) {
 	dir := t.TempDir()
 	c, err := ReadConfig(filepath.Join(dir, "missing"))
@@ -152,6 +158,8 @@ func TestReadConfig(t *testing.T) {
 	}
 }
 
+// TestConfig_ApplyEnv: LOCALDOMAIN and RES_OPTIONS override the file
+// (resolv.conf(5)).
 func TestConfig_ApplyEnv(t *testing.T) {
 	c := parseConfig([]byte("search a.example\noptions ndots:2\nnameserver 192.0.2.1\n"), nil)
 	env := map[string]string{"LOCALDOMAIN": "x.example  y.example", "RES_OPTIONS": "ndots:4 rotate attempts:1"}
@@ -166,6 +174,9 @@ func TestConfig_ApplyEnv(t *testing.T) {
 	}
 }
 
+// FuzzParseConfig: any resolv.conf parses without panicking into a Config
+// within bounds. The seeds run with every go test; go test -fuzz explores
+// further.
 func FuzzParseConfig(f *testing.F) {
 	for _, s := range []string{
 		"search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n",

@@ -6,6 +6,7 @@ import (
 	"time"
 )
 
+// TestDefault: one shared zero Client.
 func TestDefault(t *testing.T) {
 	c, ok := Default().(*Client)
 	if !ok || Default() != Resolver(c) || c.Config != nil || c.ConfPath != "" {

@@ -6,6 +6,7 @@ import (
 	"testing"
 )
 
+// TestParseHosts: hosts(5) as glibc reads it.
 func TestParseHosts(t *testing.T) {
 	// Debian's default, Docker's generated file and a hand-edited one.
 	file := `127.0.0.1	localhost
@@ -51,6 +52,7 @@ bücher.lan 10.0.0.8
 	}
 }
 
+// FuzzParseHosts: any hosts file parses without panicking.
 func FuzzParseHosts(f *testing.F) {
 	for _, s := range []string{
 		"127.0.0.1 localhost\n::1 localhost ip6-localhost\n",

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 )
 
+// TestNameList: the candidate names of the search list and ndots
+// (resolv.conf(5)), the name as given last or first.
 func TestNameList(t *testing.T) {
 	k8s := &Config{Search: []string{"default.svc.cluster.local.", "svc.cluster.local.", "cluster.local."}, Ndots: 5}
 	tests := []struct {
@@ -47,6 +49,9 @@ func longLabel(n int) string {
 	return string(b)
 }
 
+// TestCanonicalHost: names are lower-cased and converted to "xn--" form
+// (RFC 5891 §5); names beyond RFC 1035 §2.3.4's lengths or with invalid
+// characters are refused.
 func TestCanonicalHost(t *testing.T) {
 	tests := []struct {
 		in, want string
@@ -97,6 +102,8 @@ func TestToASCII(t *testing.T) {
 	}
 }
 
+// FuzzCanonicalHost: any input gives a valid domain name (RFC 1035
+// §2.3.4) or errInvalidName.
 func FuzzCanonicalHost(f *testing.F) {
 	for _, s := range []string{"example.com", "Bücher.example.", "例え。テスト", "a..b", "", "xn--", "-x", strings.Repeat("a.", 200), "\xff"} {
 		f.Add(s)

@@ -123,6 +123,8 @@ func TestClient_ServerStagger(t *testing.T) {
 	}
 }
 
+// TestServerOrder: IPv6 servers first (RFC 8305 §3.1), rotation, servers
+// that stopped answering last.
 func TestServerOrder(t *testing.T) {
 	s := aps("192.0.2.1:53", "[2001:db8::1]:53", "192.0.2.2:53", "[2001:db8::2]:53")
 	bad := func(a netip.AddrPort) bool { return a == s[1] }

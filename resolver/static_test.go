@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
+// TestStatic_Resolve: fixed answers at fixed delays, in virtual time; the
+// zero value answers NODATA (RFC 2308 §2.2) at once.
 func TestStatic_Resolve(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &Static{

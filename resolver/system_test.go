@@ -33,6 +33,8 @@ func systemFor(srv *dnstest.Server) *System {
 	}}
 }
 
+// TestSystem_Resolve: Go's resolver one family at a time: A is handed
+// over without waiting for a slow AAAA (RFC 8305 §3).
 func TestSystem_Resolve(t *testing.T) {
 	checkFDs(t)
 	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
@@ -109,6 +111,8 @@ func TestSystem_Resolve_notFoundCause(t *testing.T) {
 	}
 }
 
+// TestSystem_Resolve_Cancel: the caller's deadline ends both families
+// promptly, and its httptrace hooks do not fire.
 func TestSystem_Resolve_Cancel(t *testing.T) {
 	checkFDs(t)
 	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{

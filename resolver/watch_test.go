@@ -82,6 +82,7 @@ func startOnPort53(t *testing.T, h dns.Handler) *dnstest.Server {
 	return nil
 }
 
+// TestClient_HostsReload: an edited hosts file is picked up.
 func TestClient_HostsReload(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "hosts")
@@ -103,6 +104,7 @@ func TestClient_HostsReload(t *testing.T) {
 	wantAddrs(t, g[IPv4], "192.0.2.2")
 }
 
+// TestClient_ConfReload: an edited resolv.conf is picked up.
 func TestClient_ConfReload(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "resolv.conf")
