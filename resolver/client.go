@@ -312,10 +312,11 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 			}
 		}
 		if len(a.Addrs) == 0 {
-			a.Err = NotFoundError(host, ErrNoData)
+			cause := ErrNoData
 			if nx {
-				a.Err = NotFoundError(host, ErrNXDomain)
+				cause = ErrNXDomain
 			}
+			a.Err = NotFoundError(host, cause)
 		}
 		out <- a
 	}

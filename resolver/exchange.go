@@ -28,21 +28,6 @@ const maxUDPReply = 65535
 // they keep, so a buffer is free again once its reply is parsed.
 var udpBufs = sync.Pool{New: func() any { b := make([]byte, maxUDPReply); return &b }}
 
-// query is one question as it goes to the servers: what resolveName,
-// round and exchange need to know besides the server. It is passed down by
-// value; only sent is shared.
-type query struct {
-	name    string        // rooted, canonical
-	qtype   uint16        // dns.TypeAAAA or dns.TypeA
-	useTCP  bool          // TCP only (options use-vc)
-	timeout time.Duration // per transport (options timeout)
-	// sent, if not nil, is called once the query is on its way (over
-	// TCP: before connecting), so that the A lookup can wait for the
-	// AAAA query to leave first (RFC 8305 §3). It may be called more than
-	// once, from several servers' exchanges at the same time.
-	sent func()
-}
-
 // exchangeFunc sends q to one server and returns the reply that matches
 // it. It is a seam for tests (virtual-time tests replace the network with
 // a function).

@@ -2,9 +2,10 @@ package resolver
 
 import (
 	"fmt"
-	"golang.org/x/net/idna"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // maxHostLen bounds the host names accepted before any conversion, so that
@@ -182,4 +183,12 @@ func rooted(name string) string {
 		return name
 	}
 	return name + "."
+}
+
+// isRootedOf reports whether cand is name, rooted (without allocating).
+func isRootedOf(cand, name string) bool {
+	if strings.HasSuffix(name, ".") {
+		return cand == name
+	}
+	return len(cand) == len(name)+1 && cand[len(name)] == '.' && cand[:len(name)] == name
 }

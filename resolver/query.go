@@ -10,6 +10,21 @@ import (
 	"github.com/miekg/dns"
 )
 
+// query is one question as it goes to the servers: what resolveName,
+// round and exchange need to know besides the server. It is passed down by
+// value; only sent is shared.
+type query struct {
+	name    string        // rooted, canonical
+	qtype   uint16        // dns.TypeAAAA or dns.TypeA
+	useTCP  bool          // TCP only (options use-vc)
+	timeout time.Duration // per transport (options timeout)
+	// sent, if not nil, is called once the query is on its way (over
+	// TCP: before connecting), so that the A lookup can wait for the
+	// AAAA query to leave first (RFC 8305 §3). It may be called more than
+	// once, from several servers' exchanges at the same time.
+	sent func()
+}
+
 // badServerPenalty is how long a server that failed to answer (timeout,
 // unreachable) is tried after the others.
 const badServerPenalty = 30 * time.Second

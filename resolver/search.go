@@ -3,7 +3,6 @@ package resolver
 import (
 	"context"
 	"net/netip"
-	"strings"
 	"time"
 )
 
@@ -286,14 +285,6 @@ func (st *state) cachedAnswer(host, name string, cands []string, f Family, other
 		neg.add(cand, r)
 	}
 	return neg.answer(f), true
-}
-
-// isRootedOf reports whether cand is name, rooted (without allocating).
-func isRootedOf(cand, name string) bool {
-	if strings.HasSuffix(name, ".") {
-		return cand == name
-	}
-	return len(cand) == len(name)+1 && cand[len(name)] == '.' && cand[:len(name)] == name
 }
 
 // negatives gathers one family's negative results over the candidates and
