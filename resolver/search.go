@@ -239,52 +239,43 @@ func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name str
 // is not cached. It spares cached lookups the goroutines.
 func (st *state) fromCache(host, name string, cands []string, fams []Family, out chan<- Answer) bool {
 	now := time.Now()
+	other := unasked // what is known of the other family before it is read
+	if len(fams) == 2 {
+		other = pending
+	}
 	var answers [2]Answer
 	for fi, f := range fams {
-		var otherQtype uint16 // 0: one family only
-		if len(fams) == 2 {
-			otherQtype = qtypeOf(fams[1-fi])
+		neg := negatives{host: host, name: name}
+		decided := false
+		for i, cand := range cands {
+			last := i == len(cands)-1
+			r, ok := st.cache.get(cacheKey{cand, qtypeOf(f)}, now)
+			if !ok {
+				return false
+			}
+			s := searchStep(r.kind, other, last)
+			if s == askOther {
+				o, ok := st.cache.get(cacheKey{cand, qtypeOf(fams[1-fi])}, now)
+				if !ok {
+					return false
+				}
+				s = searchStep(r.kind, o.kind, last)
+			}
+			if s != nextCand {
+				answers[fi] = finalAnswer(s, f, host, r)
+				decided = true
+				break
+			}
+			neg.add(cand, r)
 		}
-		var ok bool
-		if answers[fi], ok = st.cachedAnswer(host, name, cands, f, otherQtype, now); !ok {
-			return false
+		if !decided {
+			answers[fi] = neg.answer(f)
 		}
 	}
 	for fi := range fams {
 		out <- answers[fi]
 	}
 	return true
-}
-
-// cachedAnswer walks the search list for family f in the cache alone; the
-// other family, when otherQtype is not 0, is consulted where searchStep
-// asks for it. It reports false when a result it needs is not cached.
-func (st *state) cachedAnswer(host, name string, cands []string, f Family, otherQtype uint16, now time.Time) (Answer, bool) {
-	other := unasked
-	if otherQtype != 0 {
-		other = pending
-	}
-	neg := negatives{host: host, name: name}
-	for i, cand := range cands {
-		last := i == len(cands)-1
-		r, ok := st.cache.get(cacheKey{cand, qtypeOf(f)}, now)
-		if !ok {
-			return Answer{}, false
-		}
-		s := searchStep(r.kind, other, last)
-		if s == askOther {
-			o, ok := st.cache.get(cacheKey{cand, otherQtype}, now)
-			if !ok {
-				return Answer{}, false
-			}
-			s = searchStep(r.kind, o.kind, last)
-		}
-		if s != nextCand {
-			return finalAnswer(s, f, host, r), true
-		}
-		neg.add(cand, r)
-	}
-	return neg.answer(f), true
 }
 
 // negatives gathers one family's negative results over the candidates and
