@@ -1,9 +1,9 @@
 package resolver
 
 import (
-	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +32,10 @@ func (k kind) String() string {
 		return "NXDOMAIN"
 	case nodata:
 		return "NODATA"
+	case pending:
+		return "pending"
+	case unasked:
+		return "unasked"
 	}
 	return "failed"
 }
@@ -42,48 +46,6 @@ type result struct {
 	addrs []netip.Addr  // positive only; never modified once made
 	ttl   time.Duration // how long it may be cached; zero: not at all
 	err   error         // nil for positive, else a *net.DNSError
-}
-
-// Errors for answers that do not give addresses; their text follows Go's
-// resolver so that users see familiar messages.
-const (
-	errTextNoSuchHost   = "no such host"
-	errTextMisbehaving  = "server misbehaving"
-	errTextLameReferral = "lame referral"
-	errTextMalformed    = "cannot unmarshal DNS message"
-	errTextCNAMELoop    = "too many CNAME hops"
-)
-
-// errMalformed is the cause of a reply to our query that does not parse.
-var errMalformed = errors.New(errTextMalformed)
-
-// ErrNXDomain and ErrNoData tell the two kinds of "not found" apart. The
-// *net.DNSError of a negative Answer (IsNotFound, "no such host", as Go's
-// resolver reports both) wraps one of them, for errors.Is.
-var (
-	// ErrNXDomain: the name does not exist (rcode NXDOMAIN, RFC 1035), for
-	// any record type.
-	ErrNXDomain = errors.New("NXDOMAIN: the name does not exist")
-	// ErrNoData: the name exists but has no records of the family's type
-	// (NODATA, RFC 2308 §2.2), in DNS or in /etc/hosts.
-	ErrNoData = errors.New("NODATA: no records of this type")
-)
-
-// dnsError returns a *net.DNSError for name from server.
-func dnsError(text, name string, server netip.AddrPort, notFound, temporary bool) *net.DNSError {
-	e := &net.DNSError{Err: text, Name: name, IsNotFound: notFound, IsTemporary: temporary}
-	if server.IsValid() {
-		e.Server = server.String()
-	}
-	return e
-}
-
-// notFoundError is the error of a negative answer; cause is ErrNXDomain or
-// ErrNoData.
-func notFoundError(name string, server netip.AddrPort, cause error) *net.DNSError {
-	e := dnsError(errTextNoSuchHost, name, server, true, false)
-	e.UnwrapErr = cause
-	return e
 }
 
 // extract reads the addresses of type qtype for name out of a reply that
@@ -99,11 +61,11 @@ func extract(m *dns.Msg, name string, qtype uint16, maxAddrs int, server netip.A
 	case dns.RcodeSuccess:
 	case dns.RcodeNameError:
 		return result{kind: nxdomain, ttl: negativeTTL(m),
-			err: notFoundError(name, server, ErrNXDomain)}
+			err: fromServer(NotFoundError(name, ErrNXDomain), server)}
 	case dns.RcodeServerFailure:
-		return result{kind: failed, err: dnsError(errTextMisbehaving, name, server, false, true)}
+		return result{kind: failed, err: serverError(errTextMisbehaving, name, server, true)}
 	default: // REFUSED, FORMERR, NOTIMP, ...: ask another server
-		return result{kind: failed, err: dnsError(errTextMisbehaving, name, server, false, false)}
+		return result{kind: failed, err: serverError(errTextMisbehaving, name, server, false)}
 	}
 	cur := name
 	ttl := time.Duration(-1)
@@ -142,7 +104,7 @@ func extract(m *dns.Msg, name string, qtype uint16, maxAddrs int, server netip.A
 			if ttl < 0 || rrTTL(h) < ttl {
 				ttl = rrTTL(h)
 			}
-			if len(addrs) < maxAddrs && !containsAddr(addrs, a) {
+			if len(addrs) < maxAddrs && !slices.Contains(addrs, a) {
 				addrs = append(addrs, a)
 			}
 		}
@@ -153,7 +115,7 @@ func extract(m *dns.Msg, name string, qtype uint16, maxAddrs int, server netip.A
 			break
 		}
 		if hop == maxCNAMEHops {
-			return result{kind: failed, err: dnsError(errTextCNAMELoop, name, server, false, false)}
+			return result{kind: failed, err: serverError(errTextCNAMELoop, name, server, false)}
 		}
 		if ttl < 0 || nextTTL < ttl {
 			ttl = nextTTL
@@ -164,10 +126,10 @@ func extract(m *dns.Msg, name string, qtype uint16, maxAddrs int, server netip.A
 	// SOA, no EDNS0, neither authoritative nor recursive), which Go's
 	// resolver and glibc treat as a server failure.
 	if len(m.Answer) == 0 && !m.Authoritative && !m.RecursionAvailable && !hasSOA(m) && m.IsEdns0() == nil {
-		return result{kind: failed, err: dnsError(errTextLameReferral, name, server, false, false)}
+		return result{kind: failed, err: serverError(errTextLameReferral, name, server, false)}
 	}
 	return result{kind: nodata, ttl: negativeTTL(m),
-		err: notFoundError(name, server, ErrNoData)}
+		err: fromServer(NotFoundError(name, ErrNoData), server)}
 }
 
 // rrTTL is a record's TTL as a duration; RFC 2181 §8: values with the most

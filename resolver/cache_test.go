@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -19,99 +16,8 @@ import (
 	"github.com/dualstack-go/happyeyeballs/internal/dnstest"
 )
 
-// fakeNet replaces the network in virtual-time tests: each query is
-// answered from a zone after a delay chosen per (server, type, name).
-type fakeNet struct {
-	zone *dnstest.Zone
-	// delay returns how long the reply takes; negative: never (the query
-	// times out).
-	delay func(server netip.AddrPort, name string, qtype uint16) time.Duration
-
-	mu    sync.Mutex
-	calls []string // "AAAA name" in the order queries were sent
-}
-
-func (f *fakeNet) exchange(ctx context.Context, server netip.AddrPort, name string, qtype uint16, useTCP bool, timeout time.Duration) (*dns.Msg, error) {
-	f.mu.Lock()
-	f.calls = append(f.calls, dns.TypeToString[qtype]+" "+name)
-	f.mu.Unlock()
-	// The query is "sent": let a lookup waiting for that go on.
-	if hook, ok := ctx.Value(sentHookKey{}).(func()); ok {
-		hook()
-	}
-	d := time.Duration(0)
-	if f.delay != nil {
-		d = f.delay(server, name, qtype)
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var timer <-chan time.Time
-	if d >= 0 {
-		timer = time.After(d)
-	}
-	select {
-	case <-timer:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	q := new(dns.Msg).SetQuestion(name, qtype)
-	return f.zone.Reply(q), nil
-}
-
-func (f *fakeNet) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.calls)
-}
-
-func (f *fakeNet) callList() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
-
-// fakeClient returns a Client whose network is f. Call it inside a
-// synctest bubble.
-func fakeClient(t *testing.T, c *Client, f *fakeNet) *Client {
-	t.Helper()
-	if c == nil {
-		c = &Client{}
-	}
-	if c.Config == nil {
-		c.Config = &Config{Servers: aps("[2001:db8::53]:53", "192.0.2.53:53"), Timeout: time.Second, Attempts: 2}
-	}
-	c.HostsPath = filepath.Join(t.TempDir(), "hosts")
-	c.state().exchange = f.exchange
-	t.Cleanup(c.state().stopFlights)
-	return c
-}
-
-func fakeZone() *dnstest.Zone {
-	return dnstest.NewZone(
-		"test. 300 IN SOA ns.test. admin.test. 1 60 60 60 30",
-		"dual.test. 60 IN A 192.0.2.1",
-		"dual.test. 60 IN AAAA 2001:db8::1",
-		"v4.test. 60 IN A 192.0.2.4",
-		"short.test. 2 IN A 192.0.2.2",
-		"zero.test. 0 IN A 192.0.2.3",
-		"long.test. 864000 IN A 192.0.2.5",
-	)
-}
-
-// answersAt resolves host and returns each family's answer with its
-// arrival time in virtual time since the call.
-func answersAt(ctx context.Context, r Resolver, host string, fams ...Family) map[Family]got {
-	if len(fams) == 0 {
-		fams = []Family{IPv6, IPv4}
-	}
-	start := time.Now()
-	m := make(map[Family]got)
-	for a := range r.Resolve(ctx, host, fams...) {
-		m[a.Family] = got{a, time.Since(start)}
-	}
-	return m
-}
-
+// TestCache_Expiry: answers are served from the cache for their TTL
+// (RFC 1035 §3.2.1), with the remaining TTL, and asked again after.
 func TestCache_Expiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeNet{zone: fakeZone(), delay: func(netip.AddrPort, string, uint16) time.Duration { return 10 * time.Millisecond }}
@@ -139,6 +45,8 @@ func TestCache_Expiry(t *testing.T) {
 	})
 }
 
+// TestCache_TTLClamps: MinTTL and MaxTTL bound the TTL of positive
+// answers, TTL 0 included (RFC 1035 §3.2.1: 0 means not cached).
 func TestCache_TTLClamps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeNet{zone: fakeZone()}
@@ -171,6 +79,9 @@ func TestCache_TTLClamps(t *testing.T) {
 	})
 }
 
+// TestCache_Negative: NXDOMAIN and NODATA are cached for the SOA's
+// negative TTL (RFC 2308 §5), capped by NegativeTTL; not at all without
+// an SOA or with NegativeTTL < 0.
 func TestCache_Negative(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeNet{zone: fakeZone()}
@@ -225,6 +136,8 @@ func TestCache_Negative(t *testing.T) {
 	})
 }
 
+// TestCache_NoFailureCaching: a timeout is not cached (RFC 2308 §7 allows
+// it for a short while; we ask again at once).
 func TestCache_NoFailureCaching(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeNet{zone: fakeZone(), delay: func(netip.AddrPort, string, uint16) time.Duration { return -1 }}
@@ -243,6 +156,8 @@ func TestCache_NoFailureCaching(t *testing.T) {
 	})
 }
 
+// TestCache_Coalescing: identical lookups in flight share one query per
+// type, and a caller who leaves does not cancel it for the others.
 func TestCache_Coalescing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeNet{zone: fakeZone(), delay: func(netip.AddrPort, string, uint16) time.Duration { return 500 * time.Millisecond }}
@@ -299,6 +214,8 @@ func TestCache_LateAnswer(t *testing.T) {
 	})
 }
 
+// TestCache_LRU: CacheSize bounds the entries; the least recently used
+// goes first.
 func TestCache_LRU(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		zone := dnstest.NewZone()
@@ -330,111 +247,25 @@ func TestCache_LRU(t *testing.T) {
 	})
 }
 
-// TestClient_Timing checks the RFC 8305 §3 rules to the millisecond.
-func TestClient_Timing(t *testing.T) {
-	ms := time.Millisecond
-	tests := []struct {
-		name     string
-		host     string
-		conf     *Config
-		delays   map[string]time.Duration // "AAAA name." → delay; missing: 0; negative: lost
-		wantAt   map[Family]time.Duration
-		wantPos  map[Family]bool
-		wantSent []string
-	}{
-		{
-			name:    "A first, AAAA late",
-			host:    "dual.test",
-			delays:  map[string]time.Duration{"AAAA dual.test.": 900 * ms, "A dual.test.": 10 * ms},
-			wantAt:  map[Family]time.Duration{IPv4: 10 * ms, IPv6: 900 * ms},
-			wantPos: map[Family]bool{IPv4: true, IPv6: true},
-			// AAAA also goes to the second server after 250 ms.
-			wantSent: []string{"AAAA dual.test.", "A dual.test.", "AAAA dual.test."},
-		},
-		{
-			// Two servers, two attempts, 1 s timeout, staggered by 250 ms:
-			// round 1 ends at 1.25 s, round 2 at 2.5 s.
-			name:     "AAAA lost: A at once, AAAA after attempts × (stagger + timeout)",
-			host:     "dual.test",
-			delays:   map[string]time.Duration{"AAAA dual.test.": -1, "A dual.test.": 20 * ms},
-			wantAt:   map[Family]time.Duration{IPv4: 20 * ms, IPv6: 2500 * ms},
-			wantPos:  map[Family]bool{IPv4: true},
-			wantSent: []string{"AAAA dual.test.", "A dual.test.", "AAAA dual.test.", "AAAA dual.test.", "AAAA dual.test."},
-		},
-		{
-			name: "search list: NODATA for AAAA waits for A on the same candidate",
-			host: "v4",
-			conf: &Config{Search: []string{"test."}, Ndots: 1},
-			delays: map[string]time.Duration{
-				"AAAA v4.test.": 10 * ms, "A v4.test.": 50 * ms,
-			},
-			wantAt:   map[Family]time.Duration{IPv6: 50 * ms, IPv4: 50 * ms},
-			wantPos:  map[Family]bool{IPv4: true},
-			wantSent: []string{"AAAA v4.test.", "A v4.test."},
-		},
-		{
-			name: "search list: NXDOMAIN for A moves AAAA on at once",
-			host: "dual",
-			conf: &Config{Search: []string{"corp.", "test."}, Ndots: 1},
-			delays: map[string]time.Duration{
-				"AAAA dual.corp.": -1, "A dual.corp.": 5 * ms,
-				"AAAA dual.test.": 10 * ms, "A dual.test.": 10 * ms,
-			},
-			wantAt:  map[Family]time.Duration{IPv6: 15 * ms, IPv4: 15 * ms},
-			wantPos: map[Family]bool{IPv4: true, IPv6: true},
-		},
-		{
-			name: "search list: negative on the first candidate, positive on the last",
-			host: "dual.test",
-			conf: &Config{Search: []string{"corp."}, Ndots: 2},
-			delays: map[string]time.Duration{
-				"AAAA dual.test.corp.": 30 * ms, "A dual.test.corp.": 5 * ms,
-			},
-			wantAt:  map[Family]time.Duration{IPv6: 5 * ms, IPv4: 5 * ms},
-			wantPos: map[Family]bool{IPv4: true, IPv6: true},
-		},
+// TestCache_Put: a newer answer replaces the entry; one with TTL 0 (RFC
+// 1035 §3.2.1: not to be cached) removes it; a disabled cache stores
+// nothing.
+func TestCache_Put(t *testing.T) {
+	now := time.Now()
+	c := &cache{max: 2}
+	k := cacheKey{"a.test.", dns.TypeA}
+	c.putLocked(k, result{kind: positive, addrs: addrs("192.0.2.1"), ttl: time.Minute}, now)
+	c.putLocked(k, result{kind: positive, addrs: addrs("192.0.2.2"), ttl: time.Second}, now)
+	if r, ok := c.get(k, now); !ok || r.addrs[0] != netip.MustParseAddr("192.0.2.2") || r.ttl != time.Second {
+		t.Errorf("after update: %+v, %v", r, ok)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				f := &fakeNet{zone: fakeZone(), delay: func(_ netip.AddrPort, name string, qtype uint16) time.Duration {
-					return tt.delays[dns.TypeToString[qtype]+" "+name]
-				}}
-				conf := &Config{Timeout: time.Second, Attempts: 2}
-				if tt.conf != nil {
-					conf = tt.conf
-					conf.Timeout, conf.Attempts = time.Second, 2
-				}
-				conf.Servers = aps("[2001:db8::53]:53", "192.0.2.53:53")
-				c := fakeClient(t, &Client{Config: conf}, f)
-				g := answersAt(context.Background(), c, tt.host)
-				for _, fam := range []Family{IPv6, IPv4} {
-					if g[fam].at != tt.wantAt[fam] || g[fam].Positive() != tt.wantPos[fam] {
-						t.Errorf("%v: positive=%v at %v (%v); want positive=%v at %v", fam, g[fam].Positive(), g[fam].at, g[fam].Err, tt.wantPos[fam], tt.wantAt[fam])
-					}
-				}
-				if tt.wantSent != nil && !slices.Equal(f.callList(), tt.wantSent) {
-					t.Errorf("queries %q; want %q", f.callList(), tt.wantSent)
-				}
-			})
-		})
+	c.putLocked(k, result{kind: positive, addrs: addrs("192.0.2.3"), ttl: 0}, now)
+	if _, ok := c.get(k, now); ok || c.len() != 0 {
+		t.Error("an answer with TTL 0 left the older entry in place")
 	}
-}
-
-// TestClient_Timing_Order: the AAAA query is always sent before the A
-// query, however the goroutines are scheduled.
-func TestClient_Timing_Order(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := &fakeNet{zone: fakeZone()}
-		c := fakeClient(t, &Client{CacheSize: -1}, f)
-		for range 50 {
-			answersAt(context.Background(), c, "dual.test")
-		}
-		calls := f.callList()
-		for i := 0; i+1 < len(calls); i += 2 {
-			if !strings.HasPrefix(calls[i], "AAAA ") || !strings.HasPrefix(calls[i+1], "A ") {
-				t.Fatalf("query %d: %q then %q; want AAAA then A", i, calls[i], calls[i+1])
-			}
-		}
-	})
+	off := &cache{max: -1}
+	off.putLocked(k, result{kind: positive, addrs: addrs("192.0.2.1"), ttl: time.Minute}, now)
+	if off.len() != 0 {
+		t.Error("disabled cache stored an entry")
+	}
 }

@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -10,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/miekg/dns"
 )
 
 // Default paths of the system's resolver configuration.
@@ -186,7 +183,7 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 	var famBuf [2]Family
 	fams := famBuf[:0]
 	for _, f := range []Family{IPv6, IPv4} {
-		if containsFamily(families, f) {
+		if slices.Contains(families, f) {
 			fams = append(fams, f)
 		}
 	}
@@ -210,14 +207,14 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 	dnsFams := dnsBuf[:0]
 	for _, f := range fams {
 		if f == IPv6 && conf.NoAAAA {
-			out <- Answer{Family: f, Err: notFound(host, ErrNoData)}
+			out <- Answer{Family: f, Err: NotFoundError(host, ErrNoData)}
 			continue
 		}
 		dnsFams = append(dnsFams, f)
 	}
 	if len(dnsFams) == 0 || len(cands) == 0 {
 		for _, f := range dnsFams {
-			out <- Answer{Family: f, Err: notFound(host, ErrNXDomain)}
+			out <- Answer{Family: f, Err: NotFoundError(host, ErrNXDomain)}
 		}
 		close(out)
 		return out
@@ -229,7 +226,7 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 	if ctx.Err() != nil {
 		// Already cancelled: start nothing.
 		for _, f := range dnsFams {
-			out <- Answer{Family: f, Err: ctxError(ctx, host)}
+			out <- Answer{Family: f, Err: ContextError(host, ctx.Err())}
 		}
 		close(out)
 		return out
@@ -277,7 +274,7 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 			if Of(ip) == f {
 				out <- Answer{Family: f, Addrs: []netip.Addr{ip}}
 			} else {
-				out <- Answer{Family: f, Err: notFound(host, ErrNoData)}
+				out <- Answer{Family: f, Err: NotFoundError(host, ErrNoData)}
 			}
 		}
 		return "", true
@@ -287,10 +284,10 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 		for _, f := range fams {
 			if host == "" {
 				// As Go's resolver says of an empty name.
-				out <- Answer{Family: f, Err: notFound(host, ErrNXDomain)}
+				out <- Answer{Family: f, Err: NotFoundError(host, ErrNXDomain)}
 				continue
 			}
-			out <- Answer{Family: f, Err: invalidName(host)}
+			out <- Answer{Family: f, Err: invalidNameError(host)}
 		}
 		return "", true
 	}
@@ -315,10 +312,11 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 			}
 		}
 		if len(a.Addrs) == 0 {
-			a.Err = notFound(host, ErrNoData)
+			cause := ErrNoData
 			if nx {
-				a.Err = notFound(host, ErrNXDomain)
+				cause = ErrNXDomain
 			}
+			a.Err = NotFoundError(host, cause)
 		}
 		out <- a
 	}
@@ -339,241 +337,6 @@ func mayBeIP(host string) bool {
 	return host != ""
 }
 
-// pair lets the two families' lookups of one host see each other's outcome
-// for each candidate name, to apply the search-list rule in the Client doc.
-type pair struct {
-	slots [2][]slot // by familyIndex
-	both  bool
-	first [2]joined // the first candidate's lookups, joined by Resolve
-}
-
-// joined is what cache.join gave: a result, or a flight to wait on.
-type joined struct {
-	r  result
-	fl *flight
-}
-
-// slot is one family's outcome for one candidate; k and err are written
-// before done is closed.
-type slot struct {
-	done chan struct{}
-	k    kind
-	err  error
-}
-
-func newPair(n int, fams []Family) *pair {
-	p := &pair{both: len(fams) == 2}
-	for _, f := range fams {
-		s := make([]slot, n)
-		for i := range s {
-			s[i].done = make(chan struct{})
-		}
-		p.slots[familyIndex(f)] = s
-	}
-	return p
-}
-
-// isClosed reports whether ch is closed, without blocking.
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
-func familyIndex(f Family) int {
-	if f == IPv6 {
-		return 0
-	}
-	return 1
-}
-
-func qtypeOf(f Family) uint16 {
-	if f == IPv6 {
-		return dns.TypeAAAA
-	}
-	return dns.TypeA
-}
-
-// resolveFamily walks the candidate names for one family and returns its
-// answer.
-func (st *state) resolveFamily(ctx context.Context, conf *Config, host, name string, cands []string, f Family, p *pair) Answer {
-	me := p.slots[familyIndex(f)]
-	var other []slot
-	if p.both {
-		other = p.slots[1-familyIndex(f)]
-	}
-	next := 0 // my first slot not yet published
-	defer func() {
-		// Whatever happens, publish every remaining slot so that the
-		// other family never waits for us.
-		for i := next; i < len(me); i++ {
-			me[i].k = failed
-			close(me[i].done)
-		}
-	}()
-	qtype := qtypeOf(f)
-	neg := negatives{host: host, name: name}
-	for i, cand := range cands {
-		var otherDone chan struct{}
-		if other != nil {
-			otherDone = other[i].done
-		}
-		var r result
-		var fl *flight
-		if i == 0 {
-			r, fl = p.first[familyIndex(f)].r, p.first[familyIndex(f)].fl
-		} else if other != nil && i < len(cands)-1 && isClosed(otherDone) && other[i].k == nxdomain {
-			// The other family already found that this name does not
-			// exist: do not even ask. Not for the last candidate, whose
-			// answer is final: some servers answer NXDOMAIN for AAAA
-			// while the A record exists (RFC 4074 §4.2).
-			r = result{kind: nxdomain, err: other[i].err}
-		} else {
-			r, fl, _ = st.cache.join(cacheKey{cand, qtype}, time.Now(), st.startFlight(conf, cand, qtype, nil, nil))
-		}
-		if fl != nil {
-		wait:
-			for {
-				select {
-				case <-fl.done:
-					r = fl.res
-					break wait
-				case <-ctx.Done():
-					st.cache.leave(fl, st.lateWindow)
-					return Answer{Family: f, Err: ctxError(ctx, host)}
-				case <-otherDone:
-					otherDone = nil
-					if other[i].k == nxdomain && i < len(cands)-1 && !isClosed(fl.done) {
-						// The name does not exist, for any type: stop
-						// waiting for this family's reply.
-						r = result{kind: nxdomain, err: other[i].err}
-						break wait
-					}
-				}
-			}
-			st.cache.leave(fl, st.lateWindow)
-		}
-		me[i].k, me[i].err = r.kind, r.err
-		close(me[i].done)
-		next = i + 1
-		if r.kind == positive {
-			return Answer{Family: f, Addrs: append([]netip.Addr(nil), r.addrs...), TTL: r.ttl}
-		}
-		neg.add(cand, r)
-		if r.kind == nxdomain || other == nil || i == len(cands)-1 {
-			continue
-		}
-		// NODATA or failure here: if the other family has records for
-		// this candidate, the search ends here for both.
-		select {
-		case <-other[i].done:
-		case <-ctx.Done():
-			return Answer{Family: f, Err: ctxError(ctx, host)}
-		}
-		if other[i].k == positive {
-			return Answer{Family: f, Err: renamed(r.err, host), TTL: r.ttl}
-		}
-	}
-	return neg.answer(f)
-}
-
-// isRootedOf reports whether cand is name, rooted (without allocating).
-func isRootedOf(cand, name string) bool {
-	if strings.HasSuffix(name, ".") {
-		return cand == name
-	}
-	return len(cand) == len(name)+1 && cand[len(name)] == '.' && cand[:len(name)] == name
-}
-
-func rooted(name string) string {
-	if strings.HasSuffix(name, ".") {
-		return name
-	}
-	return name + "."
-}
-
-// negatives gathers one family's negative results over the candidates and
-// makes its final negative Answer the way Go's resolver reports it: the
-// error for the name as given (rooted) if it was tried, else the first
-// one, renamed to the host the caller asked for. The TTL is the smallest
-// of the parts (a failure has none).
-type negatives struct {
-	host, name        string // as asked; canonical
-	firstErr, rootErr error
-	ttl               time.Duration
-	n                 int
-}
-
-func (ng *negatives) add(cand string, r result) {
-	if ng.firstErr == nil {
-		ng.firstErr = r.err
-	}
-	if isRootedOf(cand, ng.name) {
-		ng.rootErr = r.err
-	}
-	if ng.n == 0 || r.ttl < ng.ttl {
-		ng.ttl = r.ttl
-	}
-	ng.n++
-}
-
-func (ng *negatives) answer(f Family) Answer {
-	err := ng.rootErr
-	if err == nil {
-		err = ng.firstErr
-	}
-	if err == nil {
-		err = notFound(ng.host, ErrNXDomain)
-	}
-	return Answer{Family: f, Err: renamed(err, ng.host), TTL: ng.ttl}
-}
-
-// fromCache answers every family of fams from the cache alone, applying
-// the same search-list rules as resolveFamily, or reports false when some
-// part is not cached. It spares cached lookups the goroutines.
-func (st *state) fromCache(host, name string, cands []string, fams []Family, out chan<- Answer) bool {
-	now := time.Now()
-	var answers [2]Answer
-	for fi, f := range fams {
-		neg := negatives{host: host, name: name}
-		decided := false
-		for i, cand := range cands {
-			r, ok := st.cache.get(cacheKey{cand, qtypeOf(f)}, now)
-			if !ok {
-				return false
-			}
-			if r.kind == positive {
-				answers[fi] = Answer{Family: f, Addrs: append([]netip.Addr(nil), r.addrs...), TTL: r.ttl}
-				decided = true
-				break
-			}
-			neg.add(cand, r)
-			if r.kind == nxdomain || len(fams) == 1 || i == len(cands)-1 {
-				continue
-			}
-			o, ok := st.cache.get(cacheKey{cand, qtypeOf(fams[1-fi])}, now)
-			if !ok {
-				return false
-			}
-			if o.kind == positive {
-				answers[fi] = Answer{Family: f, Err: renamed(r.err, host), TTL: r.ttl}
-				decided = true
-				break
-			}
-		}
-		if !decided {
-			answers[fi] = neg.answer(f)
-		}
-	}
-	for fi := range fams {
-		out <- answers[fi]
-	}
-	return true
-}
-
 // startFlight returns the function that starts a flight for (name, qtype).
 // If after is not nil, the flight sends nothing before after is closed. If
 // sent is not nil, it is closed once the flight has sent its first query
@@ -583,27 +346,22 @@ func (st *state) startFlight(conf *Config, name string, qtype uint16, after <-ch
 		st.flights.Add(1)
 		go func() {
 			defer st.flights.Done()
-			ctx := fl.ctx
+			q := query{name: name, qtype: qtype, useTCP: conf.UseTCP, timeout: conf.timeout()}
 			if sent != nil {
-				hook := sync.OnceFunc(func() { close(sent) })
-				defer hook()
-				ctx = context.WithValue(ctx, sentHookKey{}, hook)
+				q.sent = sync.OnceFunc(func() { close(sent) })
+				defer q.sent()
 			}
 			if after != nil {
 				select {
 				case <-after:
-				case <-ctx.Done():
+				case <-fl.ctx.Done():
 				}
 			}
-			r := st.resolveName(ctx, conf, name, qtype)
+			r := st.resolveName(fl.ctx, conf, q)
 			st.cache.finish(cacheKey{name, qtype}, fl, st.cacheable(r), time.Now())
 		}()
 	}
 }
-
-// sentHookKey carries, in a flight's own context, the function that
-// exchangeOnce calls once the query is on its way.
-type sentHookKey struct{}
 
 // cacheable returns r with its TTL clamped for the cache.
 func (st *state) cacheable(r result) result {
@@ -622,37 +380,6 @@ func (st *state) cacheable(r result) result {
 		r.ttl = 0
 	}
 	return r
-}
-
-// notFound is the error for a host without addresses of a family; cause
-// is ErrNXDomain or ErrNoData.
-func notFound(host string, cause error) error {
-	return &net.DNSError{Err: errTextNoSuchHost, Name: printable(host), IsNotFound: true, UnwrapErr: cause}
-}
-
-// invalidName is the error for a host that is not a valid domain name.
-func invalidName(host string) error {
-	return &net.DNSError{Err: errInvalidName.Error(), Name: printable(host), IsNotFound: true, UnwrapErr: errInvalidName}
-}
-
-// renamed returns err with the host name the caller asked for, as Go's
-// resolver reports it (not the search-list candidate).
-func renamed(err error, host string) error {
-	if de, ok := err.(*net.DNSError); ok {
-		c := *de
-		c.Name = printable(host)
-		return &c
-	}
-	return err
-}
-
-// printable bounds a host name for error messages.
-func printable(host string) string {
-	const max = 256
-	if len(host) > max {
-		return host[:max] + "..."
-	}
-	return host
 }
 
 // noteConfig flushes the cache and the server health memory when the

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/miekg/dns"
@@ -106,6 +107,10 @@ func baseZone() *dnstest.Zone {
 	)
 }
 
+// TestClient_Resolve: both families over real DNS on loopback: the AAAA
+// query first (RFC 8305 §3), EDNS0 (RFC 6891) with our UDP size, a fresh
+// ID and source port per query (RFC 5452 §9.2), NODATA and NXDOMAIN told
+// apart, CNAME chains with the smallest TTL.
 func TestClient_Resolve(t *testing.T) {
 	checkFDs(t)
 	srv := dnstest.Start(t, baseZone())
@@ -216,6 +221,9 @@ func TestClient_Resolve_SlowAAAA(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_Cancel: when the caller's context ends, every family
+// is answered at once with an error that wraps ctx.Err() (the Resolver
+// contract, so that the dialer's RFC 8305 §5 racing can stop).
 func TestClient_Resolve_Cancel(t *testing.T) {
 	checkFDs(t)
 	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
@@ -243,6 +251,10 @@ func TestClient_Resolve_Cancel(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_Faults: server faults are survived: SERVFAIL and
+// REFUSED move to the next server, a truncated reply is asked again over
+// TCP (RFC 7766 §5), replies with a wrong ID, question or source are
+// ignored (RFC 5452 §9.1), use-vc asks over TCP only.
 func TestClient_Resolve_Faults(t *testing.T) {
 	checkFDs(t)
 	tests := []struct {
@@ -304,6 +316,9 @@ func TestClient_Resolve_Faults(t *testing.T) {
 	})
 }
 
+// TestClient_Resolve_Failover: a dead server costs the stagger, not the
+// timeout (RFC 8305 §3.1 applies Happy Eyeballs to DNS servers), and is
+// tried last for a while.
 func TestClient_Resolve_Failover(t *testing.T) {
 	checkFDs(t)
 	dead := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
@@ -324,6 +339,8 @@ func TestClient_Resolve_Failover(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_IPv6ServerFirst: IPv6 servers are asked before IPv4
+// ones, whatever resolv.conf's order (RFC 8305 §3.1).
 func TestClient_Resolve_IPv6ServerFirst(t *testing.T) {
 	checkFDs(t)
 	v4 := dnstest.Start(t, baseZone())
@@ -336,6 +353,8 @@ func TestClient_Resolve_IPv6ServerFirst(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_Rotate: options rotate spreads queries over the
+// servers (resolv.conf(5)).
 func TestClient_Resolve_Rotate(t *testing.T) {
 	checkFDs(t)
 	a := dnstest.Start(t, baseZone())
@@ -350,6 +369,8 @@ func TestClient_Resolve_Rotate(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_Trace: the caller's httptrace hooks never fire for
+// the resolver's own DNS sockets.
 func TestClient_Resolve_Trace(t *testing.T) {
 	srv := dnstest.Start(t, baseZone())
 	c := newClient(t, nil, srv)
@@ -362,6 +383,8 @@ func TestClient_Resolve_Trace(t *testing.T) {
 	wantAddrs(t, g[IPv4], "192.0.2.1")
 }
 
+// TestClient_Resolve_Coalescing: ten identical lookups in flight send one
+// query per type.
 func TestClient_Resolve_Coalescing(t *testing.T) {
 	checkFDs(t)
 	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
@@ -380,6 +403,9 @@ func TestClient_Resolve_Coalescing(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_Immediate: IP literals, /etc/hosts, "localhost"
+// (RFC 6761 §6.3), ".onion" (RFC 7686 §2) and invalid names (RFC 1035
+// §2.3.4 lengths) are answered at once, without DNS.
 func TestClient_Resolve_Immediate(t *testing.T) {
 	dir := t.TempDir()
 	hostsPath := filepath.Join(dir, "hosts")
@@ -448,6 +474,8 @@ func TestClient_Resolve_Immediate(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_IDNA: a non-ASCII name is asked in its "xn--" form
+// (RFC 5891 §5).
 func TestClient_Resolve_IDNA(t *testing.T) {
 	srv := dnstest.Start(t, dnstest.NewZone("xn--bcher-kva.test. 60 IN A 192.0.2.9"))
 	c := newClient(t, nil, srv)
@@ -458,6 +486,10 @@ func TestClient_Resolve_IDNA(t *testing.T) {
 	}
 }
 
+// TestClient_Resolve_Hostile: hostile replies: too many addresses, records
+// of other classes, names and types, IPv4-mapped AAAA, huge TTLs and TTLs
+// with the high bit set (RFC 2181 §8), compression loops and oversize
+// names (RFC 1035 §4.1.4, §2.3.4), garbage.
 func TestClient_Resolve_Hostile(t *testing.T) {
 	checkFDs(t)
 	var big []string
@@ -563,111 +595,8 @@ func TestClient_Resolve_Hostile(t *testing.T) {
 	}
 }
 
-func TestClient_Resolve_Search(t *testing.T) {
-	checkFDs(t)
-	zone := dnstest.NewZone(
-		"cluster.local. 60 IN SOA ns.cluster.local. admin. 1 60 60 60 30",
-		"api.default.svc.cluster.local. 30 IN A 10.96.0.1",
-		"v4app.default.svc.cluster.local. 30 IN A 10.96.0.2",
-		"v4app.svc.cluster.local. 30 IN AAAA fd00::2",
-		"example.com. 60 IN A 192.0.2.10",
-		"example.com. 60 IN AAAA 2001:db8::10",
-	)
-	srv := dnstest.Start(t, &dnstest.Faults{Next: zone, ByType: map[uint16]dnstest.Fault{}})
-	conf := &Config{
-		Search:  []string{"default.svc.cluster.local.", "svc.cluster.local.", "cluster.local."},
-		Ndots:   5,
-		Timeout: time.Second, Attempts: 1,
-	}
-	c := newClient(t, conf, srv)
-
-	// Twice: the second round comes from the cache, by the same rules.
-	for round := range 2 {
-		n := srv.Count(0, "")
-		g := resolveAll(t, c, "api")
-		wantAddrs(t, g[IPv4], "10.96.0.1")
-		wantNotFound(t, g[IPv6])
-
-		// A found under the first domain: AAAA of a later candidate is
-		// not used.
-		g = resolveAll(t, c, "v4app")
-		wantAddrs(t, g[IPv4], "10.96.0.2")
-		wantNotFound(t, g[IPv6])
-		if round == 1 && srv.Count(0, "") != n {
-			t.Errorf("cached round sent %d queries", srv.Count(0, "")-n)
-		}
-	}
-
-	// ndots:5: the search list is tried first, then the name as given.
-	g := resolveAll(t, c, "example.com")
-	wantAddrs(t, g[IPv4], "192.0.2.10")
-	wantAddrs(t, g[IPv6], "2001:db8::10")
-	var names []string
-	for _, q := range srv.Queries() {
-		if q.Type == dns.TypeA && strings.HasPrefix(q.Name, "example.com") {
-			names = append(names, q.Name)
-		}
-	}
-	// The order between candidates is not checked: a family skips a
-	// candidate the other family found NXDOMAIN, and a query already
-	// under way may then leave after the next candidate's.
-	want := []string{"example.com.default.svc.cluster.local.", "example.com.svc.cluster.local.", "example.com.cluster.local.", "example.com."}
-	for _, n := range names {
-		if !slices.Contains(want, n) {
-			t.Errorf("A query for %q; want only %q", n, want)
-		}
-	}
-	if q := srv.Queries(); !slices.ContainsFunc(q, func(q dnstest.Query) bool { return q.Name == "example.com." && q.Type == dns.TypeA }) {
-		t.Errorf("no A query for example.com.: %v", q)
-	}
-	var first []string
-	for _, q := range srv.Queries() {
-		if strings.HasPrefix(q.Name, "example.com") {
-			first = append(first, q.String())
-		}
-	}
-	// The first query is AAAA for the first candidate. (Its A query may
-	// come later or not yet: once AAAA says NXDOMAIN, the A lookup of that
-	// candidate is no longer waited for.)
-	if len(first) == 0 || first[0] != "udp AAAA example.com.default.svc.cluster.local." {
-		t.Errorf("queries %q; want AAAA for the first search candidate first", first)
-	}
-	// Rooted: only as given.
-	n := srv.Count(0, "")
-	g = resolveAll(t, c, "dual.example.", IPv4)
-	wantNotFound(t, g[IPv4])
-	if srv.Count(0, "") != n+1 {
-		t.Errorf("rooted name: %d queries; want 1", srv.Count(0, "")-n)
-	}
-}
-
-// TestClient_Resolve_SearchLostAAAA: with ndots:5, every AAAA query is lost.
-// NXDOMAIN for A on the search candidates moves both families on, so A is
-// still delivered within a few ms.
-func TestClient_Resolve_SearchLostAAAA(t *testing.T) {
-	checkFDs(t)
-	zone := dnstest.NewZone(
-		"cluster.local. 60 IN SOA ns.cluster.local. admin. 1 60 60 60 30",
-		"example.com. 60 IN A 192.0.2.10",
-	)
-	srv := dnstest.Start(t, &dnstest.Faults{Next: zone, ByType: map[uint16]dnstest.Fault{dns.TypeAAAA: {Drop: true}}})
-	c := newClient(t, &Config{
-		Search: []string{"default.svc.cluster.local.", "svc.cluster.local.", "cluster.local."},
-		Ndots:  5, Timeout: 2 * time.Second, Attempts: 1,
-	}, srv)
-	start := time.Now()
-	ch := c.Resolve(context.Background(), "example.com", IPv6, IPv4)
-	a := <-ch
-	if a.Family != IPv4 || !a.Positive() {
-		t.Fatalf("first answer %+v; want A", a)
-	}
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("A after %v; want a few ms", d)
-	}
-	c.state().stopFlights()
-	<-ch
-}
-
+// TestClient_Resolve_AlreadyCancelled: a lookup whose context is already
+// done sends nothing.
 func TestClient_Resolve_AlreadyCancelled(t *testing.T) {
 	srv := dnstest.Start(t, baseZone())
 	c := newClient(t, nil, srv)
@@ -684,6 +613,8 @@ func TestClient_Resolve_AlreadyCancelled(t *testing.T) {
 	}
 }
 
+// TestClient_Close: Close ends the lookups kept for a late answer (RFC
+// 8305 §5) at once; the Client stays usable.
 func TestClient_Close(t *testing.T) {
 	checkFDs(t)
 	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{dns.TypeAAAA: {Drop: true}}})
@@ -751,4 +682,143 @@ func TestClient_Concurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestClient_Resolve_ConfigChangeFlushesCache: after resolv.conf names another
+// server, answers cached from the old one are not used.
+func TestClient_Resolve_ConfigChangeFlushesCache(t *testing.T) {
+	start := func(a string) *dnstest.Server {
+		zone := dnstest.NewZone(
+			"test. 60 IN SOA ns.test. admin.test. 1 60 60 60 30",
+			"n.test. 300 IN A "+a,
+		)
+		return startOnPort53(t, zone)
+	}
+	old, fresh := start("192.0.2.1"), start("192.0.2.2")
+	conf := filepath.Join(t.TempDir(), "resolv.conf")
+	write := func(s *dnstest.Server) {
+		if err := os.WriteFile(conf, fmt.Appendf(nil, "nameserver %v\n", s.Addr.Addr()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(old)
+	c := &Client{ConfPath: conf, HostsPath: "/nonexistent"}
+	t.Cleanup(func() { c.state().stopFlights() })
+	wantAddrs(t, resolveAll(t, c, "n.test", IPv4)[IPv4], "192.0.2.1")
+
+	write(fresh)
+	c.st.confWatch.expire()
+	wantAddrs(t, resolveAll(t, c, "n.test", IPv4)[IPv4], "192.0.2.2")
+	if fresh.Count(dns.TypeA, "") == 0 {
+		t.Error("the new server was never asked")
+	}
+}
+
+// TestClient_Timing checks the RFC 8305 §3 rules to the millisecond.
+func TestClient_Timing(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name     string
+		host     string
+		conf     *Config
+		delays   map[string]time.Duration // "AAAA name." → delay; missing: 0; negative: lost
+		wantAt   map[Family]time.Duration
+		wantPos  map[Family]bool
+		wantSent []string
+	}{
+		{
+			name:    "A first, AAAA late",
+			host:    "dual.test",
+			delays:  map[string]time.Duration{"AAAA dual.test.": 900 * ms, "A dual.test.": 10 * ms},
+			wantAt:  map[Family]time.Duration{IPv4: 10 * ms, IPv6: 900 * ms},
+			wantPos: map[Family]bool{IPv4: true, IPv6: true},
+			// AAAA also goes to the second server after 250 ms.
+			wantSent: []string{"AAAA dual.test.", "A dual.test.", "AAAA dual.test."},
+		},
+		{
+			// Two servers, two attempts, 1 s timeout, staggered by 250 ms:
+			// round 1 ends at 1.25 s, round 2 at 2.5 s.
+			name:     "AAAA lost: A at once, AAAA after attempts × (stagger + timeout)",
+			host:     "dual.test",
+			delays:   map[string]time.Duration{"AAAA dual.test.": -1, "A dual.test.": 20 * ms},
+			wantAt:   map[Family]time.Duration{IPv4: 20 * ms, IPv6: 2500 * ms},
+			wantPos:  map[Family]bool{IPv4: true},
+			wantSent: []string{"AAAA dual.test.", "A dual.test.", "AAAA dual.test.", "AAAA dual.test.", "AAAA dual.test."},
+		},
+		{
+			name: "search list: NODATA for AAAA waits for A on the same candidate",
+			host: "v4",
+			conf: &Config{Search: []string{"test."}, Ndots: 1},
+			delays: map[string]time.Duration{
+				"AAAA v4.test.": 10 * ms, "A v4.test.": 50 * ms,
+			},
+			wantAt:   map[Family]time.Duration{IPv6: 50 * ms, IPv4: 50 * ms},
+			wantPos:  map[Family]bool{IPv4: true},
+			wantSent: []string{"AAAA v4.test.", "A v4.test."},
+		},
+		{
+			name: "search list: NXDOMAIN for A moves AAAA on at once",
+			host: "dual",
+			conf: &Config{Search: []string{"corp.", "test."}, Ndots: 1},
+			delays: map[string]time.Duration{
+				"AAAA dual.corp.": -1, "A dual.corp.": 5 * ms,
+				"AAAA dual.test.": 10 * ms, "A dual.test.": 10 * ms,
+			},
+			wantAt:  map[Family]time.Duration{IPv6: 15 * ms, IPv4: 15 * ms},
+			wantPos: map[Family]bool{IPv4: true, IPv6: true},
+		},
+		{
+			name: "search list: negative on the first candidate, positive on the last",
+			host: "dual.test",
+			conf: &Config{Search: []string{"corp."}, Ndots: 2},
+			delays: map[string]time.Duration{
+				"AAAA dual.test.corp.": 30 * ms, "A dual.test.corp.": 5 * ms,
+			},
+			wantAt:  map[Family]time.Duration{IPv6: 5 * ms, IPv4: 5 * ms},
+			wantPos: map[Family]bool{IPv4: true, IPv6: true},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := &fakeNet{zone: fakeZone(), delay: func(_ netip.AddrPort, name string, qtype uint16) time.Duration {
+					return tt.delays[dns.TypeToString[qtype]+" "+name]
+				}}
+				conf := &Config{Timeout: time.Second, Attempts: 2}
+				if tt.conf != nil {
+					conf = tt.conf
+					conf.Timeout, conf.Attempts = time.Second, 2
+				}
+				conf.Servers = aps("[2001:db8::53]:53", "192.0.2.53:53")
+				c := fakeClient(t, &Client{Config: conf}, f)
+				g := answersAt(context.Background(), c, tt.host)
+				for _, fam := range []Family{IPv6, IPv4} {
+					if g[fam].at != tt.wantAt[fam] || g[fam].Positive() != tt.wantPos[fam] {
+						t.Errorf("%v: positive=%v at %v (%v); want positive=%v at %v", fam, g[fam].Positive(), g[fam].at, g[fam].Err, tt.wantPos[fam], tt.wantAt[fam])
+					}
+				}
+				if tt.wantSent != nil && !slices.Equal(f.callList(), tt.wantSent) {
+					t.Errorf("queries %q; want %q", f.callList(), tt.wantSent)
+				}
+			})
+		})
+	}
+}
+
+// TestClient_Timing_Order: the AAAA query is always sent before the A
+// query, however the goroutines are scheduled.
+func TestClient_Timing_Order(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeNet{zone: fakeZone()}
+		c := fakeClient(t, &Client{CacheSize: -1}, f)
+		for range 50 {
+			answersAt(context.Background(), c, "dual.test")
+		}
+		calls := f.callList()
+		for i := 0; i+1 < len(calls); i += 2 {
+			if !strings.HasPrefix(calls[i], "AAAA ") || !strings.HasPrefix(calls[i+1], "A ") {
+				t.Fatalf("query %d: %q then %q; want AAAA then A", i, calls[i], calls[i+1])
+			}
+		}
+	})
 }

@@ -1,12 +1,12 @@
 package resolver
 
 import (
-	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -19,6 +19,7 @@ func aps(ss ...string) []netip.AddrPort {
 	return out
 }
 
+// TestParseConfig: resolv.conf(5) as glibc reads it.
 func TestParseConfig(t *testing.T) {
 	hostname := func() (string, error) { return "node1.corp.example", nil }
 	tests := []struct {
@@ -92,6 +93,8 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+// TestParseConfig_Bounds: a hostile resolv.conf keeps at most maxServers
+// servers and maxSearch search domains.
 func TestParseConfig_Bounds(t *testing.T) {
 	var file []byte
 	for i := range 100 {
@@ -118,6 +121,7 @@ func itoa(i int) string {
 	}
 }
 
+// TestConfig_Defaults: the zero Config means resolv.conf(5)'s defaults.
 func TestConfig_Defaults(t *testing.T) {
 	var c Config
 	if c.timeout() != 5*time.Second || c.attempts() != 2 {
@@ -128,6 +132,8 @@ func TestConfig_Defaults(t *testing.T) {
 	}
 }
 
+// TestReadConfig: a missing resolv.conf means the defaults (as glibc); an
+// unreadable one is an error.
 func TestReadConfig(t *testing.T) {
 	dir := t.TempDir()
 	c, err := ReadConfig(filepath.Join(dir, "missing"))
@@ -152,116 +158,8 @@ func TestReadConfig(t *testing.T) {
 	}
 }
 
-func TestNameList(t *testing.T) {
-	k8s := &Config{Search: []string{"default.svc.cluster.local.", "svc.cluster.local.", "cluster.local."}, Ndots: 5}
-	tests := []struct {
-		name string
-		conf *Config
-		host string
-		want []string
-	}{
-		{"k8s short name", k8s, "api", []string{"api.default.svc.cluster.local.", "api.svc.cluster.local.", "api.cluster.local.", "api."}},
-		{"k8s external name", k8s, "example.com", []string{"example.com.default.svc.cluster.local.", "example.com.svc.cluster.local.", "example.com.cluster.local.", "example.com."}},
-		{"k8s rooted", k8s, "example.com.", []string{"example.com."}},
-		{"ndots 1 dotted", &Config{Search: []string{"corp."}, Ndots: 1}, "www.example", []string{"www.example.", "www.example.corp."}},
-		{"ndots 1 single label", &Config{Search: []string{"corp."}, Ndots: 1}, "intranet", []string{"intranet.corp.", "intranet."}},
-		{"no-tld-query", &Config{Search: []string{"corp."}, Ndots: 1, NoTLDQuery: true}, "intranet", []string{"intranet.corp."}},
-		{"ndots 0", &Config{Search: []string{"corp."}}, "intranet", []string{"intranet.", "intranet.corp."}},
-		// The unsuffixed .onion name is never sent; Resolve answers .onion
-		// hosts NXDOMAIN before getting here.
-		{"onion", k8s, "x.onion", []string{"x.onion.default.svc.cluster.local.", "x.onion.svc.cluster.local.", "x.onion.cluster.local."}},
-		{"rooted onion", k8s, "x.onion.", nil},
-		{"too long with suffix", &Config{Search: []string{longLabel(60) + "." + longLabel(60) + "."}, Ndots: 1},
-			longLabel(60) + "." + longLabel(60) + "." + longLabel(10), []string{longLabel(60) + "." + longLabel(60) + "." + longLabel(10) + "."}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.conf.nameList(tt.host); !slices.Equal(got, tt.want) {
-				t.Errorf("nameList(%q) = %q; want %q", tt.host, got, tt.want)
-			}
-		})
-	}
-}
-
-func longLabel(n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = 'a'
-	}
-	return string(b)
-}
-
-func TestCanonicalHost(t *testing.T) {
-	tests := []struct {
-		in, want string
-	}{
-		{"Example.COM", "example.com"},
-		{"example.com.", "example.com."},
-		{"bücher.example", "xn--bcher-kva.example"},
-		{"MÜNCHEN.de", "xn--mnchen-3ya.de"},
-		{"例え.テスト", "xn--r8jz45g.xn--zckzah"},
-		{"例え。テスト", "xn--r8jz45g.xn--zckzah"},
-		{"ｅｘａｍｐｌｅ．ＣＯＭ", "example.com"},
-		{"xn--bcher-kva.example", "xn--bcher-kva.example"},
-		{"under_score.example", "under_score.example"},
-		{"a.b-c.d", "a.b-c.d"},
-		{"1.2.3.4.example", "1.2.3.4.example"},
-	}
-	for _, tt := range tests {
-		got, err := canonicalHost(tt.in)
-		if err != nil || got != tt.want {
-			t.Errorf("canonicalHost(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-	for _, bad := range []string{"", ".", "..", "a..b", "-a.b", "a-.b", "a b", "1234", "é\xff", "tab\t.x", longLabel(64) + ".x", longLabel(255)} {
-		if got, err := canonicalHost(bad); !errors.Is(err, errInvalidName) {
-			t.Errorf("canonicalHost(%q) = %q, %v; want errInvalidName", bad, got, err)
-		}
-	}
-}
-
-// IDNA: RFC 3492 §7.1 samples and UTS #46 mappings, through x/net/idna.
-func TestToASCII(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"\u4ed6\u4eec\u4e3a\u4ec0\u4e48\u4e0d\u8bf4\u4e2d\u6587.example", "xn--ihqwcrb4cv8a8dqg056pqjye.example"},
-		{"\u3072\u3068\u3064\u5c4b\u6839\u306e\u4e0b2.example", "xn--2-u9tlzr9756bt3uc0v.example"},
-		{"B\u00fccher.example", "xn--bcher-kva.example"},
-		{"\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\u3002com", "example.com"}, // full-width letters, ideographic full stop
-		{"plain.example", "plain.example"},
-	}
-	for _, tt := range tests {
-		if got, err := toASCII(tt.in); err != nil || got != tt.want {
-			t.Errorf("toASCII(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-	for _, bad := range []string{"a\u00adb\u200d\u0000.example", "\xff.example"} {
-		if got, err := toASCII(bad); err == nil {
-			t.Errorf("toASCII(%q) = %q; want an error", bad, got)
-		}
-	}
-}
-
-func TestServerOrder(t *testing.T) {
-	s := aps("192.0.2.1:53", "[2001:db8::1]:53", "192.0.2.2:53", "[2001:db8::2]:53")
-	bad := func(a netip.AddrPort) bool { return a == s[1] }
-	tests := []struct {
-		name   string
-		offset int
-		bad    func(netip.AddrPort) bool
-		want   []netip.AddrPort
-	}{
-		{"IPv6 first", 0, nil, aps("[2001:db8::1]:53", "[2001:db8::2]:53", "192.0.2.1:53", "192.0.2.2:53")},
-		{"rotated", 1, nil, aps("[2001:db8::2]:53", "192.0.2.1:53", "192.0.2.2:53", "[2001:db8::1]:53")},
-		{"rotated wraps", 5, nil, aps("[2001:db8::2]:53", "192.0.2.1:53", "192.0.2.2:53", "[2001:db8::1]:53")},
-		{"bad last", 0, bad, aps("[2001:db8::2]:53", "192.0.2.1:53", "192.0.2.2:53", "[2001:db8::1]:53")},
-	}
-	for _, tt := range tests {
-		if got := serverOrder(s, tt.offset, tt.bad); !slices.Equal(got, tt.want) {
-			t.Errorf("%s: got %v; want %v", tt.name, got, tt.want)
-		}
-	}
-}
-
+// TestConfig_ApplyEnv: LOCALDOMAIN and RES_OPTIONS override the file
+// (resolv.conf(5)).
 func TestConfig_ApplyEnv(t *testing.T) {
 	c := parseConfig([]byte("search a.example\noptions ndots:2\nnameserver 192.0.2.1\n"), nil)
 	env := map[string]string{"LOCALDOMAIN": "x.example  y.example", "RES_OPTIONS": "ndots:4 rotate attempts:1"}
@@ -274,4 +172,39 @@ func TestConfig_ApplyEnv(t *testing.T) {
 	if !slices.Equal(c.Search, []string{"a.example."}) {
 		t.Errorf("empty environment changed the config: %+v", c)
 	}
+}
+
+// FuzzParseConfig: any resolv.conf parses without panicking into a Config
+// within bounds. The seeds run with every go test; go test -fuzz explores
+// further.
+func FuzzParseConfig(f *testing.F) {
+	for _, s := range []string{
+		"search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n",
+		"nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n",
+		"nameserver fe80::1%eth0\nnameserver ::1\noptions timeout:1 attempts:3 rotate use-vc\n",
+		"domain x\nsearch a b c\noptions ndots:-1 timeout:99999999999999999999 attempts:\n",
+		"nameserver\noptions\nsearch\n\x00\xff\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := parseConfig(data, func() (string, error) { return "h.example", nil })
+		if len(c.Servers) > maxServers || len(c.Search) > maxSearch {
+			t.Fatalf("unbounded: %d servers, %d search", len(c.Servers), len(c.Search))
+		}
+		for _, s := range c.Servers {
+			if !s.IsValid() || s.Port() != 53 || s.Addr().Is4In6() {
+				t.Fatalf("bad server %v", s)
+			}
+		}
+		for _, d := range c.Search {
+			if !strings.HasSuffix(d, ".") || !isDomainName(d) || d != strings.ToLower(d) {
+				t.Fatalf("bad search domain %q", d)
+			}
+		}
+		if c.Ndots < 0 || c.Ndots > maxNdots || c.Timeout < time.Second || c.Timeout > maxTimeout ||
+			c.Attempts < 1 || c.Attempts > maxAttempts {
+			t.Fatalf("option out of range: %+v", c)
+		}
+	})
 }

@@ -9,6 +9,8 @@ import (
 
 type detachKey struct{}
 
+// TestWithoutValues: the caller's values (httptrace hooks) stay behind;
+// its deadline and cancellation do not.
 func TestWithoutValues(t *testing.T) {
 	deadline := time.Now().Add(time.Hour)
 	parent, cancel := context.WithDeadline(context.WithValue(context.Background(), detachKey{}, "v"), deadline)

@@ -28,25 +28,25 @@ const maxUDPReply = 65535
 // they keep, so a buffer is free again once its reply is parsed.
 var udpBufs = sync.Pool{New: func() any { b := make([]byte, maxUDPReply); return &b }}
 
-// exchangeFunc sends one query to one server and returns the reply that
-// matches it. It is a seam for tests (virtual-time tests replace the
-// network with a function).
-type exchangeFunc func(ctx context.Context, server netip.AddrPort, name string, qtype uint16, useTCP bool, timeout time.Duration) (*dns.Msg, error)
+// exchangeFunc sends q to one server and returns the reply that matches
+// it. It is a seam for tests (virtual-time tests replace the network with
+// a function).
+type exchangeFunc func(ctx context.Context, server netip.AddrPort, q query) (*dns.Msg, error)
 
-// exchange asks server for (name, qtype): over UDP with EDNS0, again over
-// TCP when the reply is truncated (TC), again without EDNS0 when the server
-// answers FORMERR to it (old servers), and only over TCP when useTCP is
-// set (options use-vc). Each transport gets timeout (Go's resolver does
-// the same); ctx bounds the whole exchange.
-func exchange(ctx context.Context, server netip.AddrPort, name string, qtype uint16, useTCP bool, timeout time.Duration) (*dns.Msg, error) {
+// exchange asks server q: over UDP with EDNS0, again over TCP when the
+// reply is truncated (TC), again without EDNS0 when the server answers
+// FORMERR to it (old servers), and only over TCP when q.useTCP is set
+// (options use-vc). Each transport gets q.timeout (Go's resolver does the
+// same); ctx bounds the whole exchange.
+func exchange(ctx context.Context, server netip.AddrPort, q query) (*dns.Msg, error) {
 	network := "udp"
-	if useTCP {
+	if q.useTCP {
 		network = "tcp"
 	}
 	edns := true
 	for range 3 { // at most: UDP, then TCP or no-EDNS, then both
-		qctx, cancel := context.WithTimeout(ctx, timeout)
-		m, err := exchangeOnce(qctx, network, server, name, qtype, edns)
+		qctx, cancel := context.WithTimeout(ctx, q.timeout)
+		m, err := exchangeOnce(qctx, network, server, q, edns)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -71,22 +71,22 @@ func exchange(ctx context.Context, server netip.AddrPort, name string, qtype uin
 // a reply whose ID, question name, type and class match; other datagrams
 // are ignored. Over UDP the socket is connected, so the kernel drops
 // datagrams from any other address or port. The context's cancellation is
-// honoured at once: it expires the socket's deadline.
-func exchangeOnce(ctx context.Context, network string, server netip.AddrPort, name string, qtype uint16, edns bool) (*dns.Msg, error) {
-	q := new(dns.Msg)
-	q.Id = uint16(rand.Uint32())
-	q.RecursionDesired = true
-	q.Question = []dns.Question{{Name: name, Qtype: qtype, Qclass: dns.ClassINET}}
+// honoured at once: it expires the socket's deadline. The network given
+// overrides q.useTCP.
+func exchangeOnce(ctx context.Context, network string, server netip.AddrPort, q query, edns bool) (*dns.Msg, error) {
+	msg := new(dns.Msg)
+	msg.Id = uint16(rand.Uint32())
+	msg.RecursionDesired = true
+	msg.Question = []dns.Question{{Name: q.name, Qtype: q.qtype, Qclass: dns.ClassINET}}
 	if edns {
-		q.SetEdns0(ednsUDPSize, false)
+		msg.SetEdns0(ednsUDPSize, false)
 	}
-	wire, err := q.Pack()
+	wire, err := msg.Pack()
 	if err != nil {
 		return nil, err
 	}
-	hook, _ := ctx.Value(sentHookKey{}).(func())
-	if hook != nil && network == "tcp" {
-		hook() // a TCP connect may take long: do not hold others back
+	if q.sent != nil && network == "tcp" {
+		q.sent() // a TCP connect may take long: do not hold others back
 	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, network, server.String())
@@ -103,9 +103,9 @@ func exchangeOnce(ctx context.Context, network string, server netip.AddrPort, na
 
 	var m *dns.Msg
 	if network == "udp" {
-		m, err = roundTripUDP(conn, wire, q.Id, name, qtype, hook)
+		m, err = roundTripUDP(conn, wire, msg.Id, q.name, q.qtype, q.sent)
 	} else {
-		m, err = roundTripTCP(conn, wire, q.Id, name, qtype)
+		m, err = roundTripTCP(conn, wire, msg.Id, q.name, q.qtype)
 	}
 	if err != nil && ctx.Err() != nil {
 		return nil, ctx.Err()

@@ -3,6 +3,7 @@ package resolver
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -47,7 +48,7 @@ func parseHosts(data []byte) *hosts {
 			}
 			key = strings.TrimSuffix(key, ".")
 			addrs := h.byName[key]
-			if len(addrs) >= maxHostsAddrs || containsAddr(addrs, addr) {
+			if len(addrs) >= maxHostsAddrs || slices.Contains(addrs, addr) {
 				continue
 			}
 			h.byName[key] = append(addrs, addr)
@@ -63,13 +64,4 @@ func (h *hosts) lookup(name string) []netip.Addr {
 		return nil
 	}
 	return h.byName[strings.TrimSuffix(name, ".")]
-}
-
-func containsAddr(addrs []netip.Addr, a netip.Addr) bool {
-	for _, b := range addrs {
-		if a == b {
-			return true
-		}
-	}
-	return false
 }

@@ -1,12 +1,12 @@
 package resolver
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
+// TestParseHosts: hosts(5) as glibc reads it.
 func TestParseHosts(t *testing.T) {
 	// Debian's default, Docker's generated file and a hand-edited one.
 	file := `127.0.0.1	localhost
@@ -52,54 +52,29 @@ bücher.lan 10.0.0.8
 	}
 }
 
-func TestClient_HostsReload(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "hosts")
-	os.WriteFile(p, []byte("192.0.2.1 app.lan\n"), 0o644)
-	c := &Client{Config: &Config{Servers: aps("127.0.0.1:1")}, HostsPath: p}
-	t.Cleanup(c.state().stopFlights)
-	g := resolveAll(t, c, "app.lan", IPv4)
-	wantAddrs(t, g[IPv4], "192.0.2.1")
-
-	// Replace the file (as editors and Kubernetes do: write and rename).
-	tmp := filepath.Join(dir, "hosts.new")
-	os.WriteFile(tmp, []byte("192.0.2.2 app.lan\n"), 0o644)
-	os.Rename(tmp, p)
-	g = resolveAll(t, c, "app.lan", IPv4)
-	wantAddrs(t, g[IPv4], "192.0.2.1") // not re-checked within 5 s
-
-	c.st.hostsWatch.expire() // pretend the last check was long ago
-	g = resolveAll(t, c, "app.lan", IPv4)
-	wantAddrs(t, g[IPv4], "192.0.2.2")
-}
-
-func TestClient_ConfReload(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "resolv.conf")
-	os.WriteFile(p, []byte("nameserver 192.0.2.1\noptions ndots:2\n"), 0o644)
-	c := &Client{ConfPath: p}
-	st := c.state()
-	if got := st.conf(); got.Ndots != 2 || !slices.Equal(got.Servers, aps("192.0.2.1:53")) {
-		t.Fatalf("conf = %+v", got)
+// FuzzParseHosts: any hosts file parses without panicking.
+func FuzzParseHosts(f *testing.F) {
+	for _, s := range []string{
+		"127.0.0.1 localhost\n::1 localhost ip6-localhost\n",
+		"10.0.0.5 Web.Internal web # comment\nfe80::1%eth0 router\n::ffff:1.2.3.4 mapped\n",
+		"bücher.lan 1.2.3.4\n1.2.3.4 bücher.lan\n\xff\xfe garbage\n",
+	} {
+		f.Add([]byte(s))
 	}
-	os.WriteFile(p, []byte("nameserver 192.0.2.2\nnameserver 192.0.2.3\n"), 0o644)
-	st.confWatch.expire()
-	if got := st.conf(); got.Ndots != 1 || len(got.Servers) != 2 {
-		t.Errorf("after edit: %+v", got)
-	}
-	os.Remove(p)
-	st.confWatch.expire()
-	if got := st.conf(); len(got.Servers) != 0 || got.Ndots != 1 {
-		t.Errorf("after removal: %+v; want defaults", got)
-	}
-	os.WriteFile(p, []byte("nameserver 192.0.2.4\noptions no-reload\n"), 0o644)
-	st.confWatch.expire()
-	if got := st.conf(); !got.NoReload {
-		t.Fatalf("conf = %+v", got)
-	}
-	os.WriteFile(p, []byte("nameserver 192.0.2.5\n"), 0o644)
-	st.confWatch.expire()
-	if got := st.conf(); !slices.Equal(got.Servers, aps("192.0.2.4:53")) {
-		t.Errorf("no-reload: re-read anyway: %+v", got)
-	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h := parseHosts(data)
+		for name, addrs := range h.byName {
+			if strings.HasSuffix(name, ".") || !isDomainName(name+".") || name != strings.ToLower(name) {
+				t.Fatalf("bad key %q", name)
+			}
+			if len(addrs) == 0 || len(addrs) > maxHostsAddrs {
+				t.Fatalf("%q: %d addresses", name, len(addrs))
+			}
+			for _, a := range addrs {
+				if !a.IsValid() || a.Is4In6() {
+					t.Fatalf("%q: bad address %v", name, a)
+				}
+			}
+		}
+	})
 }

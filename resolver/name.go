@@ -1,20 +1,16 @@
 package resolver
 
 import (
-	"errors"
 	"fmt"
-	"golang.org/x/net/idna"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // maxHostLen bounds the host names accepted before any conversion, so that
 // a hostile caller cannot make IDNA conversion do unbounded work.
 const maxHostLen = 1024
-
-// errInvalidName is the cause of the error for a host that is not a valid
-// domain name.
-var errInvalidName = errors.New("invalid domain name")
 
 // canonicalHost turns a host name as a user wrote it into the lower-case
 // ASCII form that is queried, cached and looked up in /etc/hosts.
@@ -179,4 +175,20 @@ func avoidDNS(name string) bool {
 func isLocalhost(name string) bool {
 	name = strings.TrimSuffix(name, ".")
 	return name == "localhost" || strings.HasSuffix(name, ".localhost")
+}
+
+// rooted returns name with the trailing dot of a fully qualified name.
+func rooted(name string) string {
+	if strings.HasSuffix(name, ".") {
+		return name
+	}
+	return name + "."
+}
+
+// isRootedOf reports whether cand is name, rooted (without allocating).
+func isRootedOf(cand, name string) bool {
+	if strings.HasSuffix(name, ".") {
+		return cand == name
+	}
+	return len(cand) == len(name)+1 && cand[len(name)] == '.' && cand[:len(name)] == name
 }

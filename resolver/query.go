@@ -2,16 +2,28 @@ package resolver
 
 import (
 	"context"
-	"errors"
-	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/miekg/dns"
 )
+
+// query is one question as it goes to the servers: what resolveName,
+// round and exchange need to know besides the server. It is passed down by
+// value; only sent is shared.
+type query struct {
+	name    string        // rooted, canonical
+	qtype   uint16        // dns.TypeAAAA or dns.TypeA
+	useTCP  bool          // TCP only (options use-vc)
+	timeout time.Duration // per transport (options timeout)
+	// sent, if not nil, is called once the query is on its way (over
+	// TCP: before connecting), so that the A lookup can wait for the
+	// AAAA query to leave first (RFC 8305 §3). It may be called more than
+	// once, from several servers' exchanges at the same time.
+	sent func()
+}
 
 // badServerPenalty is how long a server that failed to answer (timeout,
 // unreachable) is tried after the others.
@@ -106,7 +118,7 @@ type serverReply struct {
 	err error
 }
 
-// resolveName looks up one rooted name for one query type with the
+// resolveName looks up q (one rooted name, one query type) with the
 // configured servers, in Attempts rounds. In a round the servers are asked
 // in serverOrder, staggered: the next server is asked when the previous
 // one has failed (timeout, unreachable, SERVFAIL, REFUSED, lame referral,
@@ -116,24 +128,24 @@ type serverReply struct {
 // servers asked earlier that had not answered are tried last for a while
 // (the health memory). It returns the last failure when no server gave an
 // answer.
-func (st *state) resolveName(ctx context.Context, conf *Config, name string, qtype uint16) result {
+func (st *state) resolveName(ctx context.Context, conf *Config, q query) result {
 	offset := 0
 	if conf.Rotate {
 		offset = int(st.rotate.Add(1) - 1)
 	}
 	stagger := min(serverStagger, conf.timeout())
-	last := result{kind: failed, err: dnsError(errTextNoSuchHost, name, netip.AddrPort{}, false, true)}
+	last := result{kind: failed, err: serverError(errTextNoSuchHost, q.name, netip.AddrPort{}, true)}
 	for range conf.attempts() {
 		// Ordered again for each round: a server that just timed out
 		// goes to the back.
 		now := time.Now()
 		servers := serverOrder(conf.servers(), offset, func(s netip.AddrPort) bool { return st.health.isBad(s, now) })
-		r, done := st.round(ctx, conf, servers, name, qtype, stagger, &last)
+		r, done := st.round(ctx, servers, q, stagger, &last)
 		if done {
 			return r
 		}
 		if ctx.Err() != nil {
-			return result{kind: failed, err: &net.DNSError{Err: ctx.Err().Error(), Name: name, UnwrapErr: ctx.Err()}}
+			return result{kind: failed, err: ContextError(q.name, ctx.Err())}
 		}
 	}
 	return last
@@ -143,7 +155,7 @@ func (st *state) resolveName(ctx context.Context, conf *Config, name string, qty
 // reports the answer and true when a server gave one; otherwise it
 // records the last failure in *last. It returns only once every query it
 // started has ended.
-func (st *state) round(ctx context.Context, conf *Config, servers []netip.AddrPort, name string, qtype uint16, stagger time.Duration, last *result) (result, bool) {
+func (st *state) round(ctx context.Context, servers []netip.AddrPort, q query, stagger time.Duration, last *result) (result, bool) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	replies := make(chan serverReply, len(servers)) // one slot per server: senders never block
@@ -154,7 +166,7 @@ func (st *state) round(ctx context.Context, conf *Config, servers []netip.AddrPo
 		launched++
 		pending++
 		go func() {
-			m, err := st.exchange(rctx, srv, name, qtype, conf.UseTCP, conf.timeout())
+			m, err := st.exchange(rctx, srv, q)
 			replies <- serverReply{i, srv, m, err}
 		}()
 	}
@@ -186,12 +198,12 @@ func (st *state) round(ctx context.Context, conf *Config, servers []netip.AddrPo
 					continue // cancelled: not the server's fault; start nothing more
 				}
 				st.health.markBad(rep.srv, time.Now())
-				*last = result{kind: failed, err: exchangeError(rep.err, name, rep.srv)}
+				*last = result{kind: failed, err: exchangeError(rep.err, q.name, rep.srv)}
 				next()
 				continue
 			}
 			st.health.markGood(rep.srv)
-			r := extract(rep.m, name, qtype, st.maxAddrs, rep.srv)
+			r := extract(rep.m, q.name, q.qtype, st.maxAddrs, rep.srv)
 			if r.kind == failed {
 				*last = r
 				next()
@@ -209,19 +221,4 @@ func (st *state) round(ctx context.Context, conf *Config, servers []netip.AddrPo
 		}
 	}
 	return answer, found
-}
-
-// exchangeError turns a transport error into a *net.DNSError.
-func exchangeError(err error, name string, srv netip.AddrPort) *net.DNSError {
-	e := &net.DNSError{Err: err.Error(), Name: name, Server: srv.String(), UnwrapErr: err}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		// The per-query timeout, not the caller's deadline: an i/o
-		// timeout, so errors.Is(err, context.DeadlineExceeded) stays
-		// reserved for the caller's own context.
-		e.Err, e.IsTimeout, e.IsTemporary, e.UnwrapErr = "i/o timeout", true, true, os.ErrDeadlineExceeded
-	case errors.Is(err, errMalformed):
-		e.Err = errTextMalformed
-	}
-	return e
 }

@@ -80,11 +80,11 @@ func TestClient_ServerStagger(t *testing.T) {
 				var mu sync.Mutex
 				var asked []netip.AddrPort
 				zone := fakeZone()
-				exchange := func(ctx context.Context, server netip.AddrPort, name string, qtype uint16, useTCP bool, timeout time.Duration) (*dns.Msg, error) {
+				exchange := func(ctx context.Context, server netip.AddrPort, q query) (*dns.Msg, error) {
 					mu.Lock()
 					asked = append(asked, server)
 					mu.Unlock()
-					ctx, cancel := context.WithTimeout(ctx, timeout)
+					ctx, cancel := context.WithTimeout(ctx, q.timeout)
 					defer cancel()
 					var timer <-chan time.Time
 					if d := tt.delay[server]; d >= 0 {
@@ -95,7 +95,7 @@ func TestClient_ServerStagger(t *testing.T) {
 					case <-ctx.Done():
 						return nil, ctx.Err()
 					}
-					m := zone.Reply(new(dns.Msg).SetQuestion(name, qtype))
+					m := zone.Reply(new(dns.Msg).SetQuestion(q.name, q.qtype))
 					if rc, ok := tt.rcode[server]; ok {
 						m.Rcode, m.Answer = rc, nil
 					}
@@ -120,5 +120,28 @@ func TestClient_ServerStagger(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestServerOrder: IPv6 servers first (RFC 8305 §3.1), rotation, servers
+// that stopped answering last.
+func TestServerOrder(t *testing.T) {
+	s := aps("192.0.2.1:53", "[2001:db8::1]:53", "192.0.2.2:53", "[2001:db8::2]:53")
+	bad := func(a netip.AddrPort) bool { return a == s[1] }
+	tests := []struct {
+		name   string
+		offset int
+		bad    func(netip.AddrPort) bool
+		want   []netip.AddrPort
+	}{
+		{"IPv6 first", 0, nil, aps("[2001:db8::1]:53", "[2001:db8::2]:53", "192.0.2.1:53", "192.0.2.2:53")},
+		{"rotated", 1, nil, aps("[2001:db8::2]:53", "192.0.2.1:53", "192.0.2.2:53", "[2001:db8::1]:53")},
+		{"rotated wraps", 5, nil, aps("[2001:db8::2]:53", "192.0.2.1:53", "192.0.2.2:53", "[2001:db8::1]:53")},
+		{"bad last", 0, bad, aps("[2001:db8::2]:53", "192.0.2.1:53", "192.0.2.2:53", "[2001:db8::1]:53")},
+	}
+	for _, tt := range tests {
+		if got := serverOrder(s, tt.offset, tt.bad); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v; want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // Family is an address family: IPv6 (AAAA records) or IPv4 (A records).
@@ -46,6 +49,34 @@ func (f Family) QType() string {
 	return "A"
 }
 
+// familyIndex is f's index in per-family arrays: 0 for IPv6, 1 for IPv4.
+func familyIndex(f Family) int {
+	if f == IPv6 {
+		return 0
+	}
+	return 1
+}
+
+// qtypeOf is the DNS query type of f.
+func qtypeOf(f Family) uint16 {
+	if f == IPv6 {
+		return dns.TypeAAAA
+	}
+	return dns.TypeA
+}
+
+// distinct returns families without duplicates or unknown values, keeping
+// the caller's order.
+func distinct(families []Family) []Family {
+	var out []Family
+	for _, f := range families {
+		if (f == IPv6 || f == IPv4) && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // Of returns the family of addr (IPv4-mapped IPv6 addresses count as IPv4).
 func Of(addr netip.Addr) Family {
 	if addr.Unmap().Is4() {
@@ -58,10 +89,11 @@ func Of(addr netip.Addr) Family {
 //
 // An Answer with addresses is positive. An Answer without addresses is
 // negative: Err then says why. Err is nil or a *net.DNSError with IsNotFound
-// for a name that exists without records of this type (NODATA) or does not
-// exist (NXDOMAIN); any other Err (timeout, SERVFAIL, cancellation) is a
-// failure to learn the answer. RFC 8305 §3 treats all of them alike: the
-// family has nothing to offer to this dial.
+// (see NotFoundError) for a name that exists without records of this type
+// (NODATA, wrapping ErrNoData) or does not exist (NXDOMAIN, wrapping
+// ErrNXDomain); any other Err (timeout, SERVFAIL, cancellation; see
+// ContextError) is a failure to learn the answer. RFC 8305 §3 treats all of
+// them alike: the family has nothing to offer to this dial.
 type Answer struct {
 	Family Family
 	// Addrs holds unmapped addresses of Family in the order the source gave

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"math"
-	"net"
 	"net/netip"
 	"slices"
 	"time"
@@ -107,7 +106,7 @@ func (s *Static) answerFor(f Family) StaticAnswer {
 
 // Answer returns the Answer sa gives for family f of host: its addresses
 // of family f, unmapped and without duplicates, or, when there are none,
-// its Err (a NODATA *net.DNSError when Err is nil). Other Resolvers built
+// its Err (NotFoundError(host, ErrNoData) when Err is nil). Other Resolvers built
 // on fixed answers, such as test doubles, use it to answer as Static does.
 func (sa StaticAnswer) Answer(f Family, host string) Answer {
 	a := Answer{Family: f}
@@ -123,40 +122,8 @@ func (sa StaticAnswer) Answer(f Family, host string) Answer {
 	if len(a.Addrs) == 0 {
 		a.Err = sa.Err
 		if a.Err == nil {
-			a.Err = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+			a.Err = NotFoundError(host, ErrNoData)
 		}
 	}
 	return a
-}
-
-// distinct returns families without duplicates or unknown values, keeping
-// the caller's order.
-func distinct(families []Family) []Family {
-	var out []Family
-	for _, f := range families {
-		if (f == IPv6 || f == IPv4) && !containsFamily(out, f) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-func containsFamily(fams []Family, f Family) bool {
-	for _, g := range fams {
-		if g == f {
-			return true
-		}
-	}
-	return false
-}
-
-// ctxError is the error for a lookup cut short by ctx: a *net.DNSError that
-// wraps ctx.Err() so errors.Is(err, context.DeadlineExceeded) holds.
-func ctxError(ctx context.Context, host string) error {
-	return &net.DNSError{
-		UnwrapErr: ctx.Err(),
-		Err:       ctx.Err().Error(),
-		Name:      host,
-		IsTimeout: ctx.Err() == context.DeadlineExceeded,
-	}
 }

@@ -6,8 +6,12 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 )
 
+// TestStatic_Resolve: fixed answers at fixed delays, in virtual time; the
+// zero value answers NODATA (RFC 2308 §2.2) at once.
 func TestStatic_Resolve(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &Static{
@@ -25,6 +29,9 @@ func TestStatic_Resolve(t *testing.T) {
 		g = answersAt(context.Background(), &Static{}, "any.test")
 		wantNotFound(t, g[IPv4])
 		wantNotFound(t, g[IPv6])
+		assert.ErrorIs(t, g[IPv4].Err, ErrNoData)
+		assert.ErrorIs(t, g[IPv6].Err, ErrNoData)
+		assert.NotErrorIs(t, g[IPv4].Err, ErrNXDomain)
 		if g[IPv4].at != 0 {
 			t.Errorf("zero Static answered after %v", g[IPv4].at)
 		}

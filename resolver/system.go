@@ -9,11 +9,22 @@ import (
 // System is a Resolver that asks the Go standard library's resolver one
 // family at a time (LookupNetIP with "ip6" and "ip4" concurrently), so it
 // follows nsswitch.conf and the cgo resolver when Go would. It cannot report
-// TTLs (Answer.TTL is zero) and does no caching of its own. What it cannot
-// do that Client does: it never tells NXDOMAIN from NODATA (both are
-// IsNotFound); Go's pure-Go resolver keeps a cancelled query's socket open
-// until its own resolv.conf timeout (the answer to the caller is prompt);
-// and the cgo resolver may not be interruptible at all.
+// TTLs (Answer.TTL is zero) and does no caching of its own.
+//
+// Go's resolver reports NXDOMAIN and NODATA alike ("no such host"), so
+// System tells them apart as well as it can, the same way every time: a
+// negative Answer wraps ErrNoData when the name is known to exist (Go
+// found addresses of the other family only, as for an IP literal of the
+// other family, or the other family of the same Resolve call is
+// positive), and ErrNXDomain otherwise (one family asked; the other
+// family failed or is negative too; ctx ended first). To know, a "no such
+// host" from Go for one family is held until the other family's lookup
+// has ended; positive answers and failures are never held.
+//
+// What else it cannot do that Client does: Go's pure-Go resolver keeps a
+// cancelled query's socket open until its own resolv.conf timeout (the
+// answer to the caller is prompt); and the cgo resolver may not be
+// interruptible at all.
 //
 // The zero value uses net.DefaultResolver.
 type System struct {
@@ -35,22 +46,58 @@ func (s *System) Resolve(ctx context.Context, host string, families ...Family) <
 	}
 	// The caller's httptrace hooks must not fire for our lookups.
 	lctx := withoutValues(ctx)
+	// ended[i] is closed when family i's lookup has ended (nil: not
+	// asked); positive[i] is written before.
+	var ended [2]chan struct{}
+	var positive [2]bool
+	for _, f := range fams {
+		ended[familyIndex(f)] = make(chan struct{})
+	}
 	answerEach(out, fams, func(f Family) Answer {
-		addrs, err := r.LookupNetIP(lctx, f.Network(), host)
-		if err == nil {
-			// Unmapped, of family f, without duplicates; NODATA if none.
-			return StaticAnswer{Addrs: addrs}.Answer(f, host)
+		me := familyIndex(f)
+		a, unsure := systemLookup(ctx, lctx, r, f, host)
+		positive[me] = a.Positive()
+		close(ended[me])
+		if !unsure {
+			return a
 		}
-		var ae *net.AddrError
-		switch {
-		case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
-			err = ctxError(ctx, host)
-		case errors.As(err, &ae):
-			// An IP literal of the other family: "not found", as the
-			// Answer contract says, not an address error.
-			err = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true, UnwrapErr: err}
+		cause := ErrNXDomain
+		if other := ended[1-me]; other != nil {
+			select {
+			case <-other:
+			case <-ctx.Done():
+			}
+			if isClosed(other) && positive[1-me] {
+				cause = ErrNoData
+			}
 		}
-		return Answer{Family: f, Err: err}
+		a.Err = NotFoundError(host, cause)
+		return a
 	})
 	return out
+}
+
+// systemLookup asks r for host's addresses of family f. unsure reports a
+// "no such host" from Go, which may be NXDOMAIN or NODATA: the caller
+// decides which (see System).
+func systemLookup(ctx, lctx context.Context, r *net.Resolver, f Family, host string) (a Answer, unsure bool) {
+	addrs, err := r.LookupNetIP(lctx, f.Network(), host)
+	if err == nil {
+		// Unmapped, of family f, without duplicates; NODATA if none.
+		return StaticAnswer{Addrs: addrs}.Answer(f, host), false
+	}
+	var ae *net.AddrError
+	var de *net.DNSError
+	switch {
+	case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
+		err = ContextError(host, ctx.Err())
+	case errors.As(err, &ae):
+		// Addresses of the other family only (an IP literal, a hosts
+		// entry): the name exists. "Not found", as the Answer contract
+		// says, not an address error.
+		err = NotFoundError(host, ErrNoData)
+	case errors.As(err, &de) && de.IsNotFound:
+		return Answer{Family: f}, true
+	}
+	return Answer{Family: f, Err: err}, false
 }

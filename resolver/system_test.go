@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dualstack-go/happyeyeballs/internal/dnstest"
 )
@@ -31,6 +33,8 @@ func systemFor(srv *dnstest.Server) *System {
 	}}
 }
 
+// TestSystem_Resolve: Go's resolver one family at a time: A is handed
+// over without waiting for a slow AAAA (RFC 8305 §3).
 func TestSystem_Resolve(t *testing.T) {
 	checkFDs(t)
 	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
@@ -65,6 +69,50 @@ func TestSystem_Resolve(t *testing.T) {
 	}
 }
 
+// TestSystem_Resolve_notFoundCause: Go's resolver says "no such host" for
+// NXDOMAIN (RFC 1035 §4.1.1) and NODATA (RFC 2308 §2.2) alike; System
+// wraps ErrNoData where the name is known to exist and ErrNXDomain
+// otherwise, as its doc says.
+func TestSystem_Resolve_notFoundCause(t *testing.T) {
+	checkFDs(t)
+	sys := systemFor(dnstest.Start(t, baseZone()))
+	tests := []struct {
+		name string
+		host string
+		fams []Family
+		want map[Family]error // the cause of each negative answer
+	}{
+		{"other family positive: NODATA", "v4.test.", []Family{IPv6, IPv4}, map[Family]error{IPv6: ErrNoData}},
+		{"other family positive, asked A first: NODATA", "v6.test.", []Family{IPv4, IPv6}, map[Family]error{IPv4: ErrNoData}},
+		{"one family asked: NXDOMAIN", "v4.test.", []Family{IPv6}, map[Family]error{IPv6: ErrNXDomain}},
+		{"both negative: NXDOMAIN", "missing.test.", []Family{IPv6, IPv4}, map[Family]error{IPv6: ErrNXDomain, IPv4: ErrNXDomain}},
+		{"IPv4 literal: NODATA for IPv6", "192.0.2.1", []Family{IPv6, IPv4}, map[Family]error{IPv6: ErrNoData}},
+		{"IPv6 literal: NODATA for IPv4", "2001:db8::1", []Family{IPv4}, map[Family]error{IPv4: ErrNoData}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := collect(t, sys.Resolve(context.Background(), tt.host, tt.fams...), time.Now())
+			require.Len(t, g, len(tt.fams))
+			for _, f := range tt.fams {
+				cause, negative := tt.want[f]
+				if !negative {
+					assert.True(t, g[f].Positive(), "%v: %v", f, g[f].Err)
+					continue
+				}
+				wantNotFound(t, g[f])
+				assert.ErrorIs(t, g[f].Err, cause, "%v", f)
+				other := ErrNXDomain
+				if cause == ErrNXDomain {
+					other = ErrNoData
+				}
+				assert.NotErrorIs(t, g[f].Err, other, "%v", f)
+			}
+		})
+	}
+}
+
+// TestSystem_Resolve_Cancel: the caller's deadline ends both families
+// promptly, and its httptrace hooks do not fire.
 func TestSystem_Resolve_Cancel(t *testing.T) {
 	checkFDs(t)
 	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{
@@ -83,14 +131,4 @@ func TestSystem_Resolve_Cancel(t *testing.T) {
 			t.Errorf("%v answered after %v", f, g[f].at)
 		}
 	}
-}
-
-func TestDefault(t *testing.T) {
-	c, ok := Default().(*Client)
-	if !ok || Default() != Resolver(c) || c.Config != nil || c.ConfPath != "" {
-		t.Fatalf("Default() = %#v; want one shared zero *Client", Default())
-	}
-	// An IP literal needs no DNS, whatever the machine's configuration.
-	g := collect(t, Default().Resolve(context.Background(), "127.0.0.1", IPv4), time.Now())
-	wantAddrs(t, g[IPv4], "127.0.0.1")
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -79,4 +80,58 @@ func startOnPort53(t *testing.T, h dns.Handler) *dnstest.Server {
 	}
 	t.Fatal("no free 127.53.x.y:53")
 	return nil
+}
+
+// TestClient_HostsReload: an edited hosts file is picked up.
+func TestClient_HostsReload(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "hosts")
+	os.WriteFile(p, []byte("192.0.2.1 app.lan\n"), 0o644)
+	c := &Client{Config: &Config{Servers: aps("127.0.0.1:1")}, HostsPath: p}
+	t.Cleanup(c.state().stopFlights)
+	g := resolveAll(t, c, "app.lan", IPv4)
+	wantAddrs(t, g[IPv4], "192.0.2.1")
+
+	// Replace the file (as editors and Kubernetes do: write and rename).
+	tmp := filepath.Join(dir, "hosts.new")
+	os.WriteFile(tmp, []byte("192.0.2.2 app.lan\n"), 0o644)
+	os.Rename(tmp, p)
+	g = resolveAll(t, c, "app.lan", IPv4)
+	wantAddrs(t, g[IPv4], "192.0.2.1") // not re-checked within 5 s
+
+	c.st.hostsWatch.expire() // pretend the last check was long ago
+	g = resolveAll(t, c, "app.lan", IPv4)
+	wantAddrs(t, g[IPv4], "192.0.2.2")
+}
+
+// TestClient_ConfReload: an edited resolv.conf is picked up.
+func TestClient_ConfReload(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "resolv.conf")
+	os.WriteFile(p, []byte("nameserver 192.0.2.1\noptions ndots:2\n"), 0o644)
+	c := &Client{ConfPath: p}
+	st := c.state()
+	if got := st.conf(); got.Ndots != 2 || !slices.Equal(got.Servers, aps("192.0.2.1:53")) {
+		t.Fatalf("conf = %+v", got)
+	}
+	os.WriteFile(p, []byte("nameserver 192.0.2.2\nnameserver 192.0.2.3\n"), 0o644)
+	st.confWatch.expire()
+	if got := st.conf(); got.Ndots != 1 || len(got.Servers) != 2 {
+		t.Errorf("after edit: %+v", got)
+	}
+	os.Remove(p)
+	st.confWatch.expire()
+	if got := st.conf(); len(got.Servers) != 0 || got.Ndots != 1 {
+		t.Errorf("after removal: %+v; want defaults", got)
+	}
+	os.WriteFile(p, []byte("nameserver 192.0.2.4\noptions no-reload\n"), 0o644)
+	st.confWatch.expire()
+	if got := st.conf(); !got.NoReload {
+		t.Fatalf("conf = %+v", got)
+	}
+	os.WriteFile(p, []byte("nameserver 192.0.2.5\n"), 0o644)
+	st.confWatch.expire()
+	if got := st.conf(); !slices.Equal(got.Servers, aps("192.0.2.4:53")) {
+		t.Errorf("no-reload: re-read anyway: %+v", got)
+	}
 }
