@@ -16,6 +16,9 @@ const (
 	// caller has stopped waiting for it, so that its answer still fills
 	// the cache (RFC 8305 §5 processes late answers for 1 s).
 	lateAnswerWindow = time.Second
+	// maxLingering bounds the lookups kept running that way; beyond it an
+	// abandoned lookup ends at once.
+	maxLingering = 128
 )
 
 // cacheKey is one name (canonical, rooted) and one query type.
@@ -40,6 +43,9 @@ type cache struct {
 	ll      list.List                  // of *cacheEntry, most recently used first
 	entries map[cacheKey]*list.Element // index into ll
 	flights map[cacheKey]*flight
+	// lingering counts the flights without waiters kept running for a
+	// late answer.
+	lingering int
 }
 
 // get returns the cached result for k with its remaining TTL.
@@ -119,11 +125,12 @@ func (c *cache) len() int {
 // when the last waiter leaves, it is cancelled lateAnswerWindow later.
 type flight struct {
 	done    chan struct{} // closed when res is set
+	exited  chan struct{} // closed when its goroutine has returned
 	res     result
 	waiters int // guarded by cache.mu
 	ctx     context.Context
-	cancel  context.CancelFunc
-	linger  *time.Timer // set when waiters dropped to 0; guarded by cache.mu
+	cancel  context.CancelCauseFunc
+	linger  *time.Timer // set while it lingers without waiters; guarded by cache.mu
 }
 
 // join returns the cached result for k, or a flight to wait on: one in
@@ -137,15 +144,18 @@ func (c *cache) join(k cacheKey, now time.Time, start func(*flight)) (r result, 
 	}
 	if fl, ok := c.flights[k]; ok && fl.ctx.Err() == nil {
 		if fl.linger == nil || fl.linger.Stop() {
-			fl.linger = nil
+			if fl.linger != nil {
+				fl.linger = nil
+				c.lingering--
+			}
 			fl.waiters++
 			return result{}, fl, false
 		}
 		// The linger timer already fired: that flight is being
 		// cancelled. Start a fresh one.
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	fl = &flight{done: make(chan struct{}), waiters: 1, ctx: ctx, cancel: cancel}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	fl = &flight{done: make(chan struct{}), exited: make(chan struct{}), waiters: 1, ctx: ctx, cancel: cancel}
 	if c.flights == nil {
 		c.flights = make(map[cacheKey]*flight)
 	}
@@ -154,7 +164,10 @@ func (c *cache) join(k cacheKey, now time.Time, start func(*flight)) (r result, 
 	return result{}, fl, true
 }
 
-// leave records that one waiter stopped waiting on fl.
+// leave records that one waiter stopped waiting on fl. The last one to
+// leave lets it linger for window, unless maxLingering flights already
+// do: then it is cancelled at once, so that a burst of abandoned lookups
+// cannot hold thousands of sockets.
 func (c *cache) leave(fl *flight, window time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -167,7 +180,12 @@ func (c *cache) leave(fl *flight, window time.Duration) {
 		return
 	default:
 	}
-	fl.linger = time.AfterFunc(window, fl.cancel)
+	if c.lingering >= maxLingering {
+		fl.cancel(errAbandoned)
+		return
+	}
+	c.lingering++
+	fl.linger = time.AfterFunc(window, func() { fl.cancel(errAbandoned) })
 }
 
 // finish publishes a flight's result, its TTL already clamped: to the
@@ -184,7 +202,9 @@ func (c *cache) finish(k cacheKey, fl *flight, r result, now time.Time) {
 	close(fl.done)
 	if fl.linger != nil {
 		fl.linger.Stop()
+		fl.linger = nil
+		c.lingering--
 	}
 	c.mu.Unlock()
-	fl.cancel()
+	fl.cancel(nil)
 }

@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"slices"
@@ -97,15 +98,17 @@ type state struct {
 	negTTL         time.Duration
 	exchange       exchangeFunc  // the network; replaced by tests
 	lateWindow     time.Duration // see lateAnswerWindow
-	flights        sync.WaitGroup
 }
 
-// Close cancels the lookups still running in the background and waits for
-// them to end: those another caller still waits for (it gets an error), and
-// those every caller has left that are kept for up to a second so that a
-// late answer still fills the cache (RFC 8305 §5). Cached answers stay;
-// the Client remains usable and later lookups start afresh. Use it at
-// shutdown, or at the end of a test that checks for leaked goroutines.
+// Close cancels the lookups running when it is called and waits for them
+// to end: those a caller still waits for (the caller gets an error that
+// wraps net.ErrClosed, not its own context's error), and those every
+// caller has left that are kept for up to a second so that a late answer
+// still fills the cache (RFC 8305 §5). Cached answers stay; the Client
+// remains usable, and lookups started during or after Close run afresh.
+// It is safe to call Close concurrently with Resolve and with itself. Use
+// it at shutdown, or at the end of a test that checks for leaked
+// goroutines.
 func (c *Client) Close() error {
 	c.state().stopFlights()
 	return nil
@@ -114,11 +117,15 @@ func (c *Client) Close() error {
 // stopFlights cancels every lookup in flight and waits for them to end.
 func (st *state) stopFlights() {
 	st.cache.mu.Lock()
+	running := make([]*flight, 0, len(st.cache.flights))
 	for _, fl := range st.cache.flights {
-		fl.cancel()
+		fl.cancel(errClientClosed)
+		running = append(running, fl)
 	}
 	st.cache.mu.Unlock()
-	st.flights.Wait()
+	for _, fl := range running {
+		<-fl.exited
+	}
 }
 
 func (c *Client) state() *state {
@@ -343,9 +350,8 @@ func mayBeIP(host string) bool {
 // (or has ended without sending one).
 func (st *state) startFlight(conf *Config, name string, qtype uint16, after <-chan struct{}, sent chan struct{}) func(*flight) {
 	return func(fl *flight) {
-		st.flights.Add(1)
 		go func() {
-			defer st.flights.Done()
+			defer close(fl.exited)
 			q := query{name: name, qtype: qtype, useTCP: conf.UseTCP, timeout: conf.timeout()}
 			if sent != nil {
 				q.sent = sync.OnceFunc(func() { close(sent) })
@@ -358,6 +364,9 @@ func (st *state) startFlight(conf *Config, name string, qtype uint16, after <-ch
 				}
 			}
 			r := st.resolveName(fl.ctx, conf, q)
+			if r.kind == failed && errors.Is(context.Cause(fl.ctx), errClientClosed) {
+				r = result{kind: failed, err: closedError(name)}
+			}
 			st.cache.finish(cacheKey{name, qtype}, fl, st.cacheable(r), time.Now())
 		}()
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -821,4 +822,91 @@ func TestClient_Timing_Order(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestClient_Close_Concurrent: Close while other goroutines resolve never
+// panics; a lookup it cuts short fails with an error that wraps
+// net.ErrClosed, never context.Canceled (the callers did not cancel), and
+// the Client goes on answering. Bounded in count and time.
+func TestClient_Close_Concurrent(t *testing.T) {
+	checkFDs(t)
+	zone := dnstest.NewZone("test. 60 IN SOA ns.test. admin.test. 1 60 60 60 30", "dual.test. 0 IN A 192.0.2.1")
+	srv := dnstest.Start(t, &dnstest.Faults{Next: zone, ByType: map[uint16]dnstest.Fault{dns.TypeAAAA: {Delay: 2 * time.Millisecond}}})
+	c := newClient(t, &Config{Timeout: time.Second, Attempts: 1}, srv)
+	c.CacheSize = -1
+	deadline := time.Now().Add(2 * time.Second)
+	stop := make(chan struct{})
+	var closed, lookups atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for i := 0; i < 3000 && time.Now().Before(deadline); i++ {
+				lookups.Add(1)
+				for a := range c.Resolve(context.Background(), fmt.Sprintf("n%d-%d.test", w, i), IPv6, IPv4) {
+					if errors.Is(a.Err, context.Canceled) {
+						t.Errorf("%v: %v; Close must not look like the caller's cancellation", a.Family, a.Err)
+					}
+					if errors.Is(a.Err, net.ErrClosed) {
+						closed.Add(1)
+					}
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				c.Close()
+			}
+		}
+	})
+	for time.Now().Before(deadline) && lookups.Load() < 6000 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if closed.Load() == 0 {
+		t.Errorf("no lookup of %d was cut short by Close", lookups.Load())
+	}
+	g := resolveAll(t, c, "dual.test", IPv4) // still usable
+	wantAddrs(t, g[IPv4], "192.0.2.1")
+}
+
+// TestClient_Resolve_LingerBounded: lookups every caller abandoned keep
+// running for a late answer (RFC 8305 §5), but only up to a bound: a
+// burst of abandoned lookups to distinct names does not hold a socket
+// each for a second.
+func TestClient_Resolve_LingerBounded(t *testing.T) {
+	checkFDs(t)
+	drop := dnstest.Fault{Drop: true}
+	srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{dns.TypeA: drop, dns.TypeAAAA: drop}})
+	c := newClient(t, &Config{Timeout: 5 * time.Second, Attempts: 1}, srv)
+	const burst = 3 * maxLingering
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			for range c.Resolve(ctx, fmt.Sprintf("gone%d.test", i), IPv6, IPv4) {
+			}
+		})
+	}
+	wg.Wait()
+	// Those beyond the bound end at once; allow them a moment to go, well
+	// inside the 1 s the others linger.
+	var n int
+	for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if n = runningFlights(c); n <= maxLingering {
+			break
+		}
+	}
+	if n > maxLingering {
+		t.Errorf("%d abandoned lookups still running; want at most %d", n, maxLingering)
+	}
+	if n == 0 {
+		t.Errorf("no abandoned lookup lingers; want up to %d kept for a late answer", maxLingering)
+	}
 }

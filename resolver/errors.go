@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -123,4 +124,18 @@ func printable(host string) string {
 		return host[:max] + "..."
 	}
 	return host
+}
+
+// errClientClosed is the cause with which Close cancels the lookups in
+// flight; errAbandoned, the cause for a lookup every caller has left.
+var (
+	errClientClosed = fmt.Errorf("resolver: Client closed: %w", net.ErrClosed)
+	errAbandoned    = errors.New("resolver: lookup abandoned by every caller")
+)
+
+// closedError is the error of a lookup of name that Close cut short: it
+// wraps net.ErrClosed, and not context.Canceled, since no caller
+// cancelled it.
+func closedError(name string) *net.DNSError {
+	return &net.DNSError{Err: "resolver closed", Name: printable(name), UnwrapErr: errClientClosed}
 }

@@ -2,10 +2,10 @@ package resolver
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -66,6 +66,17 @@ func exchange(ctx context.Context, server netip.AddrPort, q query) (*dns.Msg, er
 	return nil, errMalformed
 }
 
+// queryID returns a query ID from the system's cryptographically secure
+// random source: an ID an off-path attacker cannot predict is half of what
+// makes a forged reply hard to land (RFC 5452 §4.3, §9.2; the other half
+// is the random source port). rand.Read never fails: the runtime aborts
+// the program if the system's source breaks.
+func queryID() uint16 {
+	var b [2]byte
+	rand.Read(b[:])
+	return binary.BigEndian.Uint16(b[:])
+}
+
 // exchangeOnce sends one query over one transport from a fresh socket (a
 // random source port chosen by the kernel, and a random ID), and waits for
 // a reply whose ID, question name, type and class match; other datagrams
@@ -75,7 +86,7 @@ func exchange(ctx context.Context, server netip.AddrPort, q query) (*dns.Msg, er
 // overrides q.useTCP.
 func exchangeOnce(ctx context.Context, network string, server netip.AddrPort, q query, edns bool) (*dns.Msg, error) {
 	msg := new(dns.Msg)
-	msg.Id = uint16(rand.Uint32())
+	msg.Id = queryID()
 	msg.RecursionDesired = true
 	msg.Question = []dns.Question{{Name: q.name, Qtype: q.qtype, Qclass: dns.ClassINET}}
 	if edns {

@@ -182,3 +182,24 @@ func FuzzReply(f *testing.F) {
 		}
 	})
 }
+
+// TestQueryID: IDs are spread over the whole 16-bit space, as draws from
+// a uniform source are (RFC 5452 §9.2); 1000 draws give about 8
+// collisions, and both halves of the range are hit.
+func TestQueryID(t *testing.T) {
+	seen := map[uint16]bool{}
+	var high int
+	for range 1000 {
+		id := queryID()
+		seen[id] = true
+		if id >= 0x8000 {
+			high++
+		}
+	}
+	if len(seen) < 970 {
+		t.Errorf("%d distinct IDs in 1000 draws; want about 992", len(seen))
+	}
+	if high < 400 || high > 600 {
+		t.Errorf("%d of 1000 IDs in the upper half; want about 500", high)
+	}
+}
