@@ -81,14 +81,26 @@ func (s *settings) synthesize(ctx context.Context, disc *nat64.Discoverer, v4s [
 }
 
 // nat64Embedded returns the IPv4 address inside addr when addr is under
-// the NAT64 prefix the Dialer was given (a DNS64 answer), so that a Policy
-// can judge where the NAT64 would connect; the zero Addr otherwise. (The
-// Well-Known Prefix needs no configuration: PublicOnly looks inside it.)
+// the network's NAT64 prefix as far as the Dialer knows it without asking
+// (NAT64Prefix, or a prefix discovered earlier), so that a Policy can judge
+// where the NAT64 would connect a DNS64 answer; the zero Addr otherwise.
+// (The Well-Known Prefix needs no prefix: PublicOnly looks inside it.)
 func (s *settings) nat64Embedded(addr netip.Addr) netip.Addr {
-	if s.d.Policy == nil || !s.d.NAT64Prefix.IsValid() || !addr.Is6() {
+	if s.d.Policy == nil || !addr.Is6() {
 		return netip.Addr{}
 	}
-	v4, _ := nat64.Extract(s.d.NAT64Prefix, addr)
+	prefix := s.d.NAT64Prefix
+	if !prefix.IsValid() {
+		disc := s.discoverer()
+		if disc == nil {
+			return netip.Addr{}
+		}
+		var ok bool
+		if prefix, ok = disc.Cached(); !ok {
+			return netip.Addr{}
+		}
+	}
+	v4, _ := nat64.Extract(prefix, addr)
 	return v4
 }
 

@@ -152,6 +152,21 @@ func (d *Discoverer) Prefix(ctx context.Context, r resolver.Resolver) (netip.Pre
 	return netip.Prefix{}, false, ctxError(ctx.Err())
 }
 
+// Cached returns, without asking anything, the prefix Prefix would return
+// now from Known or from a discovery it remembers; false when there is
+// none or it would have to ask.
+func (d *Discoverer) Cached() (netip.Prefix, bool) {
+	if d.Known.IsValid() {
+		return d.Known.Masked(), checkPrefix(d.Known) == nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if time.Now().Before(d.expires) && d.cached.ok {
+		return d.cached.prefix, true
+	}
+	return netip.Prefix{}, false
+}
+
 // Reset forgets the remembered result, so that the next Prefix asks again;
 // call it when the network changes. A discovery under way is not stopped,
 // but its result is given only to the callers already waiting for it.

@@ -355,3 +355,36 @@ func TestDiscoverer_BadResolver(t *testing.T) {
 		})
 	}
 }
+
+// TestDiscoverer_Cached: the remembered prefix without asking; nothing
+// before a discovery, after it expires, or when the network has none.
+func TestDiscoverer_Cached(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var d Discoverer
+		if p, ok := d.Cached(); ok {
+			t.Fatalf("Cached() = %v before any discovery", p)
+		}
+		r := &counting{r: &fixed{answer: resolver.Answer{Family: resolver.IPv6, Addrs: dns64.Addrs, TTL: 5 * time.Minute}}}
+		if _, ok, err := d.Prefix(t.Context(), r); !ok || err != nil {
+			t.Fatalf("Prefix: %v, %v", ok, err)
+		}
+		if p, ok := d.Cached(); !ok || p != WellKnownPrefix {
+			t.Errorf("Cached() = %v, %v; want %v", p, ok, WellKnownPrefix)
+		}
+		time.Sleep(5 * time.Minute)
+		if p, ok := d.Cached(); ok {
+			t.Errorf("Cached() = %v after the TTL", p)
+		}
+		if n := r.n.Load(); n != 1 {
+			t.Errorf("Cached asked the resolver: %d lookups", n)
+		}
+		known := Discoverer{Known: netip.MustParsePrefix("2001:db8:64::/96")}
+		if p, ok := known.Cached(); !ok || p.String() != "2001:db8:64::/96" {
+			t.Errorf("Known: Cached() = %v, %v", p, ok)
+		}
+		bad := Discoverer{Known: netip.MustParsePrefix("::/96")}
+		if p, ok := bad.Cached(); ok {
+			t.Errorf("Known ::/96: Cached() = %v, true", p)
+		}
+	})
+}
