@@ -25,6 +25,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1149,5 +1150,49 @@ func TestLoopback_TLSHandshakeDecides(t *testing.T) {
 	}
 	if resets.Load() != 1 {
 		t.Errorf("::1 saw %d connections, want 1", resets.Load())
+	}
+}
+
+// TestLoopback_UnusableAnswersNeverDialed: on a real kernel, "0.0.0.0:P"
+// and "[::]:P" connect to this host. A DNS answer holding them, next to a
+// live address, must not reach the local listener on P: only the live
+// address is tried. Through both DNS-speaking resolvers.
+func TestLoopback_UnusableAnswersNeverDialed(t *testing.T) {
+	fdBaseline(t)
+	local := loopback.Dual(t, loopback.Accept, loopback.Accept) // what :: and 0.0.0.0 would reach
+	live := loopback.Single(t, netip.MustParseAddr("127.0.0.2"), loopback.Accept)
+	if live.Addr.Port() == local.Port {
+		t.Skip("the live port equals the local one")
+	}
+	for _, r := range dnsResolvers {
+		t.Run(r.name, func(t *testing.T) {
+			srv := dnstest.Start(t, dnstest.NewZone(
+				"bad.test. 60 IN AAAA ::",
+				"bad.test. 60 IN AAAA ff02::1",
+				"bad.test. 60 IN A 0.0.0.0",
+				"bad.test. 60 IN A 224.0.0.1",
+				"bad.test. 60 IN A 127.0.0.2",
+				"only.test. 60 IN AAAA ::",
+				"only.test. 60 IN A 0.0.0.0",
+			))
+			res := r.new(t, srv)
+			d := Dialer{Resolver: res, DisableHistory: true}
+			var ev events
+			ctx := WithTrace(context.Background(), ev.trace())
+			// The live address listens on another port; the unusable ones
+			// on the local pair's port would connect if tried.
+			c, err := d.DialContext(ctx, "tcp", net.JoinHostPort("bad.test.", strconv.Itoa(int(live.Addr.Port()))))
+			require.NoError(t, err)
+			assert.Equal(t, live.Addr.String(), c.RemoteAddr().String())
+			c.Close()
+			ev.wait(t)
+			assert.Equal(t, []netip.AddrPort{live.Addr}, ev.startAddrs())
+
+			_, err = d.DialContext(context.Background(), "tcp", net.JoinHostPort("only.test.", strconv.Itoa(int(local.Port))))
+			require.ErrorIs(t, err, ErrUnusableAddress, "an answer of :: and 0.0.0.0 alone")
+			if cl, ok := res.(interface{ Close() error }); ok {
+				cl.Close()
+			}
+		})
 	}
 }
