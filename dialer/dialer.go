@@ -329,6 +329,25 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 // *net.DNSError when the name did not resolve, or a *DialError listing
 // every attempt otherwise; errors.Is and errors.As see through both.
 func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	return d.dial(ctx, network, address, d.Handshake)
+}
+
+// DialTCP connects to address ("host:port") over TCP, IPv6 or IPv4: it is
+// DialContext with network "tcp". Its shape, func(ctx, address), is the
+// one gRPC's WithContextDialer and go-sql-driver/mysql's
+// RegisterDialContext take:
+//
+//	grpc.NewClient("passthrough:///db.example:443", grpc.WithContextDialer(d.DialTCP), …)
+func (d *Dialer) DialTCP(ctx context.Context, address string) (net.Conn, error) {
+	return d.DialContext(ctx, "tcp", address)
+}
+
+// handshakeFunc decides, on an attempt's connection, whether it wins (see
+// Dialer.Handshake).
+type handshakeFunc func(ctx context.Context, c net.Conn) (net.Conn, error)
+
+// dial is DialContext with the handshake each attempt must pass.
+func (d *Dialer) dial(ctx context.Context, network, address string, handshake handshakeFunc) (net.Conn, error) {
 	if ctx == nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("nil context")}
 	}
@@ -376,6 +395,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	}
 
 	s := d.settings(network, host, port, fams, la)
+	s.handshake = handshake
 	if ip, err := netip.ParseAddr(host); err == nil {
 		// An IP literal: one attempt, no DNS.
 		ip = ip.Unmap()
@@ -392,13 +412,15 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 
 // settings are what one dial takes from its Dialer, resolved once.
 type settings struct {
-	d       *Dialer    // for the hooks: Resolver, DialAttempt, Handshake, NAT64
+	d       *Dialer    // for the hooks: Resolver, DialAttempt, Policy, NAT64
 	nd      net.Dialer // each attempt's, on the built-in path
 	network string
 	host    string
 	port    uint16
 	fams    []resolver.Family // the families asked for
 	only    resolver.Family   // LocalAddr's family, when it has one: others are dropped
+
+	handshake handshakeFunc // nil: the TCP handshake alone decides
 
 	sched  schedule
 	src    rfc6724.SourceFunc // RFC 6724 source addresses, with the learned history

@@ -226,9 +226,9 @@ func (r *run) attempt(ctx context.Context, results chan<- attemptResult, done <-
 	default:
 	}
 	conn, err := r.dialOne(ctx, ap)
-	if err == nil && r.d.Handshake != nil {
+	if err == nil && r.handshake != nil {
 		var hc net.Conn
-		hc, err = r.d.Handshake(ctx, conn)
+		hc, err = r.handshake(ctx, conn)
 		if err == nil && hc == nil {
 			err = errors.New("handshake returned no connection")
 		}
