@@ -1,3 +1,5 @@
+//go:build linux
+
 package dialer
 
 // Drop-in behaviours: what users replacing net.Dialer rely on, found by
