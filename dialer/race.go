@@ -78,6 +78,9 @@ func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) 
 			}
 		}
 	}
+	if len(r.cands.untried) == 1 {
+		return r.dialOnly(ctx)
+	}
 	return r.race(ctx, nil)
 }
 
@@ -113,6 +116,12 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 	// Unbuffered: a result is either taken by this goroutine while the dial
 	// is running, or handled by its sender once done is closed; never lost.
 	results := make(chan attemptResult)
+	// With a Handshake, attempts report here (unbuffered, or dropped once
+	// done is closed) when TCP has connected and the handshake begins.
+	var tcpUp chan tcpConnected
+	if r.handshake != nil {
+		tcpUp = make(chan tcpConnected)
+	}
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -135,7 +144,7 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 				timerC = timer.C
 				break
 			}
-			r.startAttempt(workCtx, results, done, now)
+			r.startAttempt(workCtx, results, tcpUp, done, now)
 		}
 		if r.ans.pending == 0 && len(r.running) == 0 && r.sched.left(len(r.cands.untried), len(r.cands.tried)) == 0 {
 			// Attempts that hit the deadline through their sockets can all
@@ -157,18 +166,20 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 		case syn := <-r.ans.synth:
 			r.mergeSynthesized(syn)
 		case res := <-results:
-			r.running = slices.DeleteFunc(r.running, func(a runningAttempt) bool { return a.index == res.index })
-			if res.err == nil {
-				return r.win(res), nil
+			if c, won := r.result(res); won {
+				return c, nil
 			}
-			r.learn.failed(res.addr, res.err)
-			r.hooks.m.attemptFailed(res.addr, res.err)
-			r.failures = append(r.failures, &AttemptError{Addr: res.addr, Start: res.offset, Err: attemptCause(res.err)})
-			r.failed = true
-			r.hooks.attemptDone(AttemptDoneInfo{
-				Addr: res.addr, Index: res.index, Err: res.err,
-				Elapsed: time.Since(r.start), Duration: time.Since(res.begun),
-			})
+		case up := <-tcpUp:
+			// HEv3: the latest attempt's TCP connected and its handshake
+			// (TLS) runs. The next attempt does not start blindly on the
+			// timer: not before the handshake has had two of the round
+			// trips TCP took (within the 2 s bound on the delay), unless
+			// an attempt fails first. A TCP handshake well inside the delay
+			// leaves the timer as it was.
+			if up.index == len(r.cands.tried)-1 && !r.failed {
+				due := time.Since(r.lastStart) + 2*up.rtt
+				r.lastDelay = max(r.lastDelay, min(due, maxAdaptiveDelay))
+			}
 		case <-timerC:
 		case <-ctx.Done():
 			return nil, r.fail(ctx.Err())
@@ -204,7 +215,45 @@ func (r *run) ctxErr(ctx context.Context) error {
 	return nil
 }
 
-func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, done <-chan struct{}, now time.Time) {
+// dialOnly dials a dial's one candidate (an IP literal) from the
+// caller's goroutine: no collector, no timer. It behaves as race would.
+func (r *run) dialOnly(ctx context.Context) (net.Conn, error) {
+	if err := r.ctxErr(ctx); err != nil {
+		return nil, r.fail(err)
+	}
+	index, ap, offset := r.begin(time.Now())
+	begun := time.Now()
+	conn, rtt, err := r.connect(ctx, ap, nil)
+	if c, won := r.result(attemptResult{index: index, addr: ap, offset: offset, begun: begun, rtt: rtt, conn: conn, err: err}); won {
+		return c, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, r.fail(err)
+	}
+	return nil, r.fail(r.ctxErr(ctx))
+}
+
+// result takes an attempt's result: the connection and true for a
+// winner; otherwise the failure is recorded.
+func (r *run) result(res attemptResult) (net.Conn, bool) {
+	r.running = slices.DeleteFunc(r.running, func(a runningAttempt) bool { return a.index == res.index })
+	if res.err == nil {
+		return r.win(res), true
+	}
+	r.learn.failed(res.addr, res.err)
+	r.hooks.m.attemptFailed(res.addr, res.err)
+	r.failures = append(r.failures, &AttemptError{Addr: res.addr, Start: res.offset, Err: attemptCause(res.err)})
+	r.failed = true
+	r.hooks.attemptDone(AttemptDoneInfo{
+		Addr: res.addr, Index: res.index, Err: res.err,
+		Elapsed: time.Since(r.start), Duration: time.Since(res.begun),
+	})
+	return nil, false
+}
+
+// begin takes the next candidate for an attempt starting now and reports
+// it; it returns the attempt's index, address and start offset.
+func (r *run) begin(now time.Time) (int, netip.AddrPort, time.Duration) {
 	if len(r.cands.tried) == 0 {
 		r.noteFirstStart(r.awaitingPreferred())
 	}
@@ -221,12 +270,51 @@ func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, do
 	// Fired here, by the collector, so that it never comes after
 	// DialContext has returned.
 	r.hooks.connectStart(ap)
-	go r.attempt(ctx, results, done, index, ap, offset)
+	return index, ap, offset
+}
+
+// tcpConnected is an attempt's report that TCP connected after rtt and
+// its handshake runs.
+type tcpConnected struct {
+	index int
+	rtt   time.Duration
+}
+
+func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, tcpUp chan<- tcpConnected, done <-chan struct{}, now time.Time) {
+	index, ap, offset := r.begin(now)
+	go r.attempt(ctx, results, tcpUp, done, index, ap, offset)
+}
+
+// connect makes one attempt's connection: TCP, then the handshake if any.
+// up, when not nil, is called between the two with how long TCP took,
+// which is also the rtt returned.
+func (r *run) connect(ctx context.Context, ap netip.AddrPort, up func(rtt time.Duration)) (conn net.Conn, rtt time.Duration, err error) {
+	begun := time.Now()
+	conn, err = r.dialOne(ctx, ap)
+	if err != nil {
+		return nil, 0, err
+	}
+	rtt = time.Since(begun)
+	if r.handshake == nil {
+		return conn, rtt, nil
+	}
+	if up != nil {
+		up(rtt)
+	}
+	hc, err := r.handshake(ctx, conn)
+	if err == nil && hc == nil {
+		err = errors.New("handshake returned no connection")
+	}
+	if err != nil {
+		conn.Close()
+		return nil, rtt, err
+	}
+	return hc, rtt, nil
 }
 
 // attempt makes one connection attempt and reports it to the collector,
 // or, if the dial has already returned, closes what it connected.
-func (r *run) attempt(ctx context.Context, results chan<- attemptResult, done <-chan struct{}, index int, ap netip.AddrPort, offset time.Duration) {
+func (r *run) attempt(ctx context.Context, results chan<- attemptResult, tcpUp chan<- tcpConnected, done <-chan struct{}, index int, ap netip.AddrPort, offset time.Duration) {
 	begun := time.Now()
 	select {
 	case <-done:
@@ -241,24 +329,16 @@ func (r *run) attempt(ctx context.Context, results chan<- attemptResult, done <-
 		return
 	default:
 	}
-	conn, err := r.dialOne(ctx, ap)
-	var rtt time.Duration
-	if err == nil {
-		rtt = time.Since(begun)
-	}
-	if err == nil && r.handshake != nil {
-		var hc net.Conn
-		hc, err = r.handshake(ctx, conn)
-		if err == nil && hc == nil {
-			err = errors.New("handshake returned no connection")
-		}
-		if err != nil {
-			conn.Close()
-			conn = nil
-		} else {
-			conn = hc
+	var up func(time.Duration)
+	if tcpUp != nil {
+		up = func(rtt time.Duration) {
+			select {
+			case tcpUp <- tcpConnected{index, rtt}:
+			case <-done:
+			}
 		}
 	}
+	conn, rtt, err := r.connect(ctx, ap, up)
 	select {
 	case results <- attemptResult{index: index, addr: ap, offset: offset, begun: begun, rtt: rtt, conn: conn, err: err}:
 	case <-done:

@@ -241,6 +241,27 @@ func TestDialer_Handshake(t *testing.T) {
 			winner: v4a, took: 280 * ms,
 		},
 		{
+			name: "v3: TCP connected late, its handshake runs: the next attempt waits two of its round trips",
+			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(200 * ms), v4a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.Handshake = simHandshake(300*ms, nil) },
+			// TCP up at 200 ms: not before 200 + 2×200 = 600 ms; the
+			// handshake completes at 500 ms and IPv4 is never tried.
+			want:   []simAt{{v6a, 0}},
+			winner: v6a, took: 500 * ms,
+		},
+		{
+			name: "v3: the handshake-aware wait is bounded by 2 s",
+			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(1500 * ms), v4a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) {
+				d.Handshake = simHandshake(20*ms, map[netip.Addr]time.Duration{v6a: time.Hour})
+				d.ConnectionAttemptDelay = 1600 * ms
+			},
+			want:   []simAt{{v6a, 0}, {v4a, 2 * time.Second}},
+			winner: v4a, took: 2*time.Second + 30*ms,
+		},
+		{
 			name: "every handshake fails: DialError lists them",
 			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
 			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(10 * ms), v4a: simnet.Accepting(10 * ms)},
