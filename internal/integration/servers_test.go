@@ -212,7 +212,6 @@ func startPostgres(t *testing.T, port uint16) {
 // persistence; with tlsCert, the port speaks TLS only.
 func startRedis(t *testing.T, port uint16, tlsCert *testCert) {
 	t.Helper()
-	needRoot(t)
 	redis := binary(t, "redis-server")
 	dir := tempDir(t, "happyeyeballs-redis-")
 	args := []string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no"}
