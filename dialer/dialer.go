@@ -124,8 +124,12 @@ type Dialer struct {
 	// when it is usable). Other values are treated as zero.
 	PreferredFamily resolver.Family
 
-	// Resolver looks up host names. Nil means resolver.Default(), which is
-	// shared by all Dialers and caches answers.
+	// Resolver looks up host names. Nil means resolver.Default(), shared
+	// by all Dialers: this module's caching DNS client where the system
+	// resolves names with /etc/hosts and resolv.conf DNS alone (most Linux
+	// and BSD hosts), the system's own resolver, asked per family,
+	// everywhere else (Windows, macOS, nsswitch.conf with other sources),
+	// so that a Dialer finds the names net.Dialer finds.
 	Resolver resolver.Resolver
 
 	// DialAttempt, when set, makes one connection attempt to addr in place

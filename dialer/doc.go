@@ -33,7 +33,30 @@
 // driver's dial hook:
 //
 //	var d dialer.Dialer
-//	tr := &http.Transport{DialContext: d.DialContext}
+//	tr := http.DefaultTransport.(*http.Transport).Clone() // keeps HTTP/2
+//	tr.DialContext = d.DialContext
+//
+// # Clients that resolve names themselves
+//
+// The race happens only when the Dialer is given the host name. Some
+// clients resolve the name first and call the dial hook once per IP
+// address, in order, which loses Happy Eyeballs (a black-holed first
+// address then costs the client's whole timeout):
+//
+//   - pgx (github.com/jackc/pgx/v5): set pgconn.Config.LookupFunc to a
+//     function that returns the host unchanged, and DialFunc to
+//     DialContext.
+//   - gRPC: the default "dns:///" target resolves and races IP literals
+//     itself; use a "passthrough:///host:port" target with
+//     grpc.WithContextDialer(d.DialTCP).
+//
+// go-redis (Options.Dialer), go-sql-driver/mysql (RegisterDialContext with
+// DialTCP), golang.org/x/net/proxy (as the forward dialer) and net/http
+// (Transport.DialContext, or a TLSDialer's DialContext as DialTLSContext)
+// pass the name through. Two traps there: a bare &http.Transport{} with a
+// custom dial function speaks only HTTP/1.1 (clone http.DefaultTransport,
+// which sets ForceAttemptHTTP2), and go-redis with a custom Dialer does
+// not add TLS for "rediss" URLs (use a TLSDialer).
 //
 // Why a dial took as long as it did is visible through a Trace installed
 // with WithTrace, through httptrace's DNS and Connect hooks, and in the

@@ -1,3 +1,5 @@
+//go:build linux
+
 package dialer
 
 // Drop-in behaviours: what users replacing net.Dialer rely on, found by
@@ -221,4 +223,75 @@ func TestDropIn_HistoryScope(t *testing.T) {
 	if got := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr(); got != loopback.V6 {
 		t.Errorf("second Dialer connected to %v; want %v (nothing learned from the first)", got, loopback.V6)
 	}
+}
+
+// TestDropIn_ErrorLikeNetDialer: a dial that tries one address fails with
+// the very error text net.Dialer gives, and OpError.Addr names the address
+// (the IP literal, or the address tried last); a dial whose name did not
+// resolve has no Addr, as with net.Dialer.
+func TestDropIn_ErrorLikeNetDialer(t *testing.T) {
+	fdBaseline(t)
+	refused := loopback.Single(t, loopback.V4, loopback.Refuse)
+	var nd net.Dialer
+	_, want := nd.Dial("tcp", refused.Addr.String())
+	require.Error(t, want)
+	d := Dialer{DisableHistory: true}
+	_, got := d.Dial("tcp", refused.Addr.String())
+	require.Error(t, got)
+	require.Equal(t, want.Error(), got.Error())
+	var oe *net.OpError
+	require.ErrorAs(t, got, &oe)
+	require.NotNil(t, oe.Addr)
+	require.Equal(t, refused.Addr.String(), oe.Addr.String())
+	require.ErrorIs(t, got, syscall.ECONNREFUSED)
+
+	// A name with two addresses: Addr is the one tried last.
+	p := loopback.Dual(t, loopback.Refuse, loopback.Refuse)
+	d.Resolver = dualStatic(loopback.V6, loopback.V4)
+	_, got = d.Dial("tcp", p.Host("dual.test"))
+	require.ErrorAs(t, got, &oe)
+	require.NotNil(t, oe.Addr)
+	require.Equal(t, p.V4.Addr.String(), oe.Addr.String())
+	require.Contains(t, got.Error(), "all 2 attempts failed")
+
+	// No address: no Addr.
+	d.Resolver = &resolver.Static{}
+	_, got = d.Dial("tcp", "nothing.test:80")
+	require.ErrorAs(t, got, &oe)
+	require.Nil(t, oe.Addr)
+}
+
+// TestDropIn_TimeoutCause: attempts cut short by the dial's deadline read
+// "i/o timeout", whether the attempt or the dial noticed first, as
+// net.Dialer's do; errors.Is(err, context.DeadlineExceeded) and Timeout()
+// hold. Likewise "operation was canceled" for a cancelled dial.
+func TestDropIn_TimeoutCause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n simnet.Network
+		n.Set(v6a, simnet.BlackHoled())
+		n.Set(v4a, simnet.BlackHoled())
+		d := simDialer(&n, dualStatic(v6a, v4a))
+		d.Timeout = 400 * time.Millisecond
+		_, err := d.DialContext(context.Background(), "tcp", "example.com:443")
+		var de *DialError
+		require.ErrorAs(t, err, &de)
+		require.Len(t, de.Attempts, 2)
+		for _, a := range de.Attempts {
+			require.Equal(t, "i/o timeout", a.cause().Error(), "attempt to %v", a.Addr)
+			require.ErrorIs(t, a, context.DeadlineExceeded)
+		}
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		var ne net.Error
+		require.ErrorAs(t, err, &ne)
+		require.True(t, ne.Timeout())
+
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		d.Timeout = 0
+		_, err = d.DialContext(ctx, "tcp", "example.com:443")
+		require.ErrorAs(t, err, &de)
+		require.Len(t, de.Attempts, 1)
+		require.Equal(t, "operation was canceled", de.Attempts[0].cause().Error())
+		require.ErrorIs(t, err, context.Canceled)
+	})
 }

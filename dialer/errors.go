@@ -25,11 +25,15 @@ type AttemptError struct {
 // Error returns "ADDR (started at START): ERR". The address is not
 // repeated when Err is a *net.OpError that already names it.
 func (e *AttemptError) Error() string {
-	err := e.Err
-	if op, ok := err.(*net.OpError); ok && op.Err != nil {
-		err = op.Err
+	return fmt.Sprintf("%v (started at %v): %v", e.Addr, e.Start.Round(time.Millisecond), e.cause())
+}
+
+// cause is Err without a *net.OpError that only repeats the address.
+func (e *AttemptError) cause() error {
+	if op, ok := e.Err.(*net.OpError); ok && op.Err != nil {
+		return op.Err
 	}
-	return fmt.Sprintf("%v (started at %v): %v", e.Addr, e.Start.Round(time.Millisecond), err)
+	return e.Err
 }
 
 // Unwrap returns the attempt's error.
@@ -63,6 +67,12 @@ type DialError struct {
 // Error returns one line: the target, why the dial ended, and every
 // attempt's address, start offset and error.
 func (e *DialError) Error() string {
+	if len(e.Attempts) == 1 && len(e.Rejected) == 0 {
+		// One address, tried once: its error alone, as net.Dialer words
+		// it ("connect: connection refused", "i/o timeout"); the
+		// *net.OpError around the DialError names the address.
+		return e.Attempts[0].cause().Error()
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: ", joinHostPort(e.Host, e.Port))
 	switch {
@@ -159,6 +169,54 @@ func joinHostPort(host string, port uint16) string {
 	return host + ":" + fmt.Sprint(port)
 }
 
+// attemptCause is the cause recorded for an attempt that ended with err:
+// a bare context error becomes the error net.Dialer gives for it ("i/o
+// timeout", "operation was canceled"), so that an attempt cut short by the
+// dial's deadline reads the same whichever side noticed first, while
+// errors.Is still finds the context error.
+func attemptCause(err error) error {
+	switch err {
+	case context.DeadlineExceeded:
+		return errAttemptTimeout
+	case context.Canceled:
+		return errAttemptCanceled
+	}
+	return err
+}
+
+// ctxCause is an attempt's cause when the dial's context ended it.
+type ctxCause struct {
+	text    string
+	ctxErr  error
+	timeout bool
+}
+
+var (
+	errAttemptTimeout  error = &ctxCause{"i/o timeout", context.DeadlineExceeded, true}
+	errAttemptCanceled error = &ctxCause{"operation was canceled", context.Canceled, false}
+)
+
+func (e *ctxCause) Error() string        { return e.text }
+func (e *ctxCause) Timeout() bool        { return e.timeout }
+func (e *ctxCause) Temporary() bool      { return e.timeout }
+func (e *ctxCause) Is(target error) bool { return target == e.ctxErr }
+
+// opAddr is the Addr of a failed dial's *net.OpError, as net.Dialer sets
+// it: the address last tried, or the IP literal dialed; nil when no
+// address was tried or rejected.
+func (r *run) opAddr() net.Addr {
+	var ap netip.AddrPort
+	switch {
+	case len(r.cands.tried) > 0:
+		ap = netip.AddrPortFrom(r.cands.tried[len(r.cands.tried)-1], r.port)
+	case !r.ans.named && len(r.ans.rejected) > 0:
+		ap = r.ans.rejected[0].Addr
+	default:
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(ap)
+}
+
 // errLateWinner is the error reported to traces for an attempt that
 // connected after another had already won: its connection was closed.
 var errLateWinner = errors.New("connected after another attempt won; closed")
@@ -194,7 +252,7 @@ func (r *run) fail(ctxErr error) error {
 		err = &DialError{Host: r.host, Port: r.port, Attempts: r.attemptErrors(ctxErr), DNS: r.ans.errs, Rejected: r.ans.rejected, Err: ctxErr}
 	}
 	r.hooks.dialDone(DialDoneInfo{Host: r.host, Attempts: tried, Err: err, Elapsed: time.Since(r.start)})
-	return &net.OpError{Op: "dial", Net: r.network, Source: r.d.LocalAddr, Err: err}
+	return &net.OpError{Op: "dial", Net: r.network, Source: r.d.LocalAddr, Addr: r.opAddr(), Err: err}
 }
 
 // attemptErrors lists every attempt of the dial in start order: the failed
@@ -203,7 +261,7 @@ func (r *run) fail(ctxErr error) error {
 func (r *run) attemptErrors(ctxErr error) []*AttemptError {
 	errs := slices.Clone(r.failures)
 	for _, a := range r.running {
-		errs = append(errs, &AttemptError{Addr: a.addr, Start: a.start.Sub(r.start), Err: ctxErr})
+		errs = append(errs, &AttemptError{Addr: a.addr, Start: a.start.Sub(r.start), Err: attemptCause(ctxErr)})
 	}
 	slices.SortStableFunc(errs, func(a, b *AttemptError) int { return cmp.Compare(a.Start, b.Start) })
 	return errs

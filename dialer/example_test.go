@@ -66,7 +66,9 @@ func Example() {
 }
 
 // A Dialer is a drop-in for net.Dialer: DialContext fits
-// http.Transport.DialContext.
+// http.Transport.DialContext. Clone http.DefaultTransport rather than
+// start from a bare &http.Transport{}: with a custom dial function, only
+// the clone keeps HTTP/2 (ForceAttemptHTTP2) and the default timeouts.
 func ExampleDialer_DialContext() {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s %s", r.Method, r.URL.Path)
@@ -74,7 +76,8 @@ func ExampleDialer_DialContext() {
 	defer srv.Close()
 
 	d := &dialer.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{DialContext: d.DialContext}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = d.DialContext
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
 

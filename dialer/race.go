@@ -154,7 +154,7 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 				return r.win(res), nil
 			}
 			r.learn.failed(res.addr, res.err)
-			r.failures = append(r.failures, &AttemptError{Addr: res.addr, Start: res.offset, Err: res.err})
+			r.failures = append(r.failures, &AttemptError{Addr: res.addr, Start: res.offset, Err: attemptCause(res.err)})
 			r.failed = true
 			r.hooks.attemptDone(AttemptDoneInfo{
 				Addr: res.addr, Index: res.index, Err: res.err,

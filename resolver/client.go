@@ -26,7 +26,9 @@ const defaultMaxAddrs = 64
 // held back while the AAAA query waits for a slow or lost reply.
 //
 // It follows resolv.conf(5) and hosts(5) as glibc and Go's own resolver
-// apply them: /etc/hosts answers first and without DNS; then the search
+// apply them, except that localhost names ("localhost", "*.localhost")
+// are always loopback of both families (RFC 6761 §6.3; loopback entries
+// of the hosts file are honoured): /etc/hosts answers first and without DNS; then the search
 // list is applied (ndots); then the servers are asked, IPv6 servers first
 // (RFC 8305 §3.1). Like a Happy Eyeballs dialer, the Client asks the next
 // server as soon as one fails (timeout, SERVFAIL, REFUSED, bad reply) or
@@ -302,10 +304,10 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 	nx := false
 	hostsAddrs := st.hosts().lookup(name)
 	switch {
+	case isLocalhost(name):
+		addrs = localhostAddrs(hostsAddrs)
 	case len(hostsAddrs) > 0:
 		addrs = hostsAddrs
-	case isLocalhost(name):
-		addrs = []netip.Addr{netip.IPv6Loopback(), netip.AddrFrom4([4]byte{127, 0, 0, 1})}
 	case avoidDNS(name):
 		nx = true
 	default:

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dualstack-go/happyeyeballs/internal/dnstest"
 )
@@ -909,4 +911,28 @@ func TestClient_Resolve_LingerBounded(t *testing.T) {
 	if n == 0 {
 		t.Errorf("no abandoned lookup lingers; want up to %d kept for a late answer", maxLingering)
 	}
+}
+
+// TestClient_Resolve_Localhost: localhost names are loopback of both
+// families without DNS (RFC 6761 §6.3), whatever the hosts file omits;
+// its loopback entries are kept and its non-loopback ones ignored.
+func TestClient_Resolve_Localhost(t *testing.T) {
+	hostsPath := filepath.Join(t.TempDir(), "hosts")
+	require.NoError(t, os.WriteFile(hostsPath, []byte("127.0.0.1 localhost\n127.0.1.1 app.localhost\n::1 six.localhost\n192.0.2.1 odd.localhost\n"), 0o644))
+	srv := dnstest.Start(t, baseZone())
+	c := &Client{Config: &Config{Servers: []netip.AddrPort{srv.Addr}, Timeout: time.Second}, HostsPath: hostsPath}
+	t.Cleanup(c.state().stopFlights)
+	for _, tc := range []struct{ host, v6, v4 string }{
+		{"localhost", "::1", "127.0.0.1"},
+		{"LocalHost.", "::1", "127.0.0.1"},
+		{"app.localhost", "::1", "127.0.1.1"},
+		{"six.localhost", "::1", "127.0.0.1"},
+		{"odd.localhost", "::1", "127.0.0.1"},
+		{"new.localhost", "::1", "127.0.0.1"},
+	} {
+		g := resolveAll(t, c, tc.host, IPv6, IPv4)
+		wantAddrs(t, g[IPv6], tc.v6)
+		wantAddrs(t, g[IPv4], tc.v4)
+	}
+	assert.Zero(t, srv.Count(0, ""), "localhost names went to DNS")
 }

@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"unicode/utf8"
 
@@ -175,6 +176,29 @@ func avoidDNS(name string) bool {
 func isLocalhost(name string) bool {
 	name = strings.TrimSuffix(name, ".")
 	return name == "localhost" || strings.HasSuffix(name, ".localhost")
+}
+
+// localhostAddrs returns the addresses of a localhost name (RFC 6761
+// §6.3: loopback, never asked of DNS) given what the hosts file says of
+// it: its loopback entries, and for a family it gives none of, that
+// family's loopback address. A server listening only on ::1 is then
+// reached as "localhost" even where /etc/hosts lists only 127.0.0.1.
+func localhostAddrs(fromHosts []netip.Addr) []netip.Addr {
+	out := make([]netip.Addr, 0, len(fromHosts)+2)
+	var has6, has4 bool
+	for _, a := range fromHosts {
+		if a.IsLoopback() {
+			out = append(out, a)
+			has6, has4 = has6 || a.Is6(), has4 || a.Is4()
+		}
+	}
+	if !has6 {
+		out = append(out, netip.IPv6Loopback())
+	}
+	if !has4 {
+		out = append(out, netip.AddrFrom4([4]byte{127, 0, 0, 1}))
+	}
+	return out
 }
 
 // rooted returns name with the trailing dot of a fully qualified name.

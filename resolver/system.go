@@ -21,6 +21,10 @@ import (
 // host" from Go for one family is held until the other family's lookup
 // has ended; positive answers and failures are never held.
 //
+// Localhost names ("localhost", "*.localhost") are loopback of both
+// families (RFC 6761 §6.3) whatever the system's resolver says, as with
+// Client.
+//
 // What else it cannot do that Client does: Go's pure-Go resolver keeps a
 // cancelled query's socket open until its own resolv.conf timeout (the
 // answer to the caller is prompt); and the cgo resolver may not be
@@ -82,6 +86,14 @@ func (s *System) Resolve(ctx context.Context, host string, families ...Family) <
 // decides which (see System).
 func systemLookup(ctx, lctx context.Context, r *net.Resolver, f Family, host string) (a Answer, unsure bool) {
 	addrs, err := r.LookupNetIP(lctx, f.Network(), host)
+	if isLocalhost(host) {
+		// RFC 6761 §6.3: loopback whatever the system says; its loopback
+		// entries are kept (see localhostAddrs).
+		if ctx.Err() != nil {
+			return Answer{Family: f, Err: ContextError(host, ctx.Err())}, false
+		}
+		return StaticAnswer{Addrs: localhostAddrs(addrs)}.Answer(f, host), false
+	}
 	if err == nil {
 		// Unmapped, of family f, without duplicates; NODATA if none.
 		return StaticAnswer{Addrs: addrs}.Answer(f, host), false

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/http/httptrace"
+	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -129,6 +131,20 @@ func TestSystem_Resolve_Cancel(t *testing.T) {
 		}
 		if g[f].at > time.Second {
 			t.Errorf("%v answered after %v", f, g[f].at)
+		}
+	}
+}
+
+// TestSystem_Resolve_Localhost: localhost names are loopback of both
+// families whatever the system's hosts file says (RFC 6761 §6.3).
+func TestSystem_Resolve_Localhost(t *testing.T) {
+	for _, host := range []string{"localhost", "svc.localhost"} {
+		g := resolveAll(t, &System{}, host, IPv6, IPv4)
+		if a := g[IPv6]; a.Err != nil || !slices.Contains(a.Addrs, netip.IPv6Loopback()) {
+			t.Errorf("%s AAAA: %v, %v; want ::1 among them", host, a.Addrs, a.Err)
+		}
+		if a := g[IPv4]; a.Err != nil || len(a.Addrs) == 0 || !a.Addrs[0].IsLoopback() {
+			t.Errorf("%s A: %v, %v; want loopback", host, a.Addrs, a.Err)
 		}
 	}
 }
