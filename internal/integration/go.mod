@@ -9,6 +9,7 @@ require (
 	github.com/go-sql-driver/mysql v1.11.0
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/redis/go-redis/v9 v9.23.0
+	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.63.0
 	google.golang.org/grpc v1.85.0
 )

@@ -52,7 +52,7 @@ func TestGRPC_health(t *testing.T) {
 	first, second := checkRace(t, tg, func(ctx context.Context) error {
 		// README recipe (gRPC), with the test's Trace added: gRPC dials
 		// on the ClientConn's context, which carries none of ctx's values.
-		return healthCheck(ctx, "passthrough:///"+tg.Addr(), grpc.WithContextDialer(tracedBy(ctx, d.DialTCP)))
+		return healthCheck(ctx, "passthrough:///"+tg.Addr(), grpc.WithContextDialer(tracedTCP(ctx, d.DialTCP)))
 	})
 	recipe("gRPC (grpc-go)", "passthrough:/// + WithContextDialer(d.DialTCP)", first, second)
 

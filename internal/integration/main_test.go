@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/dualstack-go/happyeyeballs/dialer"
 	"github.com/dualstack-go/happyeyeballs/internal/dnstest"
 	"github.com/dualstack-go/happyeyeballs/internal/loopback"
@@ -64,13 +66,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "integration: DNS server:", err)
 		return 1
 	}
-	defer srv.Close()
 	dnsServer = srv
 	testResolver = &resolver.Client{
 		Config:    &resolver.Config{Servers: []netip.AddrPort{srv.Addr}, Timeout: 2 * time.Second, Attempts: 1},
 		HostsPath: "/nonexistent",
 	}
-	defer testResolver.Close()
 	naiveResolver = &net.Resolver{
 		PreferGo: true,
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -80,6 +80,16 @@ func run(m *testing.M) int {
 	}
 	code := m.Run()
 	writeReport()
+	testResolver.Close()
+	srv.Close()
+	if code == 0 {
+		// Every client was closed and every server stopped: nothing of
+		// theirs, nor any losing attempt of a race, may still run.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "integration: leaked goroutines:", err)
+			return 1
+		}
+	}
 	return code
 }
 
@@ -292,23 +302,23 @@ func (l *dialLog) check(t *testing.T, tg target, which string) time.Duration {
 	return 0
 }
 
-// tracedBy returns dial with the Trace of ctx added to each dial's context,
+// traced returns dial with the Trace of ctx added to each dial's context,
 // for clients that dial on a context of their own, which carries none of
-// the caller's values: gRPC (the ClientConn's) and go-redis v9 (its pool
-// dials in the background on context.Background).
-func tracedBy[D func(context.Context, string) (net.Conn, error) | func(context.Context, string, string) (net.Conn, error)](ctx context.Context, dial D) D {
+// the caller's values: go-redis v9 (its pool dials in the background, on
+// context.Background). tracedTCP is the same for DialTCP's shape, for gRPC
+// (which dials on the ClientConn's context).
+func traced(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(context.Context, string, string) (net.Conn, error) {
 	tr := dialer.ContextTrace(ctx)
-	switch f := any(dial).(type) {
-	case func(context.Context, string) (net.Conn, error):
-		return any(func(dctx context.Context, addr string) (net.Conn, error) {
-			return f(dialer.WithTrace(dctx, tr), addr)
-		}).(D)
-	case func(context.Context, string, string) (net.Conn, error):
-		return any(func(dctx context.Context, network, addr string) (net.Conn, error) {
-			return f(dialer.WithTrace(dctx, tr), network, addr)
-		}).(D)
+	return func(dctx context.Context, network, addr string) (net.Conn, error) {
+		return dial(dialer.WithTrace(dctx, tr), network, addr)
 	}
-	panic("unreachable")
+}
+
+func tracedTCP(ctx context.Context, dial func(ctx context.Context, addr string) (net.Conn, error)) func(context.Context, string) (net.Conn, error) {
+	tr := dialer.ContextTrace(ctx)
+	return func(dctx context.Context, addr string) (net.Conn, error) {
+		return dial(dialer.WithTrace(dctx, tr), addr)
+	}
 }
 
 // timeOp runs op (with a naive wiring, no Trace) and returns its wall time.

@@ -49,7 +49,7 @@ func TestRedis_goredis(t *testing.T) {
 		}
 		opt.Dialer = d.DialContext
 		// The test's Trace: go-redis dials on a context of its own.
-		opt.Dialer = tracedBy(ctx, opt.Dialer)
+		opt.Dialer = traced(ctx, opt.Dialer)
 		return ping(ctx, opt)
 	})
 	recipe("Redis (go-redis v9)", "Options.Dialer", first, second)
@@ -82,7 +82,7 @@ func TestRedis_goredisTLS(t *testing.T) {
 		opt.TLSConfig.RootCAs = cert.pool // the test's self-signed certificate
 		opt.Dialer = (&dialer.TLSDialer{NetDialer: &d, Config: opt.TLSConfig}).DialContext
 		// The test's Trace: go-redis dials on a context of its own.
-		opt.Dialer = tracedBy(ctx, opt.Dialer)
+		opt.Dialer = traced(ctx, opt.Dialer)
 		return ping(ctx, opt)
 	})
 	recipe("Redis over TLS (go-redis v9)", "Options.Dialer = TLSDialer", first, second)
