@@ -57,6 +57,7 @@ func (r *run) merge(a resolver.Answer, synthesized bool, embedded []netip.Addr) 
 		r.ans.answered[fi] = true
 		r.ans.pending--
 		r.ans.dnsPending--
+		r.hooks.m.dnsAnswer(a, time.Since(r.start))
 	}
 	for i, addr := range a.Addrs {
 		addr = addr.Unmap()
@@ -116,6 +117,7 @@ func (r *run) mergeSynthesized(syn synthesized) {
 func (r *run) reject(addr netip.Addr, err error) {
 	re := &RejectedError{Addr: netip.AddrPortFrom(addr, r.port), Err: err}
 	r.ans.rejected = append(r.ans.rejected, re)
+	r.hooks.m.addressRejected(addr)
 	r.hooks.addressRejected(AddressRejectedInfo{Host: r.host, Addr: re.Addr, Err: err, Elapsed: time.Since(r.start)})
 }
 

@@ -203,6 +203,11 @@ func BenchmarkDial(b *testing.B) {
 		d := Dialer{Resolver: &static}
 		benchDial(b, d.DialContext, name)
 	})
+	b.Run("localhost/happyeyeballs-static-metrics", func(b *testing.B) {
+		// The same with Metrics counting: the cost of the counters.
+		d := Dialer{Resolver: &static, Metrics: new(Metrics)}
+		benchDial(b, d.DialContext, name)
+	})
 	b.Run("localhost/net.Dialer", func(b *testing.B) {
 		d := net.Dialer{Resolver: benchNoDNS}
 		benchDial(b, d.DialContext, name)

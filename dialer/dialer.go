@@ -193,6 +193,11 @@ type Dialer struct {
 	// several goroutines at once and should return quickly.
 	Policy func(host string, addr netip.AddrPort) error
 
+	// Metrics, when set, counts what this Dialer's dials do, by address
+	// family; one Metrics may serve many Dialers. Nil counts nothing, at
+	// no cost.
+	Metrics *Metrics
+
 	// SourceAddr reports the source address the host would use to reach
 	// dst, for RFC 6724 sorting, and false when dst has no route. Nil
 	// means a UDP "connect" probe (no packet is sent), cached briefly. It
@@ -369,6 +374,7 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 	start := time.Now()
 	fail := func(host string, err error) (net.Conn, error) {
 		e := &net.OpError{Op: "dial", Net: network, Source: d.LocalAddr, Err: err}
+		d.Metrics.dialFailed()
 		newHooks(ctx, false).dialDone(DialDoneInfo{Host: host, Err: err, Elapsed: time.Since(start)})
 		return nil, e
 	}

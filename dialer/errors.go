@@ -251,6 +251,7 @@ func (r *run) fail(ctxErr error) error {
 		r.dnsDone(nil)
 		err = &DialError{Host: r.host, Port: r.port, Attempts: r.attemptErrors(ctxErr), DNS: r.ans.errs, Rejected: r.ans.rejected, Err: ctxErr}
 	}
+	r.hooks.m.dialFailed()
 	r.hooks.dialDone(DialDoneInfo{Host: r.host, Attempts: tried, Err: err, Elapsed: time.Since(r.start)})
 	return &net.OpError{Op: "dial", Net: r.network, Source: r.d.LocalAddr, Addr: r.opAddr(), Err: err}
 }

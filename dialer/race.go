@@ -48,6 +48,7 @@ type attemptResult struct {
 
 func newRun(ctx context.Context, s settings, start time.Time) *run {
 	r := &run{settings: s, start: start, hooks: newHooks(ctx, s.d.DialAttempt != nil)}
+	r.hooks.m = s.d.Metrics
 	r.deadline, _ = ctx.Deadline()
 	r.cands = candidates{firstCount: s.d.firstAddressFamilyCount(), prefer: s.d.preferredFamily(), src: s.src}
 	return r
@@ -154,6 +155,7 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 				return r.win(res), nil
 			}
 			r.learn.failed(res.addr, res.err)
+			r.hooks.m.attemptFailed(res.addr, res.err)
 			r.failures = append(r.failures, &AttemptError{Addr: res.addr, Start: res.offset, Err: attemptCause(res.err)})
 			r.failed = true
 			r.hooks.attemptDone(AttemptDoneInfo{
@@ -203,6 +205,7 @@ func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, do
 	r.running = append(r.running, runningAttempt{index: index, addr: ap, start: now})
 	offset := now.Sub(r.start)
 	r.hooks.attemptStart(AttemptStartInfo{Addr: ap, Index: index, Elapsed: offset})
+	r.hooks.m.attemptStarted(ap)
 	// Fired here, by the collector, so that it never comes after
 	// DialContext has returned.
 	r.hooks.connectStart(ap)
@@ -218,6 +221,7 @@ func (r *run) attempt(ctx context.Context, results chan<- attemptResult, done <-
 		// The dial ended (won or cancelled) between this attempt's start
 		// and its goroutine running: make no connection.
 		r.hooks.connectDone(ap, context.Canceled)
+		r.hooks.m.attemptCancelled(ap)
 		r.hooks.attemptDone(AttemptDoneInfo{
 			Addr: ap, Index: index, Err: context.Canceled, Cancelled: true,
 			Elapsed: time.Since(r.start),
@@ -247,6 +251,7 @@ func (r *run) attempt(ctx context.Context, results chan<- attemptResult, done <-
 			err = errLateWinner
 			r.learn.reachable(ap)
 		}
+		r.hooks.m.attemptCancelled(ap)
 		r.hooks.attemptDone(AttemptDoneInfo{
 			Addr: ap, Index: index, Err: err, Cancelled: true,
 			Elapsed: time.Since(r.start), Duration: time.Since(begun),
@@ -297,6 +302,7 @@ func (r *run) win(res attemptResult) net.Conn {
 		Elapsed: elapsed, Duration: time.Since(res.begun),
 	})
 	r.dnsDone(nil)
+	r.hooks.m.dialWon(res.addr.Addr(), r.cands.tried[0], elapsed)
 	r.hooks.dialDone(DialDoneInfo{Host: r.host, Addr: res.addr, Attempts: len(r.cands.tried), Elapsed: elapsed})
 	return res.conn
 }

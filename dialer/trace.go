@@ -135,6 +135,8 @@ type hooks struct {
 	// ConnectDone itself: for attempts made by DialAttempt. (net.Dialer
 	// fires its own on the built-in path.)
 	connect bool
+	// m counts, when the Dialer has Metrics.
+	m *Metrics
 }
 
 func newHooks(ctx context.Context, viaDialAttempt bool) hooks {
