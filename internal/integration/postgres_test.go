@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dualstack-go/happyeyeballs/dialer"
 )
@@ -70,4 +71,33 @@ func TestPostgres_pgx(t *testing.T) {
 		defer conn.Close(context.Background())
 		return conn.Ping(ctx)
 	})
+}
+
+// TestPostgres_pgxpool checks the pgx recipe on a pool: the same two
+// settings on the pool's ConnConfig.
+func TestPostgres_pgxpool(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, "postgres-pool")
+	startPostgres(t, tg.Port)
+	url := fmt.Sprintf("postgres://postgres@%s/postgres?sslmode=disable", tg.Addr())
+
+	d := dialer.Dialer{Resolver: testResolver}
+	first, second := checkRace(t, tg, func(ctx context.Context) error {
+		// README recipe (pgxpool).
+		cfg, err := pgxpool.ParseConfig(url)
+		if err != nil {
+			return err
+		}
+		cfg.ConnConfig.DialFunc = d.DialContext
+		cfg.ConnConfig.LookupFunc = func(ctx context.Context, host string) ([]string, error) {
+			return []string{host}, nil
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return pool.Ping(ctx)
+	})
+	recipe("PostgreSQL (pgx v5)", "pgxpool: ConnConfig.DialFunc + LookupFunc", first, second)
 }
