@@ -26,6 +26,15 @@ type answers struct {
 
 	dnsDone bool // httptrace's DNSDone has fired
 
+	// What the learned history needs: whether not to wait for the
+	// preferred family at all (its answer was late on recent dials),
+	// whether this dial waited the Resolution Delay out for the AAAA
+	// answer, and when the AAAA answer came.
+	noWait    bool
+	waitedOut bool
+	aaaaIn    bool
+	aaaaAt    time.Time
+
 	synthStarted bool
 	synth        chan synthesized // NAT64 addresses, while synthesis runs
 }
@@ -58,6 +67,9 @@ func (r *run) merge(a resolver.Answer, synthesized bool, embedded []netip.Addr) 
 		r.ans.pending--
 		r.ans.dnsPending--
 		r.hooks.m.dnsAnswer(a, time.Since(r.start))
+		if a.Family == resolver.IPv6 {
+			r.ans.aaaaIn, r.ans.aaaaAt = true, time.Now()
+		}
 	}
 	for i, addr := range a.Addrs {
 		addr = addr.Unmap()
@@ -138,13 +150,10 @@ func (r *run) resolverClosed() {
 // dial whose only IPv6 addresses are unusable, having no route or having
 // been learned unreachable, waits for A).
 func (r *run) awaitingPreferred() bool {
-	if r.ans.pending == 0 {
+	if r.ans.pending == 0 || r.ans.noWait {
 		return false
 	}
-	pf := r.cands.prefer
-	if pf == 0 {
-		pf = resolver.IPv6
-	}
+	pf := r.preferred()
 	if !slices.Contains(r.fams, pf) {
 		return false
 	}
@@ -157,6 +166,88 @@ func (r *run) awaitingPreferred() bool {
 		}
 	}
 	return true
+}
+
+// preferred is the family the dial prefers: PreferredFamily, else the
+// one learned for the name, else IPv6.
+func (r *run) preferred() resolver.Family {
+	if r.cands.prefer != 0 {
+		return r.cands.prefer
+	}
+	return resolver.IPv6
+}
+
+// noteFirstStart records, as the first attempt starts, whether the dial
+// waited the Resolution Delay out for the AAAA answer.
+func (r *run) noteFirstStart(awaiting bool) {
+	r.ans.waitedOut = awaiting && r.preferred() == resolver.IPv6
+}
+
+// applyNameHistory applies what was learned of the host name: the family
+// that works goes first (unless PreferredFamily says otherwise), and an
+// AAAA answer that was late on recent dials is not waited for.
+func (r *run) applyNameHistory() {
+	ns := r.learn.nameState()
+	now := time.Now()
+	if ns.second != 0 && now.Before(ns.secondUntil) && r.cands.prefer == 0 {
+		r.cands.prefer = other(ns.second)
+	}
+	r.ans.noWait = now.Before(ns.aaaaLate)
+}
+
+// learnName records what this dial showed of its host name: when winner
+// (zero for a failed dial) is of the other family than the first attempt
+// and the first family's attempts went unanswered, that family goes second
+// next time; a win by the family learned to go second forgets that; and
+// whether the AAAA answer missed the Resolution Delay.
+func (r *run) learnName(winner netip.AddrPort) {
+	if r.learn == nil || !r.ans.named {
+		return
+	}
+	var second resolver.Family
+	set := false
+	if winner.IsValid() && len(r.cands.tried) > 0 {
+		first, won := resolver.Of(r.cands.tried[0]), resolver.Of(winner.Addr())
+		switch {
+		case won != first && r.unanswered(first):
+			second, set = first, true
+		case won == other(r.cands.prefer) && r.cands.prefer != r.d.preferredFamily():
+			set = true // the family learned to go second won: forget it
+		}
+	}
+	late := r.ans.waitedOut
+	onTime := r.ans.aaaaIn && (r.ans.first.IsZero() || !r.ans.aaaaAt.After(r.ans.first.Add(r.sched.resolutionDelay)))
+	if !slices.Contains(r.fams, resolver.IPv6) {
+		late, onTime = false, false
+	}
+	r.learn.learnName(second, set, late && !onTime, onTime)
+}
+
+// unanswered reports whether every attempt of family f in this dial went
+// unanswered: timed out, found no route, or was still running a whole
+// Connection Attempt Delay after it started; and there was one.
+func (r *run) unanswered(f resolver.Family) bool {
+	n := 0
+	for _, a := range r.failures {
+		if resolver.Of(a.Addr.Addr()) != f {
+			continue
+		}
+		if c := causeOf(a.Err); c != causeTimeout && c != causeUnreachable {
+			return false
+		}
+		n++
+	}
+	now := time.Now()
+	for _, a := range r.running {
+		if resolver.Of(a.addr.Addr()) != f {
+			continue
+		}
+		if now.Sub(a.start) < a.delay {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // dnsDone fires httptrace's DNSDone once for a name, when the resolver

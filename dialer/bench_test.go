@@ -247,7 +247,7 @@ func BenchmarkPlan(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				copy(scratch, in)
-				if out := plan(scratch, nil, 1, 0, benchPlanSource); len(out) != n {
+				if out := plan(scratch, nil, 1, 0, benchPlanSource, nil); len(out) != n {
 					b.Fatalf("plan returned %d addresses, want %d", len(out), n)
 				}
 			}

@@ -163,16 +163,20 @@ type Dialer struct {
 	// DisableNAT64 turns off NAT64 address synthesis.
 	DisableNAT64 bool
 
-	// DisableHistory turns off learning across dials. By default a Dialer
-	// remembers, for a few minutes, destinations whose attempts went
-	// unanswered (a black-holed IPv6 path, say) and sorts them after working
-	// ones on later dials (RFC 6724 rule 1, "avoid unusable destinations"),
-	// so a broken path costs one Connection Attempt Delay once instead of on
-	// every connection. The history is shared by all Dialers in the process,
-	// keyed by source address and destination address and port, and is only
-	// used on the default connection path: not when DialAttempt, Control,
-	// ControlContext or a LocalAddr IP is set, since those may take
-	// attempts over routes the source address does not tell apart.
+	// History is where this Dialer learns across dials and applies what
+	// it learned (see History): black-holed destinations sorted last,
+	// refused ones after the others, faster ones first, a Connection
+	// Attempt Delay from measured round-trip times, and per host name the
+	// family that works going first. Nil means one History shared by
+	// every Dialer in the process, used only on the default connection
+	// path: not when DialAttempt, Control, ControlContext or a LocalAddr
+	// IP is set, since those may take attempts over routes the source
+	// address does not tell apart. A History given here is used on every
+	// path; give each tenant, or each test, its own.
+	History *History
+
+	// DisableHistory turns off learning across dials: every dial starts
+	// from what the RFCs say, as a cold process does.
 	DisableHistory bool
 
 	// Policy, when set, vets every address before the dial may try it:
@@ -203,10 +207,6 @@ type Dialer struct {
 	// means a UDP "connect" probe (no packet is sent), cached briefly. It
 	// may be called from several goroutines at once.
 	SourceAddr func(dst netip.Addr) (src netip.Addr, ok bool)
-
-	// testHistory, set by tests, is a private history used even when
-	// DialAttempt is set.
-	testHistory *history
 }
 
 // Compile-time checks that Dialer is a drop-in where net.Dialer is used.
@@ -457,10 +457,11 @@ func (d *Dialer) settings(network, host string, port uint16, fams []resolver.Fam
 	s.nd = d.netDialer()
 	s.nd.LocalAddr = la.attempt
 	switch {
-	case d.testHistory != nil:
-		s.learn = &learner{h: d.testHistory, src: src, port: port}
-	case !d.DisableHistory && d.DialAttempt == nil && d.Control == nil && d.ControlContext == nil && la.family == 0:
-		s.learn = &learner{h: &sharedHistory, src: src, port: port}
+	case d.DisableHistory:
+	case d.History != nil:
+		s.learn = &learner{h: d.History, src: src, host: host, port: port}
+	case d.DialAttempt == nil && d.Control == nil && d.ControlContext == nil && la.family == 0:
+		s.learn = &learner{h: &sharedHistory, src: src, host: host, port: port}
 	}
 	if s.learn != nil {
 		s.src = s.learn.sourceFunc()

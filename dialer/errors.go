@@ -228,6 +228,7 @@ func (r *run) fail(ctxErr error) error {
 	if errors.Is(ctxErr, context.DeadlineExceeded) {
 		r.learnSlow()
 	}
+	r.learnName(netip.AddrPort{})
 	tried := len(r.cands.tried)
 	var err error
 	switch {

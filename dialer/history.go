@@ -1,101 +1,161 @@
 package dialer
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/dualstack-go/happyeyeballs/internal/rfc6724"
+	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
-// History: what a Dialer learns across dials.
+// History holds what Dialers learn across dials, so that a broken path
+// costs its delay once rather than on every connection:
 //
-// RFC 6724 rule 1 prefers a destination over one that "is known to be
-// unreachable". A dial learns that a destination is unreachable when its
-// attempt times out (a black hole), when the network reports it
-// unreachable, or when it is still without an answer a full Connection
-// Attempt Delay after it started and another address has won. The next
-// dials to that service then sort it after the ones that work, so a broken
-// IPv6 path costs one Connection Attempt Delay once, not on every
-// connection as with net.Dialer. The address is still tried (after the
-// others), and the mark is dropped as soon as an attempt to it connects, or
-// after historyTTL.
+//   - destinations whose attempts went unanswered (a black hole) or were
+//     reported unreachable are sorted after working ones for 10 minutes
+//     (RFC 6724 rule 1, "avoid unusable destinations"; RFC 6555 §4.2);
+//   - destinations that refused a connection are sorted after the others
+//     of their family for 30 seconds;
+//   - destinations that connected are preferred, the faster first, among
+//     those equal up to RFC 6724 rule 8 (RFC 8305 §4: a rule on historical
+//     RTT, then one for addresses used before, between rules 8 and 9), and
+//     their smoothed round-trip time sets the Connection Attempt Delay
+//     when the Dialer's is left at its default (RFC 8305 §5);
+//   - per host name, a family whose attempts went unanswered while the
+//     other family connected goes second on the next dials (it is still
+//     tried, one Connection Attempt Delay later), and an AAAA answer that
+//     missed the Resolution Delay is not waited for again (it is still
+//     asked for, and used when it comes).
 //
-// The history is keyed by (source address, destination address and port):
-// what was learned on one network (one source address) never applies on
-// another (RFC 8305 §4), and one service's black hole does not affect
-// another's. It is learned only on the built-in connection path; attempts
-// made by a DialAttempt hook run over routes the Dialer cannot see.
+// Everything is keyed by the source address the host uses (for a name, by
+// the sources toward each family), so what was learned on one network
+// never applies on another (RFC 8305 §4). The marks are dropped as soon as
+// a dial proves them wrong, or when they expire.
+//
+// The zero value is ready to use. A History is safe for concurrent use
+// and bounded: it keeps the most recently used 4096 destinations and 1024
+// names. A Dialer uses its own History when given one, and otherwise a
+// process-wide one (see Dialer.History).
+type History struct {
+	mu    sync.Mutex
+	dests lru[destKey, destState]
+	names lru[nameKey, nameState]
+}
 
-// historyTTL is how long an unreachable mark lasts. RFC 6555 §4.2 suggests
-// remembering such results for no more than 10 minutes.
-const historyTTL = 10 * time.Minute
+// How long each kind of mark lasts.
+const (
+	historyTTL = 10 * time.Minute // unreachable marks and name marks (RFC 6555 §4.2)
+	refusedTTL = 30 * time.Second
+	rttTTL     = 10 * time.Minute
+)
 
-// historyMax bounds the number of marks kept.
-const historyMax = 4096
+// Bounds on what a History keeps.
+const (
+	maxDests = 4096
+	maxNames = 1024
+)
 
-type historyKey struct {
+// Bounds of a Connection Attempt Delay derived from RTT history (RFC 8305
+// §5, §8).
+const (
+	minAdaptiveDelay = 100 * time.Millisecond
+	maxAdaptiveDelay = 2 * time.Second
+)
+
+// sharedHistory serves Dialers that have no History of their own.
+var sharedHistory History
+
+// Reset forgets everything learned, as when the host moves to another
+// network.
+func (h *History) Reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.dests.clear()
+	h.names.clear()
+}
+
+type destKey struct {
 	src netip.Addr
 	dst netip.AddrPort
 }
 
-type history struct {
-	mu    sync.Mutex
-	marks map[historyKey]time.Time // when the mark expires
+type destState struct {
+	unreachableUntil time.Time
+	refusedUntil     time.Time
+	srtt, rttvar     time.Duration // RFC 6298 §2; zero srtt: no sample
+	rttAt            time.Time     // when the last sample was taken
 }
 
-// sharedHistory is used by every Dialer whose DisableHistory is false.
-var sharedHistory history
-
-func (h *history) unreachable(src netip.Addr, dst netip.AddrPort, now time.Time) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	exp, ok := h.marks[historyKey{src, dst}]
-	if ok && !now.Before(exp) {
-		delete(h.marks, historyKey{src, dst})
-		return false
-	}
-	return ok
-}
-
-func (h *history) markUnreachable(src netip.Addr, dst netip.AddrPort, now time.Time) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.marks == nil {
-		h.marks = make(map[historyKey]time.Time)
-	}
-	if len(h.marks) >= historyMax {
-		// Drop expired marks; if none are, drop an arbitrary one: the
-		// history is an optimisation, never a correctness need.
-		for k, exp := range h.marks {
-			if !now.Before(exp) {
-				delete(h.marks, k)
-			}
-		}
-		for k := range h.marks {
-			if len(h.marks) < historyMax {
-				break
-			}
-			delete(h.marks, k)
-		}
-	}
-	h.marks[historyKey{src, dst}] = now.Add(historyTTL)
-}
-
-func (h *history) markReachable(src netip.Addr, dst netip.AddrPort) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.marks, historyKey{src, dst})
-}
-
-// learner connects one dial to the history; a nil *learner learns nothing.
-type learner struct {
-	h    *history
-	src  rfc6724.SourceFunc
+// nameKey is a host name on one network: the source addresses the host
+// uses toward each family when the name was learned.
+type nameKey struct {
+	host string
 	port uint16
+	src6 netip.Addr
+	src4 netip.Addr
+}
+
+type nameState struct {
+	second      resolver.Family // the family to try second; zero: none learned
+	secondUntil time.Time
+	aaaaLate    time.Time // until when the AAAA answer is not waited for
+}
+
+func (h *History) dest(k destKey) (destState, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.dests.get(k)
+}
+
+func (h *History) updateDest(k destKey, f func(*destState)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, _ := h.dests.get(k)
+	f(&s)
+	h.dests.put(k, s, maxDests)
+}
+
+func (h *History) name(k nameKey) (nameState, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.names.get(k)
+}
+
+func (h *History) updateName(k nameKey, f func(*nameState)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, _ := h.names.get(k)
+	f(&s)
+	h.names.put(k, s, maxNames)
+}
+
+// learner connects one dial to a History; a nil *learner learns nothing.
+type learner struct {
+	h    *History
+	src  rfc6724.SourceFunc // without the history
+	host string
+	port uint16
+}
+
+// Probe destinations whose source addresses identify the network a name
+// was learned on: the root name server a.root-servers.net's addresses.
+// Only a route lookup is made (no packet is sent).
+var (
+	networkProbe6 = netip.MustParseAddr("2001:503:ba3e::2:30")
+	networkProbe4 = netip.MustParseAddr("198.41.0.4")
+)
+
+func (l *learner) nameKey() nameKey {
+	k := nameKey{host: strings.ToLower(strings.TrimSuffix(l.host, ".")), port: l.port}
+	k.src6, _ = l.src(networkProbe6)
+	k.src4, _ = l.src(networkProbe4)
+	return k
 }
 
 // sourceFunc wraps src so that destinations marked unreachable have no
@@ -103,33 +163,111 @@ type learner struct {
 func (l *learner) sourceFunc() rfc6724.SourceFunc {
 	return func(dst netip.Addr) (netip.Addr, bool) {
 		s, ok := l.src(dst)
-		if ok && l.h.unreachable(s, netip.AddrPortFrom(dst, l.port), time.Now()) {
+		if !ok {
+			return s, ok
+		}
+		st, found := l.h.dest(destKey{s, netip.AddrPortFrom(dst, l.port)})
+		if found && time.Now().Before(st.unreachableUntil) {
 			return netip.Addr{}, false
 		}
 		return s, ok
 	}
 }
 
-func (l *learner) reachable(dst netip.AddrPort) {
+// rank is the RFC 8305 §4 history rule for dst, for rfc6724.SortRanked:
+// not recently refused first; then lower historical RTT; then used before.
+func (l *learner) rank(dst netip.Addr) uint16 {
+	s, ok := l.src(dst)
+	if !ok {
+		return 0
+	}
+	st, found := l.h.dest(destKey{s, netip.AddrPortFrom(dst, l.port)})
+	now := time.Now()
+	var r uint16 = 1 << 15 // not refused
+	if !found {
+		return r
+	}
+	if now.Before(st.refusedUntil) {
+		r = 0
+	}
+	if st.srtt > 0 && now.Sub(st.rttAt) < rttTTL {
+		// Used before (the low bit), and faster is better: an RTT class
+		// from 1 (2 s or more) up to 14 (under 1 ms).
+		r |= uint16(rttClass(st.srtt))<<1 | 1
+	}
+	return r
+}
+
+// rttClass buckets an RTT so that noise between similar paths does not
+// reorder them (which would defeat DNS round robin): 14 for under 1 ms, 1
+// for 2 s or more.
+func rttClass(rtt time.Duration) int {
+	bounds := [...]time.Duration{
+		time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond,
+		20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond,
+		300 * time.Millisecond, 500 * time.Millisecond, 750 * time.Millisecond, time.Second, 2 * time.Second,
+	}
+	for i, b := range bounds {
+		if rtt < b {
+			return len(bounds) + 1 - i
+		}
+	}
+	return 1
+}
+
+// attemptDelay is the Connection Attempt Delay after starting an attempt to
+// dst, from its RTT history (RFC 8305 §5: like TCP's first retransmission
+// timeout, SRTT + 4·RTTVAR, RFC 6298 §2), within [100 ms, 2 s]; false
+// without history.
+func (l *learner) attemptDelay(dst netip.AddrPort) (time.Duration, bool) {
+	if l == nil {
+		return 0, false
+	}
+	s, ok := l.src(dst.Addr())
+	if !ok {
+		return 0, false
+	}
+	st, found := l.h.dest(destKey{s, dst})
+	if !found || st.srtt == 0 || time.Since(st.rttAt) >= rttTTL {
+		return 0, false
+	}
+	return min(max(st.srtt+4*st.rttvar, minAdaptiveDelay), maxAdaptiveDelay), true
+}
+
+func (l *learner) update(dst netip.AddrPort, f func(*destState)) {
 	if l == nil {
 		return
 	}
 	if s, ok := l.src(dst.Addr()); ok {
-		l.h.markReachable(s, dst)
+		l.h.updateDest(destKey{s, dst}, f)
 	}
+}
+
+// connected records a connection to dst whose TCP handshake took rtt
+// (zero: not measured): the marks against it go, and rtt is a sample.
+func (l *learner) connected(dst netip.AddrPort, rtt time.Duration) {
+	l.update(dst, func(st *destState) {
+		st.unreachableUntil, st.refusedUntil = time.Time{}, time.Time{}
+		if rtt <= 0 {
+			return
+		}
+		if st.srtt == 0 || time.Since(st.rttAt) >= rttTTL {
+			st.srtt, st.rttvar = rtt, rtt/2
+		} else {
+			st.rttvar = (3*st.rttvar + (st.srtt - rtt).Abs()) / 4
+			st.srtt = (7*st.srtt + rtt) / 8
+		}
+		st.rttAt = time.Now()
+	})
 }
 
 func (l *learner) unreachable(dst netip.AddrPort) {
-	if l == nil {
-		return
-	}
-	if s, ok := l.src(dst.Addr()); ok {
-		l.h.markUnreachable(s, dst, time.Now())
-	}
+	l.update(dst, func(st *destState) { st.unreachableUntil = time.Now().Add(historyTTL) })
 }
 
 // failed records a failed attempt: timeouts and unreachable networks mark
-// the destination; refusals and other errors say the path works.
+// the destination unreachable; a refusal (the path works, the service
+// does not) sorts it after the others of its family for a while.
 func (l *learner) failed(dst netip.AddrPort, err error) {
 	if l == nil {
 		return
@@ -138,9 +276,87 @@ func (l *learner) failed(dst netip.AddrPort, err error) {
 	case errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, syscall.EHOSTUNREACH),
 		errors.Is(err, syscall.ENETUNREACH), errors.Is(err, context.DeadlineExceeded):
 		l.unreachable(dst)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		l.update(dst, func(st *destState) {
+			st.unreachableUntil = time.Time{}
+			st.refusedUntil = time.Now().Add(refusedTTL)
+		})
 	case errors.Is(err, context.Canceled):
 		// Says nothing about the path.
 	default:
-		l.reachable(dst)
+		l.update(dst, func(st *destState) { st.unreachableUntil = time.Time{} })
 	}
+}
+
+// nameState returns what was learned of the dial's host name.
+func (l *learner) nameState() nameState {
+	if l == nil {
+		return nameState{}
+	}
+	st, _ := l.h.name(l.nameKey())
+	return st
+}
+
+// learnName records, for the dial's host name, which family to try
+// second (zero: forget it) and whether the AAAA answer missed the
+// Resolution Delay (late) or came in time (onTime).
+func (l *learner) learnName(second resolver.Family, setSecond bool, aaaaLate, aaaaOnTime bool) {
+	if l == nil || (!setSecond && !aaaaLate && !aaaaOnTime) {
+		return
+	}
+	now := time.Now()
+	l.h.updateName(l.nameKey(), func(st *nameState) {
+		if setSecond {
+			st.second, st.secondUntil = second, now.Add(historyTTL)
+		}
+		switch {
+		case aaaaLate:
+			st.aaaaLate = now.Add(historyTTL)
+		case aaaaOnTime:
+			st.aaaaLate = time.Time{}
+		}
+	})
+}
+
+// lru is a map with a bound: putting a new key beyond it drops the least
+// recently used one. Its methods need the History's lock.
+type lru[K comparable, V any] struct {
+	order list.List // of *lruEntry, most recently used first
+	index map[K]*list.Element
+}
+
+type lruEntry[K comparable, V any] struct {
+	k K
+	v V
+}
+
+func (c *lru[K, V]) get(k K) (V, bool) {
+	if el, ok := c.index[k]; ok {
+		c.order.MoveToFront(el)
+		return el.Value.(*lruEntry[K, V]).v, true
+	}
+	var zero V
+	return zero, false
+}
+
+func (c *lru[K, V]) put(k K, v V, bound int) {
+	if el, ok := c.index[k]; ok {
+		el.Value.(*lruEntry[K, V]).v = v
+		c.order.MoveToFront(el)
+		return
+	}
+	if c.index == nil {
+		c.index = make(map[K]*list.Element)
+	}
+	c.index[k] = c.order.PushFront(&lruEntry[K, V]{k, v})
+	for c.order.Len() > bound {
+		old := c.order.Back()
+		c.order.Remove(old)
+		delete(c.index, old.Value.(*lruEntry[K, V]).k)
+	}
+}
+
+func (c *lru[K, V]) clear() {
+	c.order.Init()
+	clear(c.index)
 }

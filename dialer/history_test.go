@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
+	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
 // TestHistory_BlackHoleLearned: a black-holed IPv6 path costs one
@@ -21,7 +22,7 @@ func TestHistory_BlackHoleLearned(t *testing.T) {
 		n.Set(v6a, simnet.BlackHoled())
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
 		d := simDialer(&n, dualStatic(v6a, v4a))
-		d.testHistory = new(history)
+		d.History = new(History)
 
 		dial := func() (time.Duration, netip.AddrPort) {
 			t.Helper()
@@ -47,11 +48,13 @@ func TestHistory_BlackHoleLearned(t *testing.T) {
 		}
 
 		// IPv4 breaks too: the marked IPv6 address is still tried, second,
-		// and connecting clears its mark.
+		// and connecting clears its mark. It starts 100 ms after IPv4, not
+		// 250: IPv4's measured 20 ms round trip gives a Connection Attempt
+		// Delay of 20 + 4×10 ms, raised to the 100 ms minimum (RFC 8305 §5).
 		n.Set(v6a, simnet.Accepting(10*time.Millisecond))
 		n.Set(v4a, simnet.BlackHoled())
-		if took, ap := dial(); took != 260*time.Millisecond || ap.Addr() != v6a {
-			t.Fatalf("third dial: %v over %v; want 260ms over %v", took, ap, v6a)
+		if took, ap := dial(); took != 110*time.Millisecond || ap.Addr() != v6a {
+			t.Fatalf("third dial: %v over %v; want 110ms over %v", took, ap, v6a)
 		}
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
 		time.Sleep(historyTTL) // the IPv4 mark from the third dial expires
@@ -69,7 +72,7 @@ func TestHistory_RefusalIsNotUnreachable(t *testing.T) {
 		n.Set(v6a, simnet.Refusing(5*time.Millisecond))
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
 		d := simDialer(&n, dualStatic(v6a, v4a))
-		d.testHistory = new(history)
+		d.History = new(History)
 		for i := range 2 {
 			c, err := d.DialContext(context.Background(), "tcp", "example.com:443")
 			require.NoError(t, err)
@@ -100,4 +103,144 @@ func TestHistory_NotLearnedWithDialAttempt(t *testing.T) {
 			synctest.Wait()
 		}
 	})
+}
+
+// dialTimes dials example.com n times with d, waiting for the losers each
+// time, and returns how long each dial took and what it connected to.
+func dialTimes(t *testing.T, d *Dialer, network string, n int) ([]time.Duration, []netip.Addr) {
+	t.Helper()
+	var took []time.Duration
+	var won []netip.Addr
+	for range n {
+		start := time.Now()
+		c, err := d.DialContext(context.Background(), network, "example.com:443")
+		require.NoError(t, err)
+		took = append(took, time.Since(start))
+		won = append(won, c.RemoteAddr().(interface{ AddrPort() netip.AddrPort }).AddrPort().Addr())
+		c.Close()
+		synctest.Wait()
+	}
+	return took, won
+}
+
+// Three black-holed IPv6 addresses cost one Connection Attempt Delay
+// once, not one per dial: the name learns that IPv6 goes second.
+func TestHistory_FamilyLearnedPerName(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n simnet.Network
+		for _, a := range []netip.Addr{v6a, v6b, v6c} {
+			n.Set(a, simnet.BlackHoled())
+		}
+		n.Set(v4a, simnet.Accepting(20*ms))
+		d := simDialer(&n, &resolver.Static{AAAA: simAnswer(0, v6a, v6b, v6c), A: simAnswer(0, v4a)})
+		d.History = new(History)
+		took, won := dialTimes(t, d, "tcp", 4)
+		require.Equal(t, []time.Duration{270 * ms, 20 * ms, 20 * ms, 20 * ms}, took)
+		require.Equal(t, []netip.Addr{v4a, v4a, v4a, v4a}, won)
+
+		// IPv4 fails: IPv6 is still tried, one Connection Attempt Delay
+		// later (the one IPv4's 20 ms round trip gives: 100 ms), and its
+		// win makes IPv4 the family to try second.
+		n.Set(v4a, simnet.BlackHoled())
+		n.Set(v6b, simnet.Accepting(10*ms))
+		took, won = dialTimes(t, d, "tcp", 2)
+		require.Equal(t, v6b, won[0])
+		require.Equal(t, v6b, won[1])
+		require.Equal(t, 10*ms, took[1], "IPv6 first again")
+
+		// Another network (another source address) learned nothing.
+		d.SourceAddr = func(dst netip.Addr) (netip.Addr, bool) {
+			if dst.Is4() {
+				return netip.MustParseAddr("198.51.100.1"), true
+			}
+			return netip.MustParseAddr("2001:db8:ffff::1"), true
+		}
+		n.Set(v6b, simnet.BlackHoled())
+		n.Set(v4a, simnet.Accepting(20*ms))
+		took, _ = dialTimes(t, d, "tcp", 1)
+		require.Equal(t, 270*ms, took[0], "what was learned on one network does not apply on another")
+	})
+}
+
+// An AAAA answer that missed the Resolution Delay is not waited for on the
+// next dials (RFC 8305 §3 costs it once); it is still asked for and used.
+// When it comes in time again, the Resolution Delay is back.
+func TestHistory_LateAAAALearned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n simnet.Network
+		n.Set(v6a, simnet.Accepting(10*ms))
+		n.Set(v4a, simnet.Accepting(20*ms))
+		late := &resolver.Static{AAAA: simAnswer(time.Second, v6a), A: simAnswer(0, v4a)}
+		d := simDialer(&n, late)
+		d.History = new(History)
+		took, _ := dialTimes(t, d, "tcp", 3)
+		require.Equal(t, []time.Duration{70 * ms, 20 * ms, 20 * ms}, took)
+
+		// The AAAA answer is late but IPv4 is broken: it still joins the
+		// race when it comes, at 1 s.
+		n.Set(v4a, simnet.BlackHoled())
+		took, won := dialTimes(t, d, "tcp", 1)
+		require.Equal(t, v6a, won[0])
+		require.Equal(t, time.Second+10*ms, took[0])
+
+		// AAAA in time again (10 ms after A): the next dial waits for it.
+		n.Set(v4a, simnet.Accepting(20*ms))
+		d.Resolver = &resolver.Static{AAAA: simAnswer(10*ms, v6a), A: simAnswer(0, v4a)}
+		took, won = dialTimes(t, d, "tcp", 2)
+		require.Equal(t, []netip.Addr{v4a, v6a}, won, "the first dial does not wait; its AAAA is on time")
+		require.Equal(t, 20*ms, took[1], "AAAA at 10 ms, IPv6 connects 10 ms later")
+	})
+}
+
+// The Connection Attempt Delay follows a destination's measured round
+// trip (RFC 8305 §5: SRTT + 4·RTTVAR, within [100 ms, 2 s]); with no
+// history it stays 250 ms.
+func TestHistory_AdaptiveAttemptDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n simnet.Network
+		n.Set(v6a, simnet.Accepting(150*ms))
+		n.Set(v6b, simnet.Accepting(10*ms))
+		d := simDialer(&n, &resolver.Static{AAAA: simAnswer(0, v6a, v6b)})
+		d.History = new(History)
+		took, _ := dialTimes(t, d, "tcp6", 1)
+		require.Equal(t, 150*ms, took[0])
+
+		// v6a measured at 150 ms: the next address waits 150 + 4×75 =
+		// 450 ms for it, not 250.
+		n.Set(v6a, simnet.BlackHoled())
+		took, won := dialTimes(t, d, "tcp6", 1)
+		require.Equal(t, v6b, won[0])
+		require.Equal(t, 460*ms, took[0])
+
+		// A configured delay is kept as configured.
+		d.History = new(History)
+		n.Set(v6a, simnet.Accepting(150*ms))
+		dialTimes(t, d, "tcp6", 1)
+		n.Set(v6a, simnet.BlackHoled())
+		d.ConnectionAttemptDelay = 300 * ms
+		took, _ = dialTimes(t, d, "tcp6", 1)
+		require.Equal(t, 310*ms, took[0])
+	})
+}
+
+// The history is bounded, least recently used first out, and Reset
+// forgets everything.
+func TestHistory_BoundedAndReset(t *testing.T) {
+	var h History
+	src := netip.MustParseAddr("2001:db8::100")
+	key := func(i int) destKey {
+		return destKey{src, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 443)}
+	}
+	for i := range maxDests + 10 {
+		h.updateDest(key(i), func(st *destState) { st.srtt = ms })
+	}
+	require.Equal(t, maxDests, h.dests.order.Len())
+	_, ok := h.dest(key(0))
+	require.False(t, ok, "the oldest entry went first")
+	_, ok = h.dest(key(maxDests + 9))
+	require.True(t, ok)
+	h.updateName(nameKey{host: "example.com"}, func(st *nameState) { st.second = resolver.IPv6 })
+	h.Reset()
+	require.Zero(t, h.dests.order.Len())
+	require.Zero(t, h.names.order.Len())
 }

@@ -14,14 +14,15 @@ type candidates struct {
 	untried, tried []netip.Addr
 
 	firstCount int             // First Address Family Count (RFC 8305 §4)
-	prefer     resolver.Family // PreferredFamily; zero: RFC 6724 decides
+	prefer     resolver.Family // PreferredFamily, or learned; zero: RFC 6724 decides
 	src        rfc6724.SourceFunc
+	rank       rfc6724.RankFunc // the learned history's rules; nil: none
 }
 
 // add merges new addresses into the untried ones and plans their order
 // again (RFC 8305 §6: late answers join the addresses not yet tried).
 func (c *candidates) add(addrs []netip.Addr) {
-	c.untried = plan(append(c.untried, addrs...), c.tried, c.firstCount, c.prefer, c.src)
+	c.untried = plan(append(c.untried, addrs...), c.tried, c.firstCount, c.prefer, c.src, c.rank)
 }
 
 // known reports whether addr is already among the candidates.
@@ -47,13 +48,14 @@ func (c *candidates) all() []netip.Addr {
 // interleaved. tried are the addresses already attempted in this dial, in
 // order; they decide where the interleaving resumes, so that a late answer
 // slots in as RFC 8305 §6 asks (a late IPv4 address goes next after an
-// IPv6 attempt). untried is sorted in place; the result may share its
-// backing array. plan is a pure function of its inputs and src.
-func plan(untried, tried []netip.Addr, firstCount int, prefer resolver.Family, src rfc6724.SourceFunc) []netip.Addr {
+// IPv6 attempt). rank, when set, adds the history rules of RFC 8305 §4.
+// untried is sorted in place; the result may share its backing array.
+// plan is a pure function of its inputs, src and rank.
+func plan(untried, tried []netip.Addr, firstCount int, prefer resolver.Family, src rfc6724.SourceFunc, rank rfc6724.RankFunc) []netip.Addr {
 	if len(untried) == 0 {
 		return untried
 	}
-	rfc6724.Sort(untried, src)
+	rfc6724.SortRanked(untried, src, rank)
 	first, count := nextFamilies(untried, tried, firstCount, prefer)
 	return interleave(untried, first, count)
 }

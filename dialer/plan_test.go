@@ -189,7 +189,7 @@ func TestPlan(t *testing.T) {
 			if src == nil {
 				src = planDualStack
 			}
-			got := plan(planAddrs(tc.untried), planAddrs(tc.tried), max(tc.firstCount, 1), tc.prefer, src)
+			got := plan(planAddrs(tc.untried), planAddrs(tc.tried), max(tc.firstCount, 1), tc.prefer, src, nil)
 			if g := planString(got); g != tc.want {
 				t.Errorf("plan(untried %q, tried %q)\n got %s\nwant %s", tc.untried, tc.tried, g, tc.want)
 			}

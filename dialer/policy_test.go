@@ -129,7 +129,7 @@ func TestDialContext_policyRejectsPreferredFamily(t *testing.T) {
 				A:    resolver.StaticAnswer{Addrs: []netip.Addr{v4a}, Delay: 20 * time.Millisecond},
 			},
 			DialAttempt: n.Dial, SourceAddr: simnet.SourceAll, Policy: noIPv6,
-			testHistory: new(history),
+			History: new(History),
 		}
 		start := time.Now()
 		c, err := d.DialContext(context.Background(), "tcp", "example.com:443")

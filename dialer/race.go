@@ -28,6 +28,7 @@ type run struct {
 	running   []runningAttempt // attempts in flight
 	failures  []*AttemptError  // attempts that failed, in the order they ended
 	lastStart time.Time        // when the latest attempt started
+	lastDelay time.Duration    // the Connection Attempt Delay after it
 	failed    bool             // an attempt has failed since lastStart
 }
 
@@ -35,6 +36,7 @@ type runningAttempt struct {
 	index int
 	addr  netip.AddrPort
 	start time.Time
+	delay time.Duration // its Connection Attempt Delay
 }
 
 type attemptResult struct {
@@ -42,6 +44,7 @@ type attemptResult struct {
 	addr   netip.AddrPort
 	offset time.Duration // start, since the dial began
 	begun  time.Time
+	rtt    time.Duration // how long TCP took to connect; zero if it did not
 	conn   net.Conn
 	err    error
 }
@@ -51,6 +54,9 @@ func newRun(ctx context.Context, s settings, start time.Time) *run {
 	r.hooks.m = s.d.Metrics
 	r.deadline, _ = ctx.Deadline()
 	r.cands = candidates{firstCount: s.d.firstAddressFamilyCount(), prefer: s.d.preferredFamily(), src: s.src}
+	if s.learn != nil {
+		r.cands.rank = s.learn.rank
+	}
 	return r
 }
 
@@ -85,6 +91,7 @@ func (r *run) dialName(ctx context.Context) (net.Conn, error) {
 	r.ans.named = true
 	r.ans.pending = len(r.fams)
 	r.ans.dnsPending = len(r.fams)
+	r.applyNameHistory()
 	answers := r.d.resolver().Resolve(lookupCtx, r.host, r.fams...)
 	if answers == nil {
 		r.resolverClosed()
@@ -176,6 +183,7 @@ func (r *run) progress() progress {
 		tried:     len(r.cands.tried),
 		running:   len(r.running),
 		lastStart: r.lastStart,
+		delay:     r.lastDelay,
 		failed:    r.failed,
 		// Only the first attempt waits for the preferred family.
 		awaitingPreferred: len(r.cands.tried) == 0 && r.awaitingPreferred(),
@@ -197,12 +205,16 @@ func (r *run) ctxErr(ctx context.Context) error {
 }
 
 func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, done <-chan struct{}, now time.Time) {
+	if len(r.cands.tried) == 0 {
+		r.noteFirstStart(r.awaitingPreferred())
+	}
 	addr := r.cands.next()
-	r.lastStart = now
-	r.failed = false
 	ap := netip.AddrPortFrom(addr, r.port)
+	r.lastStart = now
+	r.lastDelay = r.attemptDelay(ap)
+	r.failed = false
 	index := len(r.cands.tried) - 1
-	r.running = append(r.running, runningAttempt{index: index, addr: ap, start: now})
+	r.running = append(r.running, runningAttempt{index: index, addr: ap, start: now, delay: r.lastDelay})
 	offset := now.Sub(r.start)
 	r.hooks.attemptStart(AttemptStartInfo{Addr: ap, Index: index, Elapsed: offset})
 	r.hooks.m.attemptStarted(ap)
@@ -230,6 +242,10 @@ func (r *run) attempt(ctx context.Context, results chan<- attemptResult, done <-
 	default:
 	}
 	conn, err := r.dialOne(ctx, ap)
+	var rtt time.Duration
+	if err == nil {
+		rtt = time.Since(begun)
+	}
 	if err == nil && r.handshake != nil {
 		var hc net.Conn
 		hc, err = r.handshake(ctx, conn)
@@ -244,12 +260,12 @@ func (r *run) attempt(ctx context.Context, results chan<- attemptResult, done <-
 		}
 	}
 	select {
-	case results <- attemptResult{index: index, addr: ap, offset: offset, begun: begun, conn: conn, err: err}:
+	case results <- attemptResult{index: index, addr: ap, offset: offset, begun: begun, rtt: rtt, conn: conn, err: err}:
 	case <-done:
 		if conn != nil {
 			conn.Close()
 			err = errLateWinner
-			r.learn.reachable(ap)
+			r.learn.connected(ap, rtt)
 		}
 		r.hooks.m.attemptCancelled(ap)
 		r.hooks.attemptDone(AttemptDoneInfo{
@@ -295,8 +311,9 @@ func attemptNetwork(ap netip.AddrPort) string {
 
 func (r *run) win(res attemptResult) net.Conn {
 	elapsed := time.Since(r.start)
-	r.learn.reachable(res.addr)
+	r.learn.connected(res.addr, res.rtt)
 	r.learnSlow()
+	r.learnName(res.addr)
 	r.hooks.attemptDone(AttemptDoneInfo{
 		Addr: res.addr, Index: res.index, Won: true,
 		Elapsed: elapsed, Duration: time.Since(res.begun),
@@ -315,8 +332,20 @@ func (r *run) learnSlow() {
 	}
 	now := time.Now()
 	for _, a := range r.running {
-		if now.Sub(a.start) >= r.sched.attemptDelay {
+		if now.Sub(a.start) >= a.delay {
 			r.learn.unreachable(a.addr)
 		}
 	}
+}
+
+// attemptDelay is the Connection Attempt Delay after starting an attempt
+// to ap: the Dialer's, or, when that is left at its default, one derived
+// from ap's round-trip time history (RFC 8305 §5).
+func (r *run) attemptDelay(ap netip.AddrPort) time.Duration {
+	if r.d.ConnectionAttemptDelay == 0 {
+		if d, ok := r.learn.attemptDelay(ap); ok {
+			return d
+		}
+	}
+	return r.sched.attemptDelay
 }

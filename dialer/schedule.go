@@ -32,9 +32,12 @@ type progress struct {
 	tried   int // attempts started
 	running int // attempts in flight
 
-	// lastStart is when the latest attempt started; failed reports that
-	// an attempt has failed since then.
+	// lastStart is when the latest attempt started, and delay its
+	// Connection Attempt Delay when it differs from the schedule's (one
+	// derived from RTT history; zero: the schedule's); failed reports
+	// that an attempt has failed since then.
 	lastStart time.Time
+	delay     time.Duration
 	failed    bool
 
 	// awaitingPreferred reports that no usable address of the preferred
@@ -83,6 +86,9 @@ func (s schedule) next(p progress, now time.Time) (wait time.Duration, ok bool) 
 		return due.Sub(now), true
 	}
 	gap := s.attemptDelay
+	if p.delay > 0 {
+		gap = p.delay
+	}
 	switch {
 	case p.failed || p.running == 0:
 		// A failure starts the next attempt now, but never within 10 ms

@@ -47,13 +47,26 @@ type SourceFunc func(dst netip.Addr) (src netip.Addr, ok bool)
 // Sort does not allocate for up to 16 addresses beyond what src allocates,
 // and allocates once for more.
 func Sort(dsts []netip.Addr, src SourceFunc) {
-	sortBy(dsts, func(a netip.Addr) netip.Addr { return a }, src)
+	sortBy(dsts, func(a netip.Addr) netip.Addr { return a }, src, nil)
+}
+
+// A RankFunc ranks a destination by what a stateful client knows of it,
+// higher first: RFC 8305 §4 asks such a client to add rules between RFC
+// 6724 rules 8 and 9 that prefer destinations with a lower historical
+// round-trip time, then destinations used before. Zero means nothing is
+// known. It may be called from several goroutines at once.
+type RankFunc func(dst netip.Addr) uint16
+
+// SortRanked is Sort with the ranks of rank applied between rules 8 and
+// 9; a nil rank makes it Sort.
+func SortRanked(dsts []netip.Addr, src SourceFunc, rank RankFunc) {
+	sortBy(dsts, func(a netip.Addr) netip.Addr { return a }, src, rank)
 }
 
 // SortAddrPorts is Sort for address-port pairs: it orders dsts by their
 // addresses exactly as Sort would and never looks at the ports.
 func SortAddrPorts(dsts []netip.AddrPort, src SourceFunc) {
-	sortBy(dsts, netip.AddrPort.Addr, src)
+	sortBy(dsts, netip.AddrPort.Addr, src, nil)
 }
 
 // inlineEntries is how many addresses Sort handles with a stack buffer.
@@ -65,10 +78,10 @@ const inlineEntries = 16
 // attribute is derived once per address rather than once per comparison.
 type entry[T any] struct {
 	v   T
-	key uint32
+	key uint64
 }
 
-func sortBy[T any](dsts []T, addrOf func(T) netip.Addr, src SourceFunc) {
+func sortBy[T any](dsts []T, addrOf func(T) netip.Addr, src SourceFunc, rank RankFunc) {
 	if len(dsts) < 2 {
 		return
 	}
@@ -89,7 +102,11 @@ func sortBy[T any](dsts []T, addrOf func(T) netip.Addr, src SourceFunc) {
 		if d.IsValid() {
 			s, ok = src(d)
 		}
-		es[i] = entry[T]{v: v, key: attrsOf(d, s, ok).key()}
+		a := attrsOf(d, s, ok)
+		if rank != nil && d.IsValid() {
+			a.rank = rank(d)
+		}
+		es[i] = entry[T]{v: v, key: a.key()}
 	}
 	// Higher key first; stable, so equal keys keep their order (rule 10).
 	slices.SortStableFunc(es, func(a, b entry[T]) int { return cmp.Compare(b.key, a.key) })
@@ -103,12 +120,13 @@ func sortBy[T any](dsts []T, addrOf func(T) netip.Addr, src SourceFunc) {
 // so the rules together are a lexicographic order over these fields,
 // which key packs into one integer.
 type attrs struct {
-	usable     bool  // rule 1: Source(D) is defined
-	matchScope bool  // rule 2: Scope(D) = Scope(Source(D))
-	matchLabel bool  // rule 5: Label(D) = Label(Source(D))
-	precedence uint8 // rule 6: Precedence(D)
-	scope      scope // rule 8: Scope(D)
-	commonLen  uint8 // rule 9: CommonPrefixLen(Source(D), D); 0 unless both are IPv6
+	usable     bool   // rule 1: Source(D) is defined
+	matchScope bool   // rule 2: Scope(D) = Scope(Source(D))
+	matchLabel bool   // rule 5: Label(D) = Label(Source(D))
+	precedence uint8  // rule 6: Precedence(D)
+	scope      scope  // rule 8: Scope(D)
+	rank       uint16 // RFC 8305 §4's history rules, between rules 8 and 9
+	commonLen  uint8  // rule 9: CommonPrefixLen(Source(D), D); 0 unless both are IPv6
 }
 
 // attrsOf derives the attributes of destination d whose source is s
@@ -148,20 +166,21 @@ func attrsOf(d, s netip.Addr, ok bool) attrs {
 
 // key packs a into an integer that is larger for the preferred
 // destination, the fields in rule order from the most significant bits.
-func (a attrs) key() uint32 {
-	var k uint32
+func (a attrs) key() uint64 {
+	var k uint64
 	if a.usable {
-		k |= 1 << 22
+		k |= 1 << 38
 	}
 	if a.matchScope {
-		k |= 1 << 21
+		k |= 1 << 37
 	}
 	if a.matchLabel {
-		k |= 1 << 20
+		k |= 1 << 36
 	}
-	k |= uint32(a.precedence) << 12
-	k |= uint32(0xf-a.scope&0xf) << 8 // smaller scope is preferred
-	k |= uint32(a.commonLen)          // 0..64
+	k |= uint64(a.precedence) << 28
+	k |= uint64(0xf-a.scope&0xf) << 24 // smaller scope is preferred
+	k |= uint64(a.rank) << 8
+	k |= uint64(a.commonLen) // 0..64
 	return k
 }
 

@@ -727,3 +727,35 @@ func TestDefaultPolicy_IPv4PrecedenceUnique(t *testing.T) {
 		}
 	}
 }
+
+// TestSortRanked: the history rules of RFC 8305 §4 sit between RFC 6724
+// rules 8 and 9: they reorder destinations equal up to rule 8 (the same
+// family here), never across families, and a rank of zero changes nothing.
+func TestSortRanked(t *testing.T) {
+	src := func(d netip.Addr) (netip.Addr, bool) {
+		if d.Is4() {
+			return netip.MustParseAddr("198.51.100.1"), true
+		}
+		return netip.MustParseAddr("2001:db8:1::1"), true
+	}
+	in := []netip.Addr{
+		netip.MustParseAddr("2001:db8:1::a"), netip.MustParseAddr("2001:db8:2::b"),
+		netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"),
+	}
+	ranks := map[netip.Addr]uint16{in[1]: 5, in[3]: 7}
+	got := slices.Clone(in)
+	SortRanked(got, src, func(d netip.Addr) uint16 { return ranks[d] })
+	// Rule 9 would put 2001:db8:1::a first (the longer match); the rank
+	// puts 2001:db8:2::b first. IPv6 stays ahead of IPv4 (rule 6).
+	want := []netip.Addr{in[1], in[0], in[3], in[2]}
+	if !slices.Equal(got, want) {
+		t.Errorf("SortRanked = %v; want %v", got, want)
+	}
+	plain := slices.Clone(in)
+	Sort(plain, src)
+	zero := slices.Clone(in)
+	SortRanked(zero, src, func(netip.Addr) uint16 { return 0 })
+	if !slices.Equal(plain, zero) {
+		t.Errorf("rank 0 changed the order: %v; Sort gives %v", zero, plain)
+	}
+}
