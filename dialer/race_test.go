@@ -253,7 +253,7 @@ func TestDialer_Handshake(t *testing.T) {
 		{
 			name: "v3: the handshake-aware wait is bounded by 2 s",
 			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
-			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(1500 * ms), v4a: simnet.Accepting(10 * ms)},
+			hosts: map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(1500 * ms), v4a: simnet.Accepting(10 * ms)},
 			config: func(d *Dialer) {
 				d.Handshake = simHandshake(20*ms, map[netip.Addr]time.Duration{v6a: time.Hour})
 				d.ConnectionAttemptDelay = 1600 * ms
