@@ -157,6 +157,13 @@ func (r *run) awaitingPreferred() bool {
 	if !slices.Contains(r.fams, pf) {
 		return false
 	}
+	if !r.ans.answered[familyIndex(pf)] && !r.hasRoute(pf) {
+		// HEv3: the answer of a family the host has no route for is not
+		// waited for. (The query still goes out, and its answer is used:
+		// a name may resolve to a loopback, link-local or unique-local
+		// address the host can reach.)
+		return false
+	}
 	for _, a := range r.cands.untried {
 		if resolver.Of(a) != pf {
 			continue
@@ -166,6 +173,17 @@ func (r *run) awaitingPreferred() bool {
 		}
 	}
 	return true
+}
+
+// hasRoute reports whether the host has a route toward global addresses
+// of family f (the probe sends no packet; its result is cached briefly).
+func (r *run) hasRoute(f resolver.Family) bool {
+	probe := networkProbe4
+	if f == resolver.IPv6 {
+		probe = networkProbe6
+	}
+	_, ok := r.rawSrc(probe)
+	return ok
 }
 
 // preferred is the family the dial prefers: PreferredFamily, else the

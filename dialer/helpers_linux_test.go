@@ -18,6 +18,7 @@ import (
 
 	"github.com/dualstack-go/happyeyeballs/internal/dnstest"
 	"github.com/dualstack-go/happyeyeballs/internal/loopback"
+	"github.com/dualstack-go/happyeyeballs/internal/rfc6724"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
@@ -171,6 +172,21 @@ func exchange(t *testing.T, c net.Conn, e *loopback.Endpoint) {
 	if got, want := s.RemoteAddr().String(), c.LocalAddr().String(); got != want {
 		t.Errorf("server's peer = %v, want the client's local address %v", got, want)
 	}
+}
+
+// dualStackHost is the kernel's source address selection
+// (rfc6724.ProbeSource), except that the host is said to have routes to
+// global addresses of both families, as a dual-stack host has, whatever
+// the machine running the test has: the loopback timing tests then do
+// not depend on it (a host without an IPv6 route does not wait for AAAA).
+func dualStackHost(dst netip.Addr) (netip.Addr, bool) {
+	switch dst {
+	case networkProbe6:
+		return netip.MustParseAddr("2001:db8::100"), true
+	case networkProbe4:
+		return netip.MustParseAddr("192.0.2.100"), true
+	}
+	return rfc6724.ProbeSource(dst)
 }
 
 // fdBaseline counts open files now and checks, when the test ends (before

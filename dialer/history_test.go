@@ -244,3 +244,23 @@ func TestHistory_BoundedAndReset(t *testing.T) {
 	require.Zero(t, h.dests.order.Len())
 	require.Zero(t, h.names.order.Len())
 }
+
+// On a host without an IPv6 route, an A answer starts the dial at once:
+// there is no IPv6 path to wait the Resolution Delay for (HEv3). The AAAA
+// query still goes out, and a lost one costs nothing.
+func TestDialContext_noIPv6RouteNoResolutionDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n simnet.Network
+		n.Set(v4a, simnet.Accepting(20*ms))
+		d := simDialer(&n, &resolver.Static{AAAA: simNever, A: simAnswer(5*ms, v4a)})
+		d.SourceAddr = func(dst netip.Addr) (netip.Addr, bool) {
+			if dst.Is4() {
+				return netip.MustParseAddr("192.0.2.100"), true
+			}
+			return netip.Addr{}, false // IPv4-only host
+		}
+		took, won := dialTimes(t, d, "tcp", 1)
+		require.Equal(t, v4a, won[0])
+		require.Equal(t, 25*ms, took[0], "A at 5 ms, connected 20 ms later: no 50 ms wait")
+	})
+}

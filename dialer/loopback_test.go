@@ -245,7 +245,7 @@ func TestLoopback_Connect(t *testing.T) {
 				srv = dnstest.Start(t, &dnstest.Faults{Next: zone, ByType: tc.faults})
 			}
 			fdBaseline(t)
-			d := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4), DisableHistory: true}
+			d := Dialer{Resolver: dualStatic(loopback.V6, loopback.V4), DisableHistory: true, SourceAddr: dualStackHost}
 			address := p.Host("dual.test")
 			if tc.dns != nil {
 				d.Resolver, address = tc.dns(t, srv), p.Host(dualName)
