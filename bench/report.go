@@ -302,15 +302,19 @@ func writeHTTPSTable(w io.Writer, scs []scenarioResult) {
 			if c.AttemptsPerSuccess >= 0 {
 				att = fmt.Sprintf("%.1f", c.AttemptsPerSuccess)
 			}
-			fail := fmt.Sprint(c.Failed)
+			var why []string
 			switch {
 			case fb.Capped > 0 && fb.Capped == c.Failed:
-				fail += " (cap)"
+				why = append(why, "cap")
 			case fb.Capped > 0:
-				fail += fmt.Sprintf(" (%d cap)", fb.Capped)
+				why = append(why, fmt.Sprintf("%d cap", fb.Capped))
 			}
 			if c.Stopped != "" {
-				fail += " (stopped)"
+				why = append(why, "stopped")
+			}
+			fail := fmt.Sprint(c.Failed)
+			if len(why) > 0 {
+				fail += " (" + strings.Join(why, ", ") + ")"
 			}
 			fmt.Fprintf(w, "| | %s | %s | %s | %s | %s | %s | %s | %d | %s | %d / %d | %s |\n",
 				c.Client, p50, ms(c.P95), ratio(c.Ratio), fbP50, ms(fb.P95), ratio(fb.Ratio), c.OK, fail, c.IPv6, c.IPv4, att)

@@ -116,8 +116,17 @@ type httpsServers struct {
 	wg  sync.WaitGroup
 }
 
-// startHTTPS serves HTTPS with id's chain on every address given.
-func startHTTPS(listen listenFunc, addrs []netip.AddrPort, id *tlsIdentity) (*httpsServers, error) {
+// httpsTimeout is how long the servers give a client to complete its TLS
+// handshake and send its request: nginx's default client_header_timeout,
+// and at least 5 s more than a dial may last (cap). A server that gave up
+// sooner would end the black-holed handshakes itself (its FIN reaches a
+// client whose ClientHello was lost) and turn a client's hang into a
+// quick failure.
+func httpsTimeout(cap time.Duration) time.Duration { return max(60*time.Second, cap+5*time.Second) }
+
+// startHTTPS serves HTTPS with id's chain on every address given; timeout
+// bounds each connection's handshake and request (httpsTimeout).
+func startHTTPS(listen listenFunc, addrs []netip.AddrPort, id *tlsIdentity, timeout time.Duration) (*httpsServers, error) {
 	s := &httpsServers{srv: &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain")
@@ -128,7 +137,7 @@ func startHTTPS(listen listenFunc, addrs []netip.AddrPort, id *tlsIdentity) (*ht
 			Certificates: []tls.Certificate{id.cert},
 			NextProtos:   []string{"http/1.1"},
 		},
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: timeout,
 		IdleTimeout:       2 * time.Second,
 		// Handshakes that a black hole cuts short are the point of some
 		// scenarios, not news.

@@ -122,7 +122,7 @@ func TestHTTPS(t *testing.T) {
 			addr = ln.Addr().String()
 		}
 		return ln, err
-	}, []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, id)
+	}, []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, id, httpsTimeout(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
