@@ -15,6 +15,12 @@
 // reports its own time from just before name resolution to connected.
 // The wire counts the connection attempts (distinct SYNs).
 //
+// The HTTPS scenarios (tls-*) serve HTTPS instead (Go's net/http, a
+// certificate made at start that the clients trust) and time each
+// client's TLS mode twice: to the TLS handshake done and to the first
+// byte of the response. One of them black-holes IPv6 packets larger than
+// 1280 bytes: TCP connects there, TLS never completes.
+//
 // Without root or TUN it says so and runs the subset it can on loopback.
 //
 // The markdown table goes to stdout; -json writes every run for
