@@ -90,10 +90,10 @@ func benchMain(args []string) int {
 	}
 	if o.scenarios == "list" || o.clients == "list" {
 		for _, s := range scenarios() {
-			fmt.Printf("scenario %-16s %s\n", s.name, s.about)
+			fmt.Printf("scenario %-22s %s\n", s.name, s.about)
 		}
 		for _, c := range clients(self) {
-			fmt.Printf("client   %-16s %s\n", c.name, c.about)
+			fmt.Printf("client   %-22s %s\n", c.name, c.about)
 		}
 		return 0
 	}
