@@ -70,7 +70,8 @@ func TestScenarios_valid(t *testing.T) {
 		names[s.name] = true
 	}
 	for _, want := range []string{"healthy", "v6-blackhole", "v6-blackhole-3", "v6-slow", "v4-blackhole", "aaaa-late",
-		"aaaa-lost", "a-late-v6-dead", "v6-refused", "loss-5", "loss-20", "many-dead"} {
+		"aaaa-lost", "a-late-v6-dead", "v6-refused", "loss-5", "loss-20", "many-dead",
+		"tls-healthy", "tls-v6-pmtu-blackhole", "tls-v6-blackhole"} {
 		if !names[want] {
 			t.Errorf("scenario %s missing", want)
 		}

@@ -19,8 +19,13 @@ import (
 // result is one dial as a client reports it: one JSON line on stdout.
 type result struct {
 	// MS is the time from just before name resolution to connected (or
-	// to the failure), measured inside the client's process.
+	// to the failure), measured inside the client's process. In HTTPS
+	// scenarios connected means the TLS handshake is done.
 	MS float64 `json:"ms"`
+	// FirstMS is, in HTTPS scenarios, the time from the same start to the
+	// first byte of the HTTP response (or to the request's failure, when
+	// Err says so); 0 when no request was sent.
+	FirstMS float64 `json:"first_ms,omitempty"`
 	// Addr is the address connected to; empty on failure.
 	Addr string `json:"addr,omitempty"`
 	// Err says why the dial failed; empty on success.
@@ -67,6 +72,30 @@ type client struct {
 	parse func(line string) (result, error)
 	// version describes the program for the report.
 	version func() string
+	// tlsCommand is the client's HTTPS mode, for HTTPS scenarios: like
+	// command, but the client completes a TLS handshake trusting the CA
+	// in caFile, sends one GET and reports its first response byte too.
+	// nil means the client has no HTTPS mode.
+	tlsCommand func(host string, port int, cap time.Duration, caFile string) (string, []string, error)
+	// tlsParse is parse for the HTTPS mode.
+	tlsParse func(line string) (result, error)
+}
+
+// forTLS returns c in its HTTPS mode, trusting caFile; a client without
+// one is returned with a command that says so (it is then skipped).
+func (c client) forTLS(caFile string) client {
+	tc := c
+	tc.parse = c.tlsParse
+	if c.tlsCommand == nil {
+		tc.command = func(string, int, time.Duration) (string, []string, error) {
+			return "", nil, errors.New("no HTTPS mode")
+		}
+		return tc
+	}
+	tc.command = func(host string, port int, cap time.Duration) (string, []string, error) {
+		return c.tlsCommand(host, port, cap, caFile)
+	}
+	return tc
 }
 
 // clients returns every client, in table order. self is this binary.
@@ -76,13 +105,18 @@ func clients(self string) []client {
 			return self, []string{clientCommand, "-impl", impl, "-addr", hostPort(host, port), "-cap", cap.String()}, nil
 		}
 	}
+	goTLSClient := func(impl string) func(string, int, time.Duration, string) (string, []string, error) {
+		return func(host string, port int, cap time.Duration, caFile string) (string, []string, error) {
+			return self, []string{clientCommand, "-impl", impl, "-addr", hostPort(host, port), "-cap", cap.String(), "-tls", caFile}, nil
+		}
+	}
 	return []client{
 		{name: "ours-cold", about: "this module's zero dialer.Dialer, a fresh process per dial",
-			command: goClient("ours"), requests: true, version: goVersion},
+			command: goClient("ours"), tlsCommand: goTLSClient("ours"), requests: true, version: goVersion},
 		{name: "ours-warm", about: "this module's zero dialer.Dialer, one process dialing n times", warm: true,
-			command: goClient("ours"), requests: true, version: goVersion},
+			command: goClient("ours"), tlsCommand: goTLSClient("ours"), requests: true, version: goVersion},
 		{name: "net.Dialer", about: "Go's zero net.Dialer, a fresh process per dial",
-			command: goClient("net"), requests: true, version: goVersion},
+			command: goClient("net"), tlsCommand: goTLSClient("net"), requests: true, version: goVersion},
 		{name: "curl", about: "curl with its defaults (Happy Eyeballs 200 ms); time_connect",
 			command: func(host string, port int, _ time.Duration) (string, []string, error) {
 				// No --connect-timeout or --max-time: they would change how
@@ -91,7 +125,12 @@ func clients(self string) []client {
 				path, err := exec.LookPath("curl")
 				return path, []string{"-s", "-o", "/dev/null", "-w", curlWriteOut, "http://" + hostPort(host, port) + "/"}, err
 			},
-			parse:          parseCurl,
+			parse: parseCurl,
+			tlsCommand: func(host string, port int, _ time.Duration, caFile string) (string, []string, error) {
+				path, err := exec.LookPath("curl")
+				return path, []string{"-s", "-o", "/dev/null", "--cacert", caFile, "-w", curlTLSWriteOut, "https://" + hostPort(host, port) + "/"}, err
+			},
+			tlsParse:       parseCurlTLS,
 			resultOnStderr: true,
 			version: func() string {
 				v := versionOf("curl", "--version")()
@@ -103,11 +142,19 @@ func clients(self string) []client {
 				path, err := exec.LookPath("node")
 				return path, []string{"-e", nodeScript, host, strconv.Itoa(port), strconv.FormatInt(cap.Milliseconds(), 10)}, err
 			},
+			tlsCommand: func(host string, port int, cap time.Duration, caFile string) (string, []string, error) {
+				path, err := exec.LookPath("node")
+				return path, []string{"-e", nodeTLSScript, host, strconv.Itoa(port), strconv.FormatInt(cap.Milliseconds(), 10), caFile}, err
+			},
 			version: versionOf("node", "--version")},
 		{name: "python", about: "Python asyncio.open_connection(happy_eyeballs_delay=0.25)",
 			command: func(host string, port int, cap time.Duration) (string, []string, error) {
 				path, err := pythonPath()
 				return path, []string{"-c", pythonScript, host, strconv.Itoa(port), strconv.FormatFloat(cap.Seconds(), 'f', 3, 64)}, err
+			},
+			tlsCommand: func(host string, port int, cap time.Duration, caFile string) (string, []string, error) {
+				path, err := pythonPath()
+				return path, []string{"-c", pythonTLSScript, host, strconv.Itoa(port), strconv.FormatFloat(cap.Seconds(), 'f', 3, 64), caFile}, err
 			},
 			version: versionOf("python3", "--version")},
 	}
@@ -201,6 +248,93 @@ func parseCurl(line string) (result, error) {
 	// A transfer error after connecting (the response) does not matter
 	// here: the connection was made.
 	return result{MS: secs * 1000, Addr: f[1]}, nil
+}
+
+// nodeTLSScript is nodeScript's HTTPS mode: https.get with the CA in
+// argv[4] (TLS over the same net.connect, so the same Happy Eyeballs:
+// it races TCP connections, not TLS handshakes), timing 'secureConnect'
+// and the response. agent: false, so nothing is pooled.
+const nodeTLSScript = `
+const https = require('https');
+const fs = require('fs');
+const [host, port, cap, caFile] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3]), process.argv[4]];
+const ca = fs.readFileSync(caFile);
+const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+const t0 = process.hrtime.bigint();
+const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
+let connected = 0, addr = '';
+const timer = setTimeout(() => { out({ms: ms(), err: 'no connection within ' + cap + ' ms'}); process.exit(0); }, cap);
+const req = https.get({host, port, path: '/', ca, agent: false}, (res) => {
+  const t = ms(); clearTimeout(timer); out({ms: connected, first_ms: t, addr}); res.destroy(); process.exit(0);
+});
+req.on('socket', (s) => s.once('secureConnect', () => { connected = ms(); addr = s.remoteAddress; }));
+req.on('error', (e) => { const t = ms(); clearTimeout(timer); out({ms: t, err: String(e && e.message)}); process.exit(0); });
+`
+
+// pythonTLSScript is pythonScript's HTTPS mode: asyncio.open_connection
+// with an SSL context trusting argv[4] (the TLS handshake starts after
+// the TCP race is won), then one GET and its first byte.
+const pythonTLSScript = `
+import asyncio, json, ssl, sys, time
+host, port, cap, ca = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+ctx = ssl.create_default_context(cafile=ca)
+def out(o):
+    sys.stdout.write(json.dumps(o) + "\n")
+    sys.stdout.flush()
+async def main():
+    t0 = time.perf_counter()
+    try:
+        r, w = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=ctx, happy_eyeballs_delay=0.25), cap)
+    except BaseException as e:
+        out({"ms": (time.perf_counter() - t0) * 1000, "err": repr(e)})
+        return
+    t = (time.perf_counter() - t0) * 1000
+    addr = w.get_extra_info("peername")[0]
+    try:
+        w.write(("GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % host).encode())
+        b = await asyncio.wait_for(r.read(1), max(cap - t / 1000, 0.001))
+        if not b:
+            raise EOFError("connection closed before the response")
+    except BaseException as e:
+        out({"ms": t, "first_ms": (time.perf_counter() - t0) * 1000, "addr": addr, "err": "first byte: " + repr(e)})
+        w.close()
+        return
+    out({"ms": t, "first_ms": (time.perf_counter() - t0) * 1000, "addr": addr})
+    w.close()
+asyncio.run(main())
+`
+
+// curlTLSWriteOut is curlWriteOut for HTTPS:
+// time_appconnect|time_starttransfer|remote_ip|exitcode|errormsg.
+// time_appconnect is the TLS handshake done, time_starttransfer the first
+// response byte, both from the start.
+const curlTLSWriteOut = "%{stderr}%{time_appconnect}|%{time_starttransfer}|%{remote_ip}|%{exitcode}|%{errormsg}\n"
+
+// parseCurlTLS reads a line written with curlTLSWriteOut.
+func parseCurlTLS(line string) (result, error) {
+	f := strings.SplitN(line, "|", 5)
+	if len(f) != 5 {
+		return result{}, fmt.Errorf("curl output %q: want 5 fields", line)
+	}
+	var secs [2]float64
+	for i := range secs {
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil {
+			return result{}, fmt.Errorf("curl output %q: %w", line, err)
+		}
+		secs[i] = v
+	}
+	msg := strings.TrimSpace(f[4])
+	if msg == "" {
+		msg = "curl exit code " + f[3]
+	}
+	switch {
+	case secs[0] == 0 || f[2] == "":
+		return result{Err: msg}, nil
+	case secs[1] == 0:
+		return result{MS: secs[0] * 1000, Addr: f[2], Err: "first byte: " + msg}, nil
+	}
+	return result{MS: secs[0] * 1000, FirstMS: secs[1] * 1000, Addr: f[2]}, nil
 }
 
 var pythonExe struct {

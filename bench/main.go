@@ -15,6 +15,12 @@
 // reports its own time from just before name resolution to connected.
 // The wire counts the connection attempts (distinct SYNs).
 //
+// The HTTPS scenarios (tls-*) serve HTTPS instead (Go's net/http, a
+// certificate made at start that the clients trust) and time each
+// client's TLS mode twice: to the TLS handshake done and to the first
+// byte of the response. One of them black-holes IPv6 packets larger than
+// 1280 bytes: TCP connects there, TLS never completes.
+//
 // Without root or TUN it says so and runs the subset it can on loopback.
 //
 // The markdown table goes to stdout; -json writes every run for
@@ -32,6 +38,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -83,10 +90,10 @@ func benchMain(args []string) int {
 	}
 	if o.scenarios == "list" || o.clients == "list" {
 		for _, s := range scenarios() {
-			fmt.Printf("scenario %-16s %s\n", s.name, s.about)
+			fmt.Printf("scenario %-22s %s\n", s.name, s.about)
 		}
 		for _, c := range clients(self) {
-			fmt.Printf("client   %-16s %s\n", c.name, c.about)
+			fmt.Printf("client   %-22s %s\n", c.name, c.about)
 		}
 		return 0
 	}
@@ -192,6 +199,18 @@ func runEmulated(ctx context.Context, r *report, scs []scenario, cls []client, o
 			return err
 		}
 	}
+	var id *tlsIdentity
+	if slices.ContainsFunc(scs, func(s scenario) bool { return s.tls }) {
+		r.Notes = append(r.Notes,
+			"HTTPS scenarios: Go net/http servers, HTTP/1.1, a leaf certificate and its CA (RSA 2048, about 1.7 KB sent) made at start; connect = TLS handshake done (TLS 1.3, full handshake, no resumption); first byte = first byte of the response to one GET; oracles: answer + 2 round trips, + 3",
+			fmt.Sprintf("path-MTU black hole: the wire drops packets over %d bytes on that path, both directions, with no ICMPv6 Packet Too Big; the TUN devices' MTU is 1500 and tcp_mtu_probing is 0, so TCP connects but the TLS flights never arrive (the server's, about 2.2 KB; a Go client's ClientHello too, 1.5 KB with its ML-KEM key share); the servers wait %v for a handshake", pmtuBlackHole, httpsTimeout(o.cap)),
+		)
+		var err error
+		if id, err = newTLSIdentity(hostName); err != nil {
+			return err
+		}
+		defer id.close()
+	}
 	n, err := netem.New(netem.Config{Server: append(pool(), dnsAddr), Seed: o.seed})
 	if err != nil {
 		return err
@@ -222,7 +241,7 @@ func runEmulated(ctx context.Context, r *report, scs []scenario, cls []client, o
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		res, err := runScenario(ctx, env{net: n, dns: dnsSrv, launch: launch, listen: listen, host: hostName, port: port}, s, si, cls, o)
+		res, err := runScenario(ctx, env{net: n, dns: dnsSrv, launch: launch, listen: listen, host: hostName, port: port, tls: id}, s, si, cls, o)
 		if res != nil {
 			r.Scenarios = append(r.Scenarios, *res)
 		}
@@ -242,12 +261,24 @@ type env struct {
 	listen listenFunc
 	host   string
 	port   int
+	// tls is what HTTPS scenarios need; nil when none runs.
+	tls *tlsIdentity
 }
 
 // runScenario sets the network up for s and runs every client n times,
 // round-robin so that slow drifts of the shared machine hit all clients
 // alike.
 func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o options) (*scenarioResult, error) {
+	if s.tls {
+		if e.tls == nil {
+			return nil, fmt.Errorf("scenario %s: HTTPS without a TLS identity", s.name)
+		}
+		e.port = tlsPort
+		cls = slices.Clone(cls)
+		for i := range cls {
+			cls[i] = cls[i].forTLS(e.tls.caFile)
+		}
+	}
 	var listenOn []netip.AddrPort
 	var rules []netem.Rule
 	endpointAddrs := map[netip.Addr]bool{}
@@ -261,9 +292,16 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 			Delay:     ep.delay,
 			Loss:      s.loss,
 			BlackHole: ep.state == blackHole,
+			MTU:       ep.mtu,
 		})
 	}
-	servers, err := startServers(e.listen, listenOn)
+	var servers interface{ close() }
+	var err error
+	if s.tls {
+		servers, err = startHTTPS(e.listen, listenOn, e.tls, httpsTimeout(o.cap))
+	} else {
+		servers, err = startServers(e.listen, listenOn)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +314,10 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 		})
 	}
 	oracle, oracleAddr := s.oracle()
-	res := &scenarioResult{Scenario: s.name, About: s.about, OracleMS: float64(oracle) / float64(time.Millisecond), OracleFamily: familyOf(oracleAddr)}
+	res := &scenarioResult{Scenario: s.name, About: s.about, OracleMS: float64(oracle) / float64(time.Millisecond), OracleFamily: familyOf(oracleAddr), TLS: s.tls}
+	if s.tls {
+		res.OracleFirstByteMS = float64(s.oracleFirstByte()) / float64(time.Millisecond)
+	}
 	res.Clients = make([]clientResult, len(cls))
 	warm := make([]*process, len(cls))
 	defer func() {
@@ -305,6 +346,9 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 		for i := range res.Clients {
 			if res.Clients[i].Skipped == "" {
 				res.Clients[i].summarize(res.OracleMS, e.net != nil)
+				if s.tls {
+					res.Clients[i].summarizeFirstByte(res.OracleFirstByteMS)
+				}
 			}
 		}
 	}()
@@ -342,7 +386,7 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 			if err != nil {
 				rr = result{MS: float64(wait) / float64(time.Millisecond), Err: err.Error()}
 			}
-			one := run{MS: rr.MS, Family: rr.family(), Addr: rr.Addr, Err: rr.Err}
+			one := run{MS: rr.MS, FirstByteMS: rr.FirstMS, Family: rr.family(), Addr: rr.Addr, Err: rr.Err}
 			if e.net != nil {
 				for a, cnt := range e.net.Counters() {
 					if endpointAddrs[a] {
@@ -351,10 +395,13 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 					}
 				}
 			}
+			// A dial (or, in HTTPS scenarios, its request) that was still
+			// running at the cap.
+			one.Capped = one.Err != "" && max(one.MS, one.FirstByteMS) >= 0.99*float64(o.cap)/float64(time.Millisecond)
 			cr.Runs = append(cr.Runs, one)
 			// A client that hits the cap again and again will go on doing
 			// so: running it n times would only add minutes to the bench.
-			if one.Err != "" && one.MS >= 0.99*float64(o.cap)/float64(time.Millisecond) {
+			if one.Capped {
 				if capped[ci]++; capped[ci] == maxCapped && i < o.n-1 {
 					cr.Stopped = fmt.Sprintf("stopped after %d dials in a row hit the %v cap", maxCapped, o.cap)
 				}

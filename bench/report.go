@@ -11,12 +11,17 @@ import (
 
 // run is one dial by one client in one scenario.
 type run struct {
-	MS       float64 `json:"ms"`
-	Family   string  `json:"family,omitempty"`
-	Addr     string  `json:"addr,omitempty"`
-	Err      string  `json:"err,omitempty"`
-	Attempts int     `json:"attempts"` // distinct TCP connections begun, counted at the wire
-	SYNs     int     `json:"syns"`     // SYN segments, retransmissions included
+	MS float64 `json:"ms"`
+	// FirstByteMS is the time to the first HTTPS response byte (HTTPS
+	// scenarios only).
+	FirstByteMS float64 `json:"first_byte_ms,omitempty"`
+	// Capped is true for a failed dial that was still running at the cap.
+	Capped   bool   `json:"capped,omitempty"`
+	Family   string `json:"family,omitempty"`
+	Addr     string `json:"addr,omitempty"`
+	Err      string `json:"err,omitempty"`
+	Attempts int    `json:"attempts"` // distinct TCP connections begun, counted at the wire
+	SYNs     int    `json:"syns"`     // SYN segments, retransmissions included
 }
 
 // clientResult is one client's runs in one scenario and their summary.
@@ -39,16 +44,36 @@ type clientResult struct {
 	// AttemptsPerSuccess is Attempts divided by OK; -1 when the wire does
 	// not count (loopback) or nothing succeeded.
 	AttemptsPerSuccess float64 `json:"attempts_per_success"`
+	// FirstByte summarizes the time to the first HTTPS response byte, in
+	// HTTPS scenarios only.
+	FirstByte *firstByteSummary `json:"first_byte,omitempty"`
+}
+
+// firstByteSummary is the time to the first HTTPS response byte over the
+// dials that got one (those that failed before are clientResult.Failed).
+type firstByteSummary struct {
+	OK    int     `json:"ok"`
+	P50   float64 `json:"p50_ms"`
+	P95   float64 `json:"p95_ms"`
+	Max   float64 `json:"max_ms"`
+	Ratio float64 `json:"p50_over_oracle"` // -1 when none
+	// Capped counts the failed dials that were still running at the cap.
+	Capped int `json:"capped"`
 }
 
 // scenarioResult is one scenario's oracle and clients.
 type scenarioResult struct {
-	Scenario     string         `json:"scenario"`
-	About        string         `json:"about"`
-	OracleMS     float64        `json:"oracle_ms"`
-	OracleFamily string         `json:"oracle_family"`
-	Seconds      float64        `json:"seconds"`
-	Clients      []clientResult `json:"clients"`
+	Scenario     string  `json:"scenario"`
+	About        string  `json:"about"`
+	OracleMS     float64 `json:"oracle_ms"`
+	OracleFamily string  `json:"oracle_family"`
+	// TLS marks an HTTPS scenario: OracleMS is then the best time to a
+	// completed TLS handshake, and OracleFirstByteMS the best time to
+	// the first response byte.
+	TLS               bool           `json:"tls,omitempty"`
+	OracleFirstByteMS float64        `json:"oracle_first_byte_ms,omitempty"`
+	Seconds           float64        `json:"seconds"`
+	Clients           []clientResult `json:"clients"`
 }
 
 // report is a whole bench run.
@@ -97,6 +122,27 @@ func (c *clientResult) summarize(oracleMS float64, countAttempts bool) {
 	}
 }
 
+// summarizeFirstByte fills in FirstByte from Runs.
+func (c *clientResult) summarizeFirstByte(oracleMS float64) {
+	fb := &firstByteSummary{Ratio: -1}
+	var ok []float64
+	for _, r := range c.Runs {
+		if r.Capped {
+			fb.Capped++
+		}
+		if r.Err == "" && r.FirstByteMS > 0 {
+			ok = append(ok, r.FirstByteMS)
+		}
+	}
+	slices.Sort(ok)
+	fb.OK = len(ok)
+	fb.P50, fb.P95, fb.Max = percentile(ok, 50), percentile(ok, 95), percentile(ok, 100)
+	if len(ok) > 0 && oracleMS > 0 {
+		fb.Ratio = fb.P50 / oracleMS
+	}
+	c.FirstByte = fb
+}
+
 // percentile returns the nearest-rank p-th percentile of sorted values,
 // or -1 when there are none.
 func percentile(sorted []float64, p float64) float64 {
@@ -137,30 +183,19 @@ func writeMarkdown(w io.Writer, r *report) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "- %s\n", n)
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | client | p50 ms | p95 ms | max ms | p50 / oracle | ok | fail | IPv6 / IPv4 | attempts / ok |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|:-:|--:|")
+	var plain, https []scenarioResult
 	for _, s := range r.Scenarios {
-		fmt.Fprintf(w, "| **%s** | *oracle* (%s) | %s | | | | | | | |\n", s.Scenario, s.OracleFamily, ms(s.OracleMS))
-		for _, c := range s.Clients {
-			if c.Skipped != "" {
-				fmt.Fprintf(w, "| | %s | skipped: %s | | | | | | | |\n", c.Client, c.Skipped)
-				continue
-			}
-			ratio, att := "–", "–"
-			if c.Ratio >= 0 {
-				ratio = fmt.Sprintf("%.2f", c.Ratio)
-			}
-			if c.AttemptsPerSuccess >= 0 {
-				att = fmt.Sprintf("%.1f", c.AttemptsPerSuccess)
-			}
-			fail := fmt.Sprint(c.Failed)
-			if c.Stopped != "" {
-				fail += " (stopped)"
-			}
-			fmt.Fprintf(w, "| | %s | %s | %s | %s | %s | %d | %s | %d / %d | %s |\n",
-				c.Client, ms(c.P50), ms(c.P95), ms(c.Max), ratio, c.OK, fail, c.IPv6, c.IPv4, att)
+		if s.TLS {
+			https = append(https, s)
+		} else {
+			plain = append(plain, s)
 		}
+	}
+	if len(plain) > 0 {
+		writeConnectTable(w, plain)
+	}
+	if len(https) > 0 {
+		writeHTTPSTable(w, https)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Scenarios:")
@@ -197,4 +232,92 @@ func oneLine(s string) string {
 		s = s[:200] + "…"
 	}
 	return s
+}
+
+// writeConnectTable prints the time-to-connect table of plain TCP
+// scenarios.
+func writeConnectTable(w io.Writer, scs []scenarioResult) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| scenario | client | p50 ms | p95 ms | max ms | p50 / oracle | ok | fail | IPv6 / IPv4 | attempts / ok |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|:-:|--:|")
+	for _, s := range scs {
+		fmt.Fprintf(w, "| **%s** | *oracle* (%s) | %s | | | | | | | |\n", s.Scenario, s.OracleFamily, ms(s.OracleMS))
+		for _, c := range s.Clients {
+			if c.Skipped != "" {
+				fmt.Fprintf(w, "| | %s | skipped: %s | | | | | | | |\n", c.Client, c.Skipped)
+				continue
+			}
+			ratio, att := "–", "–"
+			if c.Ratio >= 0 {
+				ratio = fmt.Sprintf("%.2f", c.Ratio)
+			}
+			if c.AttemptsPerSuccess >= 0 {
+				att = fmt.Sprintf("%.1f", c.AttemptsPerSuccess)
+			}
+			fail := fmt.Sprint(c.Failed)
+			if c.Stopped != "" {
+				fail += " (stopped)"
+			}
+			fmt.Fprintf(w, "| | %s | %s | %s | %s | %s | %d | %s | %d / %d | %s |\n",
+				c.Client, ms(c.P50), ms(c.P95), ms(c.Max), ratio, c.OK, fail, c.IPv6, c.IPv4, att)
+		}
+	}
+}
+
+// writeHTTPSTable prints the table of HTTPS scenarios: time to connect
+// (TLS handshake done) and to the first response byte, each beside its
+// oracle. A client none of whose dials got through, with some still
+// running at the cap, "fails (cap)".
+func writeHTTPSTable(w io.Writer, scs []scenarioResult) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "HTTPS: connect = TLS handshake done; first byte = first byte of the response")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| scenario | client | connect p50 ms | p95 ms | p50 / oracle | first byte p50 ms | p95 ms | p50 / oracle | ok | fail | IPv6 / IPv4 | attempts / ok |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|")
+	for _, s := range scs {
+		fmt.Fprintf(w, "| **%s** | *oracle* (%s) | %s | | | %s | | | | | | |\n", s.Scenario, s.OracleFamily, ms(s.OracleMS), ms(s.OracleFirstByteMS))
+		for _, c := range s.Clients {
+			if c.Skipped != "" {
+				fmt.Fprintf(w, "| | %s | skipped: %s | | | | | | | | | |\n", c.Client, c.Skipped)
+				continue
+			}
+			fb := c.FirstByte
+			if fb == nil {
+				fb = &firstByteSummary{P50: -1, P95: -1, Ratio: -1}
+			}
+			ratio := func(v float64) string {
+				if v < 0 {
+					return "–"
+				}
+				return fmt.Sprintf("%.2f", v)
+			}
+			p50, fbP50 := ms(c.P50), ms(fb.P50)
+			if c.OK == 0 && fb.Capped > 0 {
+				p50 = "fails (cap)"
+			}
+			if fb.OK == 0 && fb.Capped > 0 {
+				fbP50 = "fails (cap)"
+			}
+			att := "–"
+			if c.AttemptsPerSuccess >= 0 {
+				att = fmt.Sprintf("%.1f", c.AttemptsPerSuccess)
+			}
+			var why []string
+			switch {
+			case fb.Capped > 0 && fb.Capped == c.Failed:
+				why = append(why, "cap")
+			case fb.Capped > 0:
+				why = append(why, fmt.Sprintf("%d cap", fb.Capped))
+			}
+			if c.Stopped != "" {
+				why = append(why, "stopped")
+			}
+			fail := fmt.Sprint(c.Failed)
+			if len(why) > 0 {
+				fail += " (" + strings.Join(why, ", ") + ")"
+			}
+			fmt.Fprintf(w, "| | %s | %s | %s | %s | %s | %s | %s | %d | %s | %d / %d | %s |\n",
+				c.Client, p50, ms(c.P95), ratio(c.Ratio), fbP50, ms(fb.P95), ratio(fb.Ratio), c.OK, fail, c.IPv6, c.IPv4, att)
+		}
+	}
 }

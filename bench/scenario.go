@@ -14,8 +14,11 @@ import (
 // answers for it. .test is reserved for testing (RFC 6761).
 const hostName = "www.example.test"
 
-// port is where the scenario servers listen.
-const port = 80
+// port is where the scenario servers listen; tlsPort in HTTPS scenarios.
+const (
+	port    = 80
+	tlsPort = 443
+)
 
 // state is what an address does with a connection attempt.
 type state int
@@ -35,7 +38,17 @@ type endpoint struct {
 	addr  netip.Addr
 	state state
 	delay time.Duration // one-way, each direction
+	// mtu, when positive, makes the path a path-MTU black hole: packets
+	// longer than mtu bytes are dropped silently, in both directions.
+	// TCP still connects; a TLS handshake does not (the server's flight
+	// is larger, see tlsFlightMin).
+	mtu int
 }
+
+// pmtuBlackHole is the mtu of the path-MTU black hole scenarios: the
+// IPv6 minimum link MTU (RFC 8200 §5), what a tunnel on the path might
+// leave.
+const pmtuBlackHole = 1280
 
 // scenario is one emulated network situation.
 type scenario struct {
@@ -49,6 +62,10 @@ type scenario struct {
 	// dnsDelay and dnsDrop are per query type faults of the DNS server.
 	dnsDelay map[uint16]time.Duration
 	dnsDrop  map[uint16]bool
+	// tls makes it an HTTPS scenario: HTTPS servers on tlsPort, the
+	// clients' TLS modes, and a connection counts once its TLS handshake
+	// is done; the first response byte is timed too.
+	tls bool
 }
 
 // Address pools: scenario i uses v6(1..) and v4(1..). The client is
@@ -76,8 +93,8 @@ const rtt20 = 20 * time.Millisecond
 
 // scenarios returns every scenario, in table order.
 func scenarios() []scenario {
-	ok := func(a netip.Addr) endpoint { return endpoint{a, listening, rtt20} }
-	dead := func(a netip.Addr) endpoint { return endpoint{a, blackHole, rtt20} }
+	ok := func(a netip.Addr) endpoint { return endpoint{addr: a, state: listening, delay: rtt20} }
+	dead := func(a netip.Addr) endpoint { return endpoint{addr: a, state: blackHole, delay: rtt20} }
 	many := []endpoint{}
 	for i := 1; i <= 6; i++ {
 		many = append(many, dead(v6(i)))
@@ -94,7 +111,7 @@ func scenarios() []scenario {
 		{name: "v6-blackhole-3", about: "three IPv6 addresses, all drop every packet",
 			endpoints: []endpoint{dead(v6(1)), dead(v6(2)), dead(v6(3)), ok(v4(1))}},
 		{name: "v6-slow", about: "IPv6 150 ms one-way, IPv4 10 ms",
-			endpoints: []endpoint{{v6(1), listening, 150 * time.Millisecond}, {v4(1), listening, 10 * time.Millisecond}}},
+			endpoints: []endpoint{{addr: v6(1), state: listening, delay: 150 * time.Millisecond}, {addr: v4(1), state: listening, delay: 10 * time.Millisecond}}},
 		{name: "v4-blackhole", about: "the IPv4 address drops every packet",
 			endpoints: []endpoint{ok(v6(1)), dead(v4(1))}},
 		{name: "aaaa-late", about: "the AAAA answer comes 1 s after the A answer",
@@ -107,13 +124,19 @@ func scenarios() []scenario {
 			endpoints: []endpoint{dead(v6(1)), ok(v4(1))},
 			dnsDelay:  map[uint16]time.Duration{dns.TypeA: time.Second}},
 		{name: "v6-refused", about: "IPv6 answers RST (nothing listens)",
-			endpoints: []endpoint{{v6(1), refusing, rtt20}, ok(v4(1))}},
+			endpoints: []endpoint{{addr: v6(1), state: refusing, delay: rtt20}, ok(v4(1))}},
 		{name: "loss-5", about: "5% loss each way on every path",
 			endpoints: []endpoint{ok(v6(1)), ok(v4(1))}, loss: 0.05},
 		{name: "loss-20", about: "20% loss each way on every path",
 			endpoints: []endpoint{ok(v6(1)), ok(v4(1))}, loss: 0.20},
 		{name: "many-dead", about: "6 AAAA and 6 A; only the last A works",
 			endpoints: many},
+		{name: "tls-healthy", about: "HTTPS; both families work, 40 ms RTT", tls: true,
+			endpoints: []endpoint{ok(v6(1)), ok(v4(1))}},
+		{name: "tls-v6-pmtu-blackhole", about: "HTTPS; IPv6 drops packets over 1280 bytes (TCP connects, the TLS flights never arrive)", tls: true,
+			endpoints: []endpoint{{addr: v6(1), state: listening, delay: rtt20, mtu: pmtuBlackHole}, ok(v4(1))}},
+		{name: "tls-v6-blackhole", about: "HTTPS; the one IPv6 address drops every packet", tls: true,
+			endpoints: []endpoint{dead(v6(1)), ok(v4(1))}},
 	}
 }
 
@@ -131,24 +154,51 @@ func (s scenario) answerDelay(addr netip.Addr) (time.Duration, bool) {
 }
 
 // oracle is the best time to connect any client could reach: for each
-// working address, when its family's answer arrives plus one handshake
-// round trip; the smallest of these. It ignores loss (the lucky case) and
-// the few tenths of a millisecond the DNS exchange itself takes.
+// working address, when its family's answer arrives plus its handshake
+// round trips (TCP's; in an HTTPS scenario TLS 1.3's too, one more); the
+// smallest of these. It ignores loss (the lucky case) and the few tenths
+// of a millisecond the DNS exchange and the TLS computations take.
 func (s scenario) oracle() (time.Duration, netip.Addr) {
 	best, bestAddr := time.Duration(-1), netip.Addr{}
+	rtts := time.Duration(1)
+	if s.tls {
+		rtts = 2
+	}
 	for _, e := range s.endpoints {
-		if e.state != listening {
+		if !s.works(e) {
 			continue
 		}
 		at, ok := s.answerDelay(e.addr)
 		if !ok {
 			continue
 		}
-		if t := at + 2*e.delay; best < 0 || t < best {
+		if t := at + rtts*2*e.delay; best < 0 || t < best {
 			best, bestAddr = t, e.addr
 		}
 	}
 	return best, bestAddr
+}
+
+// oracleFirstByte is the best time to the first byte of the HTTPS
+// response: the oracle's connection plus one round trip for the request.
+// -1 outside HTTPS scenarios.
+func (s scenario) oracleFirstByte() time.Duration {
+	best, addr := s.oracle()
+	if !s.tls || best < 0 {
+		return -1
+	}
+	for _, e := range s.endpoints {
+		if e.addr == addr {
+			return best + 2*e.delay
+		}
+	}
+	return -1
+}
+
+// works reports whether a client can get a connection through e: it
+// listens, and, in an HTTPS scenario, its path carries the TLS flights.
+func (s scenario) works(e endpoint) bool {
+	return e.state == listening && !(s.tls && e.mtu > 0 && e.mtu < tlsFlightMin)
 }
 
 // records returns the DNS zone's addresses for hostName.

@@ -123,9 +123,14 @@ func (n *Network) setup() error {
 			// Per-namespace settings, written from inside the namespace:
 			// no TCP metrics cache (one run's RTT must not leak into the
 			// next), no duplicate address detection (addresses would stay
-			// tentative), no router solicitations.
+			// tentative), no router solicitations, and no packetization-layer
+			// path MTU discovery (RFC 4821; the default, written down here
+			// because a Rule.MTU black hole relies on it: with probing on,
+			// Linux would shrink its segments after a few timeouts and get
+			// through).
 			for k, v := range map[string]string{
 				"net/ipv4/tcp_no_metrics_save":               "1",
+				"net/ipv4/tcp_mtu_probing":                   "0",
 				"net/ipv6/conf/all/accept_dad":               "0",
 				"net/ipv6/conf/default/accept_dad":           "0",
 				"net/ipv6/conf/default/router_solicitations": "0",

@@ -5,6 +5,7 @@ package netem
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -213,6 +214,53 @@ func TestNetwork(t *testing.T) {
 		got, _, err := pc.ReadFrom(buf)
 		if err != nil || got != 100 {
 			t.Errorf("first datagram through MTU 576: %d bytes, %v; want the 100-byte one", got, err)
+		}
+	})
+
+	t.Run("path MTU black hole over TCP", func(t *testing.T) {
+		// The kernel sends full-size segments (MSS 1440 from the TUN
+		// devices' 1500-byte MTU) and, with tcp_mtu_probing off, never
+		// shrinks them: the handshake completes, a small write arrives, a
+		// large one never does.
+		must(t, n.SetRules(1, Rule{Prefix: netip.PrefixFrom(v6Addr, 128), MTU: 1280}))
+		var ln net.Listener
+		must(t, n.Run(Server, func() (err error) {
+			ln, err = net.Listen("tcp", netip.AddrPortFrom(v6Addr, 82).String())
+			return err
+		}))
+		defer ln.Close()
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			c.Write(make([]byte, 100))
+			time.Sleep(100 * time.Millisecond) // its own segment
+			c.Write(make([]byte, 4000))
+			c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			c.Read(make([]byte, 1)) // until the client closes
+		}()
+		defer func() { <-served }()
+		var c net.Conn
+		must(t, n.Run(Client, func() (err error) {
+			c, err = net.DialTimeout("tcp", netip.AddrPortFrom(v6Addr, 82).String(), time.Second)
+			return err
+		}))
+		defer c.Close()
+		buf := make([]byte, 8192)
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		if got, err := io.ReadFull(c, buf[:100]); err != nil {
+			t.Fatalf("small write through MTU 1280: %d bytes, %v; want 100", got, err)
+		}
+		c.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
+		if got, err := c.Read(buf); err == nil {
+			t.Errorf("large write through MTU 1280: read %d bytes; want nothing (the full-size segment is black-holed)", got)
+		}
+		if cnt := n.Counters()[v6Addr]; cnt.Dropped == 0 {
+			t.Errorf("counters = %+v; want drops", cnt)
 		}
 	})
 

@@ -35,7 +35,13 @@ type Rule struct {
 	// client waits out its own timeouts.
 	BlackHole bool
 	// MTU, when positive, drops every packet longer than MTU bytes (IP
-	// header included) without any ICMP error: a path-MTU black hole.
+	// header included), in both directions, without any ICMP error (no
+	// ICMPv6 Packet Too Big, RFC 8201 §4): a path-MTU black hole. The TUN
+	// devices' MTU is 1500, so TCP sends full-size segments: a handshake
+	// (small SYN, SYN-ACK, ACK) completes and small writes arrive, but a
+	// flight larger than MTU (a TLS certificate) never does. Packetization
+	// layer probing (RFC 4821) is off in both namespaces, so the kernel
+	// never shrinks its segments to get through.
 	MTU int
 }
 

@@ -407,3 +407,39 @@ func TestWire_jitter(t *testing.T) {
 		t.Errorf("delays spread over %v..%v; want jitter", lo, hi)
 	}
 }
+
+// TestWire_pathMTUBlackHole: an MTU rule on one IPv6 address lets the
+// small packets of a TCP handshake through both ways, silently drops the
+// full-size segments in either direction (nothing is sent back: no ICMPv6
+// Packet Too Big), and leaves the other addresses alone.
+func TestWire_pathMTUBlackHole(t *testing.T) {
+	w, client, server := testWire(t)
+	other := netip.MustParseAddrPort("[2001:db8:1::11]:80")
+	must(t, w.setRules(1, []Rule{{Prefix: netip.PrefixFrom(srv6.Addr(), 128), MTU: 1280}}))
+	steps := []struct {
+		name     string
+		from, to *memEnd
+		pkt      []byte
+		pass     bool
+	}{
+		{"SYN", client, server, tcpPacket(cli6, srv6, tcpSYN, 80), true},
+		{"SYN-ACK", server, client, tcpPacket(srv6, cli6, tcpSYN|tcpACK, 80), true},
+		{"ACK", client, server, tcpPacket(cli6, srv6, tcpACK, 60), true},
+		{"1500-byte segment from the server", server, client, tcpPacket(srv6, cli6, tcpACK, 1500), false},
+		{"1500-byte segment from the client", client, server, tcpPacket(cli6, srv6, tcpACK, 1500), false},
+		{"1280-byte segment", server, client, tcpPacket(srv6, cli6, tcpACK, 1280), true},
+		{"1500 bytes to another address", client, server, tcpPacket(cli6, other, tcpACK, 1500), true},
+	}
+	for _, s := range steps {
+		s.from.in <- s.pkt
+		if got := recv(s.to.out, 50*time.Millisecond); (got != nil) != s.pass {
+			t.Errorf("%s: delivered = %v; want %v", s.name, got != nil, s.pass)
+		}
+		if got := recv(s.from.out, 5*time.Millisecond); got != nil {
+			t.Errorf("%s: the wire sent %d bytes back to the sender; want nothing (no Packet Too Big)", s.name, len(got))
+		}
+	}
+	if c := w.snapshot()[srv6.Addr()]; c.Dropped != 2 || c.Packets != 6 {
+		t.Errorf("counters = %+v; want 6 packets, 2 dropped", c)
+	}
+}
