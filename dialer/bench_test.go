@@ -162,17 +162,24 @@ func BenchmarkDial(b *testing.B) {
 		b.Logf("skipping the localhost benchmarks: /etc/hosts has no localhost (%v)", err)
 		return
 	}
+	// localhost is loopback of both families (RFC 6761 §6.3), whatever
+	// /etc/hosts lists: this package's resolvers answer both, and so
+	// does the Static one here; the server listens on both.
+	hosts = append(hosts, netip.IPv6Loopback(), netip.AddrFrom4([4]byte{127, 0, 0, 1}))
+	for i, a := range hosts {
+		hosts[i] = a.Unmap()
+	}
+	slices.SortFunc(hosts, func(x, y netip.Addr) int { return x.Compare(y) })
+	hosts = slices.Compact(hosts)
 	var static resolver.Static
 	for _, a := range hosts {
-		a = a.Unmap()
 		if resolver.Of(a) == resolver.IPv6 {
 			static.AAAA.Addrs = append(static.AAAA.Addrs, a)
 		} else {
 			static.A.Addrs = append(static.A.Addrs, a)
 		}
 	}
-	slices.SortFunc(hosts, func(x, y netip.Addr) int { return x.Compare(y) })
-	hosts = slices.DeleteFunc(slices.Compact(hosts), func(a netip.Addr) bool {
+	hosts = slices.DeleteFunc(hosts, func(a netip.Addr) bool {
 		// A hosts entry this machine cannot listen on (::1 without IPv6)
 		// fails fast for both dialers: leave it out of the server.
 		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(a, 0)))
