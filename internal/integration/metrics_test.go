@@ -1,0 +1,82 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dualstack-go/happyeyeballs/dialer"
+)
+
+// startHTTP serves plain HTTP/1.1 on 127.0.0.1:port in process.
+func startHTTP(t *testing.T, port uint16) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+}
+
+// meteredDials makes n GET requests to tg, each on a new connection made
+// by a Dialer that counts into metrics, and returns once every attempt
+// those dials started has ended: an attempt that lost the race counts
+// itself cancelled after DialContext has returned.
+//
+// With tg's ::1 black-holed, the first dial tries ::1, then 127.0.0.1 one
+// Connection Attempt Delay later (RFC 8305 §5), and connects there: a
+// fallback. The later dials go to 127.0.0.1 at once, since the Dialer's
+// History has sorted the unanswered ::1 last (RFC 6724 rule 1).
+func meteredDials(t *testing.T, tg target, metrics *dialer.Metrics, n int) {
+	t.Helper()
+	d := dialer.Dialer{Resolver: testResolver, History: new(dialer.History), Metrics: metrics}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = d.DialContext
+	defer tr.CloseIdleConnections()
+
+	var running sync.WaitGroup // attempts started and not yet ended
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ctx = dialer.WithTrace(ctx, &dialer.Trace{
+		AttemptStart: func(dialer.AttemptStartInfo) { running.Add(1) },
+		AttemptDone:  func(dialer.AttemptDoneInfo) { running.Done() },
+	})
+	for range n {
+		req, err := http.NewRequestWithContext(ctx, "GET", "http://"+tg.Addr()+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		tr.CloseIdleConnections() // the next request dials anew
+	}
+
+	// Every AttemptStart ran before its DialContext returned, so Wait
+	// does not race with Add.
+	ended := make(chan struct{})
+	go func() {
+		running.Wait()
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-ctx.Done():
+		t.Fatal("attempts still running after the dials returned")
+	}
+}
