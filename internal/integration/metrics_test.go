@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,5 +80,43 @@ func meteredDials(t *testing.T, tg target, metrics *dialer.Metrics, n int) {
 	case <-ended:
 	case <-ctx.Done():
 		t.Fatal("attempts still running after the dials returned")
+	}
+}
+
+// TestREADME_metrics checks that the README's Metrics recipes are the
+// tested code: every Go block there that starts with a comment (a copied
+// declaration) appears verbatim in prometheus_test.go or otel_test.go.
+func TestREADME_metrics(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []byte
+	for _, name := range []string{"prometheus_test.go", "otel_test.go"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources = append(sources, b...)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n### Metrics\n")
+	if !ok {
+		t.Fatal(`README has no "### Metrics" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	blocks := 0
+	for _, part := range strings.Split(section, "```go\n")[1:] {
+		code, _, _ := strings.Cut(part, "```")
+		if !strings.HasPrefix(code, "// ") {
+			continue
+		}
+		blocks++
+		if !strings.Contains(string(sources), code) {
+			first, _, _ := strings.Cut(code, "\n")
+			t.Errorf("README block %q… differs from the tested code", first)
+		}
+	}
+	if blocks != 2 {
+		t.Errorf("found %d copied blocks in the README's Metrics section; want 2 (Prometheus, OpenTelemetry)", blocks)
 	}
 }

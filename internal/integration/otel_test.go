@@ -17,6 +17,10 @@ import (
 	"github.com/dualstack-go/happyeyeballs/dialer"
 )
 
+// README recipe (OpenTelemetry): registerOTel, used as
+//
+//	reg, err := registerOTel(otel.Meter("github.com/dualstack-go/happyeyeballs"), &metrics)
+
 // registerOTel makes observable instruments on meter whose callback reads
 // metrics at each collection. It returns the callback's Registration;
 // Unregister stops the reading.
@@ -26,8 +30,6 @@ import (
 // and of DNS answers are therefore exported as a count and a sum, enough
 // for a mean over any window; the Prometheus collector exports the
 // buckets too.
-//
-// README recipe (OpenTelemetry).
 func registerOTel(meter metric.Meter, metrics *dialer.Metrics) (metric.Registration, error) {
 	var errs []error
 	counter := func(name, unit, desc string) metric.Int64ObservableCounter {
