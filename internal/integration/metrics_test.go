@@ -43,6 +43,8 @@ func startHTTP(t *testing.T, port uint16) {
 // History has sorted the unanswered ::1 last (RFC 6724 rule 1).
 func meteredDials(t *testing.T, tg target, metrics *dialer.Metrics, n int) {
 	t.Helper()
+	// A History of its own: what other tests' Dialers learned cannot
+	// change this one's first dial.
 	d := dialer.Dialer{Resolver: testResolver, History: new(dialer.History), Metrics: metrics}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = d.DialContext
@@ -106,7 +108,11 @@ func TestREADME_metrics(t *testing.T) {
 	section, _, _ = strings.Cut(section, "\n## ")
 	blocks := 0
 	for _, part := range strings.Split(section, "```go\n")[1:] {
-		code, _, _ := strings.Cut(part, "```")
+		code, _, ok := strings.Cut(part, "\n```\n")
+		if !ok {
+			t.Fatalf("README: a Go block in the Metrics section does not end with a fence line")
+		}
+		code += "\n"
 		if !strings.HasPrefix(code, "// ") {
 			continue
 		}
