@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,14 +35,16 @@ func startHTTP(t *testing.T, port uint16) {
 }
 
 // meteredDials makes n GET requests to tg, each on a new connection made
-// by a Dialer that counts into metrics, and returns once every attempt
-// those dials started has ended: an attempt that lost the race counts
-// itself cancelled after DialContext has returned.
+// by a Dialer that counts into metrics, then one dial to a closed port of
+// 127.0.0.1, and returns once every attempt those dials started has
+// ended: an attempt that lost the race counts itself cancelled after
+// DialContext has returned.
 //
 // With tg's ::1 black-holed, the first dial tries ::1, then 127.0.0.1 one
 // Connection Attempt Delay later (RFC 8305 §5), and connects there: a
 // fallback. The later dials go to 127.0.0.1 at once, since the Dialer's
-// History has sorted the unanswered ::1 last (RFC 6724 rule 1).
+// History has sorted the unanswered ::1 last (RFC 6724 rule 1). The last
+// dial fails, refused.
 func meteredDials(t *testing.T, tg target, metrics *dialer.Metrics, n int) {
 	t.Helper()
 	// A History of its own: what other tests' Dialers learned cannot
@@ -69,6 +73,18 @@ func meteredDials(t *testing.T, tg target, metrics *dialer.Metrics, n int) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		tr.CloseIdleConnections() // the next request dials anew
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	if c, err := d.DialContext(ctx, "tcp", closed); !errors.Is(err, syscall.ECONNREFUSED) {
+		if c != nil {
+			c.Close()
+		}
+		t.Fatalf("dial to the closed port %s: %v; want connection refused", closed, err)
 	}
 
 	// Every AttemptStart ran before its DialContext returned, so Wait

@@ -90,8 +90,8 @@ func registerOTel(meter metric.Meter, metrics *dialer.Metrics) (metric.Registrat
 
 // TestOTel_observable collects a Metrics through registerOTel's
 // instruments with the SDK's ManualReader after two dials with ::1
-// black-holed: the first falls back to 127.0.0.1 (RFC 8305 §5), the
-// second goes there at once.
+// black-holed, the first falling back to 127.0.0.1 (RFC 8305 §5), the
+// second going there at once, and one dial refused.
 func TestOTel_observable(t *testing.T) {
 	t.Parallel()
 	tg := newTarget(t, "otel")
@@ -128,7 +128,7 @@ func TestOTel_observable(t *testing.T) {
 
 	want := map[string]float64{
 		"happyeyeballs.dials{result=connected}": 2,
-		"happyeyeballs.dials{result=failed}":    0,
+		"happyeyeballs.dials{result=failed}":    1,
 		"happyeyeballs.fallbacks":               1,
 		"happyeyeballs.ipv6.share":              0,
 
@@ -143,7 +143,7 @@ func TestOTel_observable(t *testing.T) {
 		"happyeyeballs.attempts{family=ipv6,outcome=won}":       0,
 		"happyeyeballs.attempts{family=ipv6,outcome=cancelled}": 1,
 		"happyeyeballs.attempts{family=ipv6,outcome=rejected}":  0,
-		"happyeyeballs.attempts{family=ipv4,outcome=started}":   2,
+		"happyeyeballs.attempts{family=ipv4,outcome=started}":   3,
 		"happyeyeballs.attempts{family=ipv4,outcome=won}":       2,
 		"happyeyeballs.attempts{family=ipv4,outcome=cancelled}": 0,
 		"happyeyeballs.attempts{family=ipv4,outcome=rejected}":  0,
@@ -152,7 +152,7 @@ func TestOTel_observable(t *testing.T) {
 		"happyeyeballs.attempt.failures{cause=timeout,family=ipv6}":     0,
 		"happyeyeballs.attempt.failures{cause=unreachable,family=ipv6}": 0,
 		"happyeyeballs.attempt.failures{cause=other,family=ipv6}":       0,
-		"happyeyeballs.attempt.failures{cause=refused,family=ipv4}":     0,
+		"happyeyeballs.attempt.failures{cause=refused,family=ipv4}":     1,
 		"happyeyeballs.attempt.failures{cause=timeout,family=ipv4}":     0,
 		"happyeyeballs.attempt.failures{cause=unreachable,family=ipv4}": 0,
 		"happyeyeballs.attempt.failures{cause=other,family=ipv4}":       0,

@@ -87,8 +87,9 @@ func promHistogram(d *prometheus.Desc, h dialer.Histogram, labels ...string) pro
 }
 
 // TestPrometheus_collector scrapes a Metrics through metricsCollector
-// after two dials with ::1 black-holed: the first falls back to
-// 127.0.0.1 (RFC 8305 §5), the second goes there at once.
+// after two dials with ::1 black-holed, the first falling back to
+// 127.0.0.1 (RFC 8305 §5), the second going there at once, and one dial
+// refused.
 func TestPrometheus_collector(t *testing.T) {
 	t.Parallel()
 	tg := newTarget(t, "prometheus")
@@ -103,7 +104,7 @@ func TestPrometheus_collector(t *testing.T) {
 # HELP happyeyeballs_dials_total Dials made, by result.
 # TYPE happyeyeballs_dials_total counter
 happyeyeballs_dials_total{result="connected"} 2
-happyeyeballs_dials_total{result="failed"} 0
+happyeyeballs_dials_total{result="failed"} 1
 # HELP happyeyeballs_fallbacks_total Dials won by a family other than that of their first attempt.
 # TYPE happyeyeballs_fallbacks_total counter
 happyeyeballs_fallbacks_total 1
@@ -122,7 +123,7 @@ happyeyeballs_dns_answers_total{family="ipv6",kind="positive"} 2
 # TYPE happyeyeballs_attempts_total counter
 happyeyeballs_attempts_total{family="ipv4",outcome="cancelled"} 0
 happyeyeballs_attempts_total{family="ipv4",outcome="rejected"} 0
-happyeyeballs_attempts_total{family="ipv4",outcome="started"} 2
+happyeyeballs_attempts_total{family="ipv4",outcome="started"} 3
 happyeyeballs_attempts_total{family="ipv4",outcome="won"} 2
 happyeyeballs_attempts_total{family="ipv6",outcome="cancelled"} 1
 happyeyeballs_attempts_total{family="ipv6",outcome="rejected"} 0
@@ -132,7 +133,7 @@ happyeyeballs_attempts_total{family="ipv6",outcome="won"} 0
 # TYPE happyeyeballs_attempt_failures_total counter
 happyeyeballs_attempt_failures_total{cause="other",family="ipv4"} 0
 happyeyeballs_attempt_failures_total{cause="other",family="ipv6"} 0
-happyeyeballs_attempt_failures_total{cause="refused",family="ipv4"} 0
+happyeyeballs_attempt_failures_total{cause="refused",family="ipv4"} 1
 happyeyeballs_attempt_failures_total{cause="refused",family="ipv6"} 0
 happyeyeballs_attempt_failures_total{cause="timeout",family="ipv4"} 0
 happyeyeballs_attempt_failures_total{cause="timeout",family="ipv6"} 0
