@@ -3,6 +3,7 @@ package integration
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -147,9 +148,9 @@ happyeyeballs_attempt_failures_total{cause="unreachable",family="ipv6"} 0
 		t.Error(err)
 	}
 
-	// The histograms' times vary; check their counts, that the buckets
-	// are cumulative, and that the fallback took a Connection Attempt
-	// Delay (RFC 8305 §5).
+	// The histograms' times vary; check their counts, that the bounds are
+	// in seconds and the buckets cumulative, and that the fallback took a
+	// Connection Attempt Delay (RFC 8305 §5).
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -175,6 +176,9 @@ happyeyeballs_attempt_failures_total{cause="unreachable",family="ipv6"} 0
 			delete(wantCount, key)
 			if h.GetSampleCount() != want {
 				t.Errorf("%s count = %d; want %d", key, h.GetSampleCount(), want)
+			}
+			if b := h.GetBucket(); len(b) == 0 || b[0].GetUpperBound() != time.Millisecond.Seconds() {
+				t.Errorf("%s: want the first bucket's bound in seconds, 0.001 (1 ms)", key)
 			}
 			var prev uint64
 			for _, b := range h.GetBucket() {
