@@ -1,6 +1,7 @@
 // Package integration tests the Dialer where users plug it in: database
 // drivers, cache and RPC clients, HTTP/2 and a SOCKS5 proxy, each talking to a
-// real server on loopback.
+// real server on loopback, and the wiring of dialer.Metrics to Prometheus and
+// OpenTelemetry.
 //
 // It is its own module so that the library's go.mod never gains a driver.
 // Every test dials a name that resolves to ::1 and 127.0.0.1 on a port where
