@@ -226,7 +226,7 @@ var errLateWinner = errors.New("connected after another attempt won; closed")
 // the dial was cut short, nil when everything was tried.
 func (r *run) fail(ctxErr error) error {
 	if errors.Is(ctxErr, context.DeadlineExceeded) {
-		r.learnSlow()
+		r.learnSlow(netip.AddrPort{})
 	}
 	r.learnName(netip.AddrPort{})
 	tried := len(r.cands.tried)
@@ -253,7 +253,7 @@ func (r *run) fail(ctxErr error) error {
 		err = &DialError{Host: r.host, Port: r.port, Attempts: r.attemptErrors(ctxErr), DNS: r.ans.errs, Rejected: r.ans.rejected, Err: ctxErr}
 	}
 	r.hooks.m.dialFailed()
-	r.hooks.dialDone(DialDoneInfo{Host: r.host, Attempts: tried, Err: err, Elapsed: time.Since(r.start)})
+	r.hooks.dialDone(DialDoneInfo{Host: r.host, Attempts: r.attempts, Err: err, Elapsed: time.Since(r.start)})
 	return &net.OpError{Op: "dial", Net: r.network, Source: r.d.LocalAddr, Addr: r.opAddr(), Err: err}
 }
 

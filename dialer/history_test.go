@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"testing"
 	"testing/synctest"
@@ -262,5 +263,64 @@ func TestDialContext_noIPv6RouteNoResolutionDelay(t *testing.T) {
 		took, won := dialTimes(t, d, "tcp", 1)
 		require.Equal(t, v4a, won[0])
 		require.Equal(t, 25*ms, took[0], "A at 5 ms, connected 20 ms later: no 50 ms wait")
+	})
+}
+
+// Backup attempts: a destination known to work (it has round-trip
+// history) that does not answer within its Connection Attempt Delay has
+// likely lost its SYN; with no other address waiting, a new socket's
+// fresh SYN goes out then, rather than the kernel's retransmission at 1 s.
+// At most two per address and dial; none without history (cold dials
+// behave as before).
+func TestHistory_BackupAttempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ok, lossy, dead simnet.Network
+		ok.Set(v4a, simnet.Accepting(20*ms))
+		lossy.Set(v4a, simnet.Lossy(20*ms, 1)) // the first SYN is lost: connects at 1 s + 20 ms
+		dead.Set(v4a, simnet.BlackHoled())
+		var use *simnet.Network
+		d := &Dialer{
+			Resolver:   &resolver.Static{A: simAnswer(0, v4a)},
+			SourceAddr: simnet.SourceAll,
+			DialAttempt: func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
+				n := use
+				use = &ok // only the dial's first attempt uses the chosen network
+				return n.Dial(ctx, network, ap)
+			},
+		}
+
+		// Cold: no history, no backup: the kernel's retransmission.
+		use = &lossy
+		took, _ := dialTimes(t, d, "tcp", 1)
+		require.Equal(t, time.Second+20*ms, took[0])
+
+		d.History = new(History)
+		use = &ok
+		dialTimes(t, d, "tcp", 1) // 20 ms round trip learned
+		use = &lossy
+		start := time.Now()
+		c, err := d.DialContext(context.Background(), "tcp", "example.com:443")
+		require.NoError(t, err)
+		c.Close()
+		// The backup at 100 ms (20 + 4×10 ms, raised to the minimum)
+		// connects 20 ms later.
+		require.Equal(t, 120*ms, time.Since(start))
+		synctest.Wait()
+
+		// The address that lost a SYN is not marked unreachable.
+		use = &ok
+		took, _ = dialTimes(t, d, "tcp", 1)
+		require.Equal(t, 20*ms, took[0])
+
+		// A black hole with history draws two backups, no more, 100 ms
+		// apart, until the deadline.
+		use = &dead
+		var starts []time.Duration
+		ctx := WithTrace(context.Background(), &Trace{AttemptStart: func(i AttemptStartInfo) { starts = append(starts, i.Elapsed) }})
+		d.DialAttempt = dead.Dial
+		d.Timeout = time.Second
+		_, err = d.DialContext(ctx, "tcp", "example.com:443")
+		require.Error(t, err)
+		require.Equal(t, []time.Duration{0, 100 * ms, 200 * ms}, starts)
 	})
 }

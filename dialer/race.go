@@ -30,7 +30,12 @@ type run struct {
 	lastStart time.Time        // when the latest attempt started
 	lastDelay time.Duration    // the Connection Attempt Delay after it
 	failed    bool             // an attempt has failed since lastStart
+	attempts  int              // attempts started, backups included
+	backups   []netip.Addr     // one entry per backup attempt started
 }
+
+// maxBackups bounds the backup attempts to one address in one dial.
+const maxBackups = 2
 
 type runningAttempt struct {
 	index int
@@ -176,7 +181,7 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 			// trips TCP took (within the 2 s bound on the delay), unless
 			// an attempt fails first. A TCP handshake well inside the delay
 			// leaves the timer as it was.
-			if up.index == len(r.cands.tried)-1 && !r.failed {
+			if up.index == r.attempts-1 && !r.failed {
 				due := time.Since(r.lastStart) + 2*up.rtt
 				r.lastDelay = max(r.lastDelay, min(due, maxAdaptiveDelay))
 			}
@@ -193,6 +198,7 @@ func (r *run) progress() progress {
 		untried:   len(r.cands.untried),
 		tried:     len(r.cands.tried),
 		running:   len(r.running),
+		backup:    r.hasBackup(),
 		lastStart: r.lastStart,
 		delay:     r.lastDelay,
 		failed:    r.failed,
@@ -254,15 +260,22 @@ func (r *run) result(res attemptResult) (net.Conn, bool) {
 // begin takes the next candidate for an attempt starting now and reports
 // it; it returns the attempt's index, address and start offset.
 func (r *run) begin(now time.Time) (int, netip.AddrPort, time.Duration) {
-	if len(r.cands.tried) == 0 {
-		r.noteFirstStart(r.awaitingPreferred())
+	var addr netip.Addr
+	if r.sched.left(len(r.cands.untried), len(r.cands.tried)) > 0 {
+		if len(r.cands.tried) == 0 {
+			r.noteFirstStart(r.awaitingPreferred())
+		}
+		addr = r.cands.next()
+	} else {
+		addr, _ = r.backupCandidate()
+		r.backups = append(r.backups, addr)
 	}
-	addr := r.cands.next()
 	ap := netip.AddrPortFrom(addr, r.port)
 	r.lastStart = now
 	r.lastDelay = r.attemptDelay(ap)
 	r.failed = false
-	index := len(r.cands.tried) - 1
+	index := r.attempts
+	r.attempts++
 	r.running = append(r.running, runningAttempt{index: index, addr: ap, start: now, delay: r.lastDelay})
 	offset := now.Sub(r.start)
 	r.hooks.attemptStart(AttemptStartInfo{Addr: ap, Index: index, Elapsed: offset})
@@ -392,7 +405,7 @@ func attemptNetwork(ap netip.AddrPort) string {
 func (r *run) win(res attemptResult) net.Conn {
 	elapsed := time.Since(r.start)
 	r.learn.connected(res.addr, res.rtt)
-	r.learnSlow()
+	r.learnSlow(res.addr)
 	r.learnName(res.addr)
 	r.hooks.attemptDone(AttemptDoneInfo{
 		Addr: res.addr, Index: res.index, Won: true,
@@ -400,22 +413,60 @@ func (r *run) win(res attemptResult) net.Conn {
 	})
 	r.dnsDone(nil)
 	r.hooks.m.dialWon(res.addr.Addr(), r.cands.tried[0], elapsed)
-	r.hooks.dialDone(DialDoneInfo{Host: r.host, Addr: res.addr, Attempts: len(r.cands.tried), Elapsed: elapsed})
+	r.hooks.dialDone(DialDoneInfo{Host: r.host, Addr: res.addr, Attempts: r.attempts, Elapsed: elapsed})
 	return res.conn
 }
 
 // learnSlow marks as unreachable the attempts still running that have had
-// a whole Connection Attempt Delay to connect and have not.
-func (r *run) learnSlow() {
+// a whole Connection Attempt Delay to connect and have not, but for the
+// winner's address (a backup attempt to it connected).
+func (r *run) learnSlow(winner netip.AddrPort) {
 	if r.learn == nil {
 		return
 	}
 	now := time.Now()
 	for _, a := range r.running {
-		if now.Sub(a.start) >= a.delay {
+		if now.Sub(a.start) >= a.delay && a.addr != winner {
 			r.learn.unreachable(a.addr)
 		}
 	}
+}
+
+// hasBackup reports whether a backup attempt may start when the schedule
+// says (see backupCandidate).
+func (r *run) hasBackup() bool {
+	if r.learn == nil || len(r.running) == 0 || r.sched.left(len(r.cands.untried), len(r.cands.tried)) > 0 {
+		return false
+	}
+	_, ok := r.backupCandidate()
+	return ok
+}
+
+// backupCandidate returns the address for a backup attempt (Chromium's
+// backup connect job, generalised): when no other address is waiting, a
+// destination known to work (it has round-trip history) whose attempt has
+// not answered within its Connection Attempt Delay has more likely lost a
+// SYN or SYN-ACK than gone dark, and a new socket's fresh SYN is not bound
+// to the kernel's 1 s retransmission timer. At most maxBackups per address
+// and dial; the first address tried that qualifies. With no history there
+// are no backups: a black hole would only draw more attempts.
+func (r *run) backupCandidate() (netip.Addr, bool) {
+	for _, a := range r.running {
+		addr := a.addr.Addr()
+		n := 0
+		for _, b := range r.backups {
+			if b == addr {
+				n++
+			}
+		}
+		if n >= maxBackups {
+			continue
+		}
+		if _, ok := r.learn.attemptDelay(a.addr); ok {
+			return addr, true
+		}
+	}
+	return netip.Addr{}, false
 }
 
 // attemptDelay is the Connection Attempt Delay after starting an attempt

@@ -15,6 +15,8 @@ import "time"
 //     silent; every implementation does this), never within 10 ms of the
 //     previous start;
 //   - the caps: at most MaxParallelAttempts in flight, MaxAddresses tried;
+//   - a backup attempt, when one is due (see run.backupCandidate), is
+//     timed like any other attempt;
 //   - near a deadline, both delays shrink so that every address that may
 //     still be tried gets a chance before time runs out.
 
@@ -28,9 +30,10 @@ type schedule struct {
 
 // progress is what the schedule needs to know about a dial in progress.
 type progress struct {
-	untried int // addresses known and not yet tried
-	tried   int // attempts started
-	running int // attempts in flight
+	untried int  // addresses known and not yet tried
+	tried   int  // addresses tried
+	running int  // attempts in flight
+	backup  bool // a backup attempt may start when nothing else may
 
 	// lastStart is when the latest attempt started, and delay its
 	// Connection Attempt Delay when it differs from the schedule's (one
@@ -62,6 +65,9 @@ func (s schedule) left(untried, tried int) int {
 // arrives or an attempt ends).
 func (s schedule) next(p progress, now time.Time) (wait time.Duration, ok bool) {
 	left := s.left(p.untried, p.tried)
+	if left == 0 && p.backup {
+		left = 1
+	}
 	if left == 0 || p.running >= s.maxParallel {
 		return 0, false
 	}

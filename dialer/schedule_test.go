@@ -75,6 +75,15 @@ func TestSchedule_next(t *testing.T) {
 		{name: "max-addresses-reached", sched: with(func(s *schedule) { s.maxAddrs = 2 }),
 			p: progress{untried: 3, tried: 2, running: 2, lastStart: at(0)}, now: 300 * ms, none: true},
 
+		// A backup attempt is timed like any attempt, only when nothing
+		// else may start.
+		{name: "backup/due-after-connection-attempt-delay", sched: rfc,
+			p: progress{tried: 1, running: 1, backup: true, lastStart: at(0), delay: 100 * ms}, now: 30 * ms, wait: 70 * ms},
+		{name: "backup/none-without-candidate", sched: rfc,
+			p: progress{tried: 1, running: 1, lastStart: at(0)}, now: 300 * ms, none: true},
+		{name: "backup/capped-by-max-parallel", sched: with(func(s *schedule) { s.maxParallel = 1 }),
+			p: progress{tried: 1, running: 1, backup: true, lastStart: at(0)}, now: 300 * ms, none: true},
+
 		// Near a deadline the stagger shrinks so that every address still
 		// allowed gets a chance, never below 10 ms.
 		{name: "deadline/stagger-shared-over-time-left", sched: rfc,
