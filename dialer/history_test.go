@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -278,26 +279,25 @@ func TestHistory_BackupAttempts(t *testing.T) {
 		ok.Set(v4a, simnet.Accepting(20*ms))
 		lossy.Set(v4a, simnet.Lossy(20*ms, 1)) // the first SYN is lost: connects at 1 s + 20 ms
 		dead.Set(v4a, simnet.BlackHoled())
-		var use *simnet.Network
+		var use atomic.Pointer[simnet.Network]
 		d := &Dialer{
 			Resolver:   &resolver.Static{A: simAnswer(0, v4a)},
 			SourceAddr: simnet.SourceAll,
 			DialAttempt: func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
-				n := use
-				use = &ok // only the dial's first attempt uses the chosen network
-				return n.Dial(ctx, network, ap)
+				// Only the dial's first attempt uses the chosen network.
+				return use.Swap(&ok).Dial(ctx, network, ap)
 			},
 		}
 
 		// Cold: no history, no backup: the kernel's retransmission.
-		use = &lossy
+		use.Store(&lossy)
 		took, _ := dialTimes(t, d, "tcp", 1)
 		require.Equal(t, time.Second+20*ms, took[0])
 
 		d.History = new(History)
-		use = &ok
+		use.Store(&ok)
 		dialTimes(t, d, "tcp", 1) // 20 ms round trip learned
-		use = &lossy
+		use.Store(&lossy)
 		start := time.Now()
 		c, err := d.DialContext(context.Background(), "tcp", "example.com:443")
 		require.NoError(t, err)
@@ -308,13 +308,13 @@ func TestHistory_BackupAttempts(t *testing.T) {
 		synctest.Wait()
 
 		// The address that lost a SYN is not marked unreachable.
-		use = &ok
+		use.Store(&ok)
 		took, _ = dialTimes(t, d, "tcp", 1)
 		require.Equal(t, 20*ms, took[0])
 
 		// A black hole with history draws two backups, no more, 100 ms
 		// apart, until the deadline.
-		use = &dead
+		use.Store(&dead)
 		var starts []time.Duration
 		ctx := WithTrace(context.Background(), &Trace{AttemptStart: func(i AttemptStartInfo) { starts = append(starts, i.Elapsed) }})
 		d.DialAttempt = dead.Dial
