@@ -318,6 +318,75 @@ func (l *learner) learnName(second resolver.Family, setSecond bool, aaaaLate, aa
 	})
 }
 
+// The learned history in a dial.
+
+// maxBackups bounds the backup attempts to one address in one dial.
+const maxBackups = 2
+
+// learnSlow marks as unreachable the attempts still running that have had
+// a whole Connection Attempt Delay to connect and have not, but for the
+// winner's address (a backup attempt to it connected).
+func (r *run) learnSlow(winner netip.AddrPort) {
+	if r.learn == nil {
+		return
+	}
+	now := time.Now()
+	for _, a := range r.running {
+		if now.Sub(a.start) >= a.delay && a.addr != winner {
+			r.learn.unreachable(a.addr)
+		}
+	}
+}
+
+// hasBackup reports whether a backup attempt may start when the schedule
+// says (see backupCandidate).
+func (r *run) hasBackup() bool {
+	if r.learn == nil || len(r.running) == 0 || r.sched.left(len(r.cands.untried), len(r.cands.tried)) > 0 {
+		return false
+	}
+	_, ok := r.backupCandidate()
+	return ok
+}
+
+// backupCandidate returns the address for a backup attempt (Chromium's
+// backup connect job, generalised): when no other address is waiting, a
+// destination known to work (it has round-trip history) whose attempt has
+// not answered within its Connection Attempt Delay has more likely lost a
+// SYN or SYN-ACK than gone dark, and a new socket's fresh SYN is not bound
+// to the kernel's 1 s retransmission timer. At most maxBackups per address
+// and dial; the first address tried that qualifies. With no history there
+// are no backups: a black hole would only draw more attempts.
+func (r *run) backupCandidate() (netip.Addr, bool) {
+	for _, a := range r.running {
+		addr := a.addr.Addr()
+		n := 0
+		for _, b := range r.backups {
+			if b == addr {
+				n++
+			}
+		}
+		if n >= maxBackups {
+			continue
+		}
+		if _, ok := r.learn.attemptDelay(a.addr); ok {
+			return addr, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// attemptDelay is the Connection Attempt Delay after starting an attempt
+// to ap: the Dialer's, or, when that is left at its default, one derived
+// from ap's round-trip time history (RFC 8305 §5).
+func (r *run) attemptDelay(ap netip.AddrPort) time.Duration {
+	if r.d.ConnectionAttemptDelay == 0 {
+		if d, ok := r.learn.attemptDelay(ap); ok {
+			return d
+		}
+	}
+	return r.sched.attemptDelay
+}
+
 // lru is a map with a bound: putting a new key beyond it drops the least
 // recently used one. Its methods need the History's lock.
 type lru[K comparable, V any] struct {

@@ -1,0 +1,96 @@
+package dialer
+
+import (
+	"net"
+
+	"github.com/dualstack-go/happyeyeballs/internal/rfc6724"
+	"github.com/dualstack-go/happyeyeballs/resolver"
+)
+
+// settings are what one dial takes from its Dialer, resolved once.
+type settings struct {
+	d       *Dialer    // for the hooks: Resolver, DialAttempt, Policy, NAT64
+	nd      net.Dialer // each attempt's, on the built-in path
+	network string
+	host    string
+	port    uint16
+	fams    []resolver.Family // the families asked for
+	only    resolver.Family   // LocalAddr's family, when it has one: others are dropped
+
+	handshake handshakeFunc // nil: the TCP handshake alone decides
+
+	sched  schedule
+	src    rfc6724.SourceFunc // RFC 6724 source addresses, with the learned history
+	rawSrc rfc6724.SourceFunc // the same without the history
+	learn  *learner           // nil when the dial does not learn
+}
+
+func (d *Dialer) settings(network, host string, port uint16, fams []resolver.Family, la localAddr) settings {
+	src := rfc6724.SourceFunc(d.SourceAddr)
+	if src == nil {
+		src = rfc6724.ProbeSource
+	}
+	s := settings{
+		d: d, network: network, host: host, port: port, fams: fams, only: la.family,
+		sched: schedule{
+			resolutionDelay: d.resolutionDelay(),
+			attemptDelay:    d.connectionAttemptDelay(),
+			maxParallel:     d.maxParallelAttempts(),
+			maxAddrs:        d.maxAddresses(),
+		},
+		src:    src,
+		rawSrc: src,
+	}
+	s.nd = d.netDialer()
+	s.nd.LocalAddr = la.attempt
+	switch {
+	case d.DisableHistory:
+	case d.History != nil:
+		s.learn = &learner{h: d.History, src: src, host: host, port: port}
+	case d.DialAttempt == nil && d.Control == nil && d.ControlContext == nil && la.family == 0:
+		s.learn = &learner{h: &sharedHistory, src: src, host: host, port: port}
+	}
+	if s.learn != nil {
+		s.src = s.learn.sourceFunc()
+	}
+	return s
+}
+
+// localAddr is a Dialer's LocalAddr as a dial uses it.
+type localAddr struct {
+	// family is the family of its IP; zero when it has none or it is
+	// unspecified.
+	family resolver.Family
+	// attempt is what each attempt's net.Dialer binds: an unspecified IP
+	// ("[::]:0", "0.0.0.0:0") means "any address" for both families on
+	// "tcp", as with net.Dialer's dual-stack sockets, so it is reduced to
+	// its port.
+	attempt net.Addr
+}
+
+// parseLocalAddr checks LocalAddr (nil or a *net.TCPAddr, as for
+// net.Dialer; a typed nil means none) and returns what a dial on network
+// does with it.
+func parseLocalAddr(network string, la net.Addr) (localAddr, error) {
+	if la == nil {
+		return localAddr{}, nil
+	}
+	t, ok := la.(*net.TCPAddr)
+	switch {
+	case !ok:
+		return localAddr{}, &net.AddrError{Err: "mismatched local address type", Addr: la.String()}
+	case t == nil:
+		return localAddr{}, nil
+	case t.IP != nil && !t.IP.IsUnspecified():
+		f := resolver.IPv6
+		if t.IP.To4() != nil {
+			f = resolver.IPv4
+		}
+		return localAddr{family: f, attempt: la}, nil
+	case network == "tcp" && t.Port == 0:
+		return localAddr{}, nil
+	case network == "tcp":
+		return localAddr{attempt: &net.TCPAddr{Port: t.Port}}, nil
+	}
+	return localAddr{attempt: la}, nil
+}
