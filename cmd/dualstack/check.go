@@ -112,9 +112,20 @@ func dnsResult(f resolver.Family, a resolver.Answer, took time.Duration) DNSResu
 		d.TTL = int64(a.TTL / time.Second)
 	}
 	if a.Err != nil && len(a.Addrs) == 0 {
-		d.Error = a.Err.Error()
+		d.Error, d.Reason = a.Err.Error(), innermost(a.Err).Error()
 	}
 	return d
+}
+
+// innermost follows err's single-error Unwrap chain to its end.
+func innermost(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }
 
 // dnsStatus names an Answer's outcome the way dig does, or "timeout" and

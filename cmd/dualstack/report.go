@@ -50,6 +50,9 @@ type DNSResult struct {
 	TTL    int64    `json:"ttl_s"` // seconds; 0 when unknown (hosts file, IP literal)
 	Ms     float64  `json:"ms"`    // from the query to the answer
 	Error  string   `json:"error,omitempty"`
+	// Reason is the innermost cause of Error: "connection refused",
+	// "i/o timeout", "server misbehaving".
+	Reason string `json:"reason,omitempty"`
 }
 
 // failed reports a lookup that did not learn the answer: neither

@@ -174,7 +174,7 @@ func dnsProblems(r Report, v6, v4 *famView) []Problem {
 	var ps []Problem
 	if v6.asked && v4.asked && v6.dns.failed() && v4.dns.failed() {
 		return []Problem{{Code: "no-dns-answer", Broken: true, Text: fmt.Sprintf(
-			"the resolver %s answered neither query (AAAA: %s; A: %s): check that it runs and is reachable",
+			"the resolver %s answered neither query (AAAA: %s; A: %s): is it running and reachable?",
 			r.Resolver, describeDNS(v6.dns), describeDNS(v4.dns))}}
 	}
 	firstStart, startOK := raceFirstStart(r)
@@ -256,8 +256,8 @@ func describeDNS(d DNSResult) string {
 		s = "timeout"
 	}
 	s += " after " + fmtMs(d.Ms)
-	if d.Status == dnsError && d.Error != "" {
-		s += ": " + d.Error
+	if d.Status == dnsError && d.Reason != "" {
+		s += " (" + d.Reason + ")"
 	}
 	return s
 }
