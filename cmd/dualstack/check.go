@@ -56,7 +56,7 @@ func (c *config) newResolver() *resolver.Client {
 	cl := &resolver.Client{
 		HostsPath: c.hosts,
 		CacheSize: -1,
-		MaxTTL:    1<<31 - 1*time.Second, // report TTLs as the server gave them
+		MaxTTL:    (1<<31 - 1) * time.Second, // report TTLs as the server gave them (RFC 2181 §8: 31 bits)
 	}
 	if c.server.IsValid() {
 		cl.Config = &resolver.Config{
