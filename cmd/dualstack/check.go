@@ -37,6 +37,7 @@ func check(ctx context.Context, cfg *config, t target) Report {
 		r.HTTP = requestAll(ctx, cfg, t, r.Connect)
 	}
 	r.Race = race(ctx, cfg, t)
+	r.NetDialer = netDial(ctx, cfg, t)
 	r.Verdict = verdict(r)
 	return r
 }
@@ -194,31 +195,21 @@ func connectKind(err error) string {
 }
 
 // requestAll makes one HTTP(S) request per family, pinned to the first of
-// its addresses that connected (or its first address when none did), one
-// family after the other so that they do not compete.
+// its addresses that connected, one family after the other so that they
+// do not compete. A family none of whose addresses connected gets no
+// request: the connects already said why, and it would only wait out
+// another timeout.
 func requestAll(ctx context.Context, cfg *config, t target, conns []ConnectResult) []HTTPResult {
 	var out []HTTPResult
 	for _, f := range cfg.families() {
-		var pick netip.AddrPort
-		for _, c := range conns {
-			if c.Family != f.String() {
-				continue
-			}
-			ap := netip.MustParseAddrPort(c.Addr) // made by connect from a netip.AddrPort
-			if !pick.IsValid() || (c.Result == connOK && !pickedOK(conns, pick)) {
-				pick = ap
-			}
+		i := slices.IndexFunc(conns, func(c ConnectResult) bool { return c.Family == f.String() && c.Result == connOK })
+		if i < 0 {
+			continue
 		}
-		if pick.IsValid() {
-			out = append(out, request(ctx, cfg, t, pick))
-		}
+		ap := netip.MustParseAddrPort(conns[i].Addr) // made by connect from a netip.AddrPort
+		out = append(out, request(ctx, cfg, t, ap))
 	}
 	return out
-}
-
-func pickedOK(conns []ConnectResult, ap netip.AddrPort) bool {
-	i := slices.IndexFunc(conns, func(c ConnectResult) bool { return c.Addr == ap.String() })
-	return i >= 0 && conns[i].Result == connOK
 }
 
 // request makes one GET of t.url over ap, with the TLS handshake done by
@@ -284,13 +275,7 @@ func request(ctx context.Context, cfg *config, t target, ap netip.AddrPort) HTTP
 func race(ctx context.Context, cfg *config, t target) RaceResult {
 	cl := cfg.newResolver()
 	defer cl.Close()
-	network := "tcp"
-	switch cfg.family {
-	case resolver.IPv4:
-		network = "tcp4"
-	case resolver.IPv6:
-		network = "tcp6"
-	}
+	network := cfg.raceNetwork()
 	d := &dialer.Dialer{Timeout: cfg.timeout, DisableHistory: true, Resolver: cl}
 	rec := &recorder{allDone: make(chan struct{}, 1)} // buffered: a signal nobody may be waiting for yet
 	ctx = dialer.WithTrace(ctx, rec.trace())
@@ -300,6 +285,54 @@ func race(ctx context.Context, cfg *config, t target) RaceResult {
 	}
 	rec.wait(cfg.timeout) // losers report after DialContext returns
 	return rec.result(network, err)
+}
+
+// raceNetwork is the network the race dials: "tcp", or one family's.
+func (c *config) raceNetwork() string {
+	switch c.family {
+	case resolver.IPv4:
+		return "tcp4"
+	case resolver.IPv6:
+		return "tcp6"
+	}
+	return "tcp"
+}
+
+// netDial dials t with Go's net.Dialer, for comparison: it asks the same
+// DNS server as the race (Go's resolver, with /etc/hosts and resolv.conf's
+// options), or the system's resolver without -resolver.
+func netDial(ctx context.Context, cfg *config, t target) NetDialResult {
+	d := &net.Dialer{Timeout: cfg.timeout}
+	if cfg.server.IsValid() {
+		var nd net.Dialer
+		d.Resolver = &net.Resolver{
+			PreferGo: true,
+			Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				c, err := nd.DialContext(ctx, network, cfg.server.String())
+				if err != nil {
+					return nil, err
+				}
+				// Go's resolver keeps a query's socket until its own
+				// timeout even when ctx ends first: close it with ctx.
+				context.AfterFunc(ctx, func() { c.Close() })
+				return c, nil
+			},
+		}
+	}
+	start := time.Now()
+	c, err := d.DialContext(ctx, cfg.raceNetwork(), t.address())
+	res := NetDialResult{Ms: ms(time.Since(start))}
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	defer c.Close()
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		res.Winner, res.Family = ap.String(), resolver.Of(ap.Addr()).String()
+	}
+	return res
 }
 
 // recorder collects a race's Trace events.

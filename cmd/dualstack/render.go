@@ -34,7 +34,11 @@ func renderText(w io.Writer, r Report) {
 		if d.Error != "" && d.Status != dnsNoData && d.Status != dnsNXDomain {
 			what = d.Error
 		}
-		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", d.Type, d.Status, fmtMsAligned(d.Ms), ttl, what)
+		line := fmt.Sprintf("    %s\t%s\t%s\t%s", d.Type, d.Status, fmtMsAligned(d.Ms), ttl)
+		if what != "" {
+			line += "\t" + what
+		}
+		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
 
@@ -42,7 +46,11 @@ func renderText(w io.Writer, r Report) {
 		fmt.Fprintln(w, "  TCP connect, each address")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, c := range r.Connect {
-			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", c.Addr, c.Result, fmtMsAligned(c.Ms), c.Error)
+			line := fmt.Sprintf("    %s\t%s\t%s", c.Addr, c.Result, fmtMsAligned(c.Ms))
+			if c.Error != "" {
+				line += "\t" + c.Error
+			}
+			fmt.Fprintln(tw, line)
 		}
 		tw.Flush()
 	}
@@ -77,6 +85,13 @@ func renderText(w io.Writer, r Report) {
 			r.Race.Winner, r.Race.Family, fmtMs(r.Race.Ms), r.Race.Attempts, plural(r.Race.Attempts))
 	default:
 		fmt.Fprintf(w, "    failed after %s: %s\n", fmtMs(r.Race.Ms), r.Race.Error)
+	}
+
+	switch nd := r.NetDialer; {
+	case nd.Winner != "":
+		fmt.Fprintf(w, "  net.Dialer, same target: connected to %s (%s) after %s\n", nd.Winner, nd.Family, fmtMs(nd.Ms))
+	default:
+		fmt.Fprintf(w, "  net.Dialer, same target: failed after %s: %s\n", fmtMs(nd.Ms), nd.Error)
 	}
 
 	status := "ok"

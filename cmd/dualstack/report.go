@@ -20,7 +20,9 @@ type Report struct {
 	// target gets an HTTP(S) check.
 	HTTP []HTTPResult `json:"http,omitempty"`
 	// Race is the Happy Eyeballs dial of the name.
-	Race    RaceResult `json:"race"`
+	Race RaceResult `json:"race"`
+	// NetDialer is the same dial by Go's net.Dialer, for comparison.
+	NetDialer NetDialResult `json:"net_dialer"`
 	Verdict Verdict    `json:"verdict"`
 }
 
@@ -107,6 +109,15 @@ type RaceResult struct {
 	Attempts int         `json:"attempts"`
 	Error    string      `json:"error,omitempty"`
 	Events   []RaceEvent `json:"events"`
+}
+
+// NetDialResult is one dial of the target by net.Dialer (RFC 6555 fast
+// fallback: both answers awaited, then IPv6 with 300 ms head start).
+type NetDialResult struct {
+	Winner string  `json:"winner,omitempty"` // IP:port; "" when the dial failed
+	Family string  `json:"family,omitempty"`
+	Ms     float64 `json:"ms"`
+	Error  string  `json:"error,omitempty"`
 }
 
 // Race event kinds.

@@ -189,8 +189,8 @@ func dnsProblems(r Report, v6, v4 *famView) []Problem {
 					p.CostMs = firstStart - a
 				}
 				p.Text += fmt.Sprintf(" Happy Eyeballs waits the Resolution Delay after the A answer (%s, RFC 8305 §3; measured %s) and connects over IPv4; "+
-					"net.Dialer and getaddrinfo wait for the AAAA answer on every new connection: %s here, the resolver's timeout in general.",
-					fmtDur(resolutionDelay), fmtMs(p.CostMs), fmtMs(f.dns.Ms))
+					"net.Dialer and getaddrinfo wait for the AAAA answer on every new connection, up to the resolver's timeout%s.",
+					fmtDur(resolutionDelay), fmtMs(p.CostMs), netDialerSays(r))
 			}
 		} else {
 			p.Text = fmt.Sprintf("the AAAA lookup failed (%s): clients get no IPv6 address for this name", describeDNS(f.dns))
@@ -206,7 +206,7 @@ func dnsProblems(r Report, v6, v4 *famView) []Problem {
 			p.Code = "a-lost"
 			p.Text = fmt.Sprintf("the A query got no answer (%s), so IPv4 is lost for this name.", describeDNS(f.dns))
 			if v6.has {
-				p.Text += fmt.Sprintf(" Happy Eyeballs starts on the AAAA answer at once (no cost); net.Dialer and getaddrinfo wait for the A answer: %s here.", fmtMs(f.dns.Ms))
+				p.Text += fmt.Sprintf(" Happy Eyeballs starts on the AAAA answer at once (no cost); net.Dialer and getaddrinfo wait for the A answer, up to the resolver's timeout%s.", netDialerSays(r))
 			}
 		} else {
 			p.Text = fmt.Sprintf("the A lookup failed (%s): IPv4-only clients get no address for this name", describeDNS(f.dns))
@@ -226,14 +226,14 @@ func dnsProblems(r Report, v6, v4 *famView) []Problem {
 			if a, ok := firstPositiveAnswer(r); ok && startOK && firstStart >= a {
 				p.CostMs = firstStart - a
 			}
-			p.Text = fmt.Sprintf("the AAAA answer came %s after the A answer: Happy Eyeballs waits the Resolution Delay (%s, RFC 8305 §3; measured %s), starts on IPv4 and adds IPv6 when it arrives; net.Dialer waits the whole %s on every new connection",
-				fmtMs(late), fmtDur(resolutionDelay), fmtMs(p.CostMs), fmtMs(late))
+			p.Text = fmt.Sprintf("the AAAA answer came %s after the A answer: Happy Eyeballs waits the Resolution Delay (%s, RFC 8305 §3; measured %s), starts on IPv4 and adds IPv6 when it arrives; net.Dialer waits the whole %s on every new connection%s",
+				fmtMs(late), fmtDur(resolutionDelay), fmtMs(p.CostMs), fmtMs(late), netDialerSays(r))
 			ps = append(ps, p)
 		}
 		if late := v4.dns.Ms - v6.dns.Ms; late > ms(resolutionDelay) {
 			ps = append(ps, Problem{Code: "a-late", Text: fmt.Sprintf(
-				"the A answer came %s after the AAAA answer: Happy Eyeballs starts on IPv6 at once (no cost); net.Dialer waits the whole %s on every new connection",
-				fmtMs(late), fmtMs(late))})
+				"the A answer came %s after the AAAA answer: Happy Eyeballs starts on IPv6 at once (no cost); net.Dialer waits the whole %s on every new connection%s",
+				fmtMs(late), fmtMs(late), netDialerSays(r))})
 		}
 	}
 	return ps
@@ -288,8 +288,8 @@ func connectProblems(r Report, f, o *famView) []Problem {
 			if fallback && preferred {
 				p.CostMs = raceCost(r, f, ms(connectionAttemptDelay))
 				p.Text += fmt.Sprintf(" It costs %s per new connection (the Connection Attempt Delay, RFC 8305 §5; measured in the race: %s); "+
-					"net.Dialer pays %s (its fallback delay); a client that tries %s alone waits out its connect timeout.",
-					fmtDur(connectionAttemptDelay), fmtMs(p.CostMs), fmtDur(netDialerFallback), f.name)
+					"net.Dialer pays %s (its fallback delay%s); a client that tries %s alone waits out its connect timeout.",
+					fmtDur(connectionAttemptDelay), fmtMs(p.CostMs), fmtDur(netDialerFallback), netDialerSays(r), f.name)
 			}
 		case connRefused, connUnreachable, connError:
 			p.Code = code + map[string]string{connRefused: "refused", connUnreachable: "unreachable", connError: "failed"}[f.fail]
@@ -322,8 +322,8 @@ func connectProblems(r Report, f, o *famView) []Problem {
 			if preferred {
 				p.Broken = true
 				p.CostMs = raceCost(r, f, ms(connectionAttemptDelay))
-				p.Text += fmt.Sprintf(" Happy Eyeballs stops waiting for %s after the Connection Attempt Delay (%s, RFC 8305 §5) and connects over %s: it costs %s per new connection (measured in the race); net.Dialer pays %s.",
-					f.name, fmtDur(connectionAttemptDelay), o.name, fmtMs(p.CostMs), fmtDur(netDialerFallback))
+				p.Text += fmt.Sprintf(" Happy Eyeballs stops waiting for %s after the Connection Attempt Delay (%s, RFC 8305 §5) and connects over %s: it costs %s per new connection (measured in the race); net.Dialer pays %s (its fallback delay%s).",
+					f.name, fmtDur(connectionAttemptDelay), o.name, fmtMs(p.CostMs), fmtDur(netDialerFallback), netDialerSays(r))
 			} else {
 				p.Text += fmt.Sprintf(" Clients that try %s first do not notice.", o.name)
 			}
@@ -387,4 +387,17 @@ func fmtDur(d time.Duration) string { return fmtMs(ms(d)) }
 // text already says.
 func shortErr(c ConnectResult) string {
 	return strings.TrimPrefix(c.Error, "dial tcp "+c.Addr+": ")
+}
+
+// netDialerSays is "; measured: net.Dialer connected after 302 ms" (or
+// failed), or "" when the Report has no net.Dialer dial.
+func netDialerSays(r Report) string {
+	nd := r.NetDialer
+	switch {
+	case nd.Winner != "":
+		return fmt.Sprintf("; measured: net.Dialer connected after %s", fmtMs(nd.Ms))
+	case nd.Error != "":
+		return fmt.Sprintf("; measured: net.Dialer failed after %s", fmtMs(nd.Ms))
+	}
+	return ""
 }
