@@ -23,7 +23,7 @@ type Report struct {
 	Race RaceResult `json:"race"`
 	// NetDialer is the same dial by Go's net.Dialer, for comparison.
 	NetDialer NetDialResult `json:"net_dialer"`
-	Verdict Verdict    `json:"verdict"`
+	Verdict   Verdict       `json:"verdict"`
 }
 
 // Family names, as resolver.Family prints them.
