@@ -13,6 +13,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -370,6 +372,27 @@ func TestCheck_SeveralTargets(t *testing.T) {
 	loopback.WaitFDs(t, before, 5*time.Second)
 }
 
+// TestCheck_Hosts: -hosts names a hosts file consulted before the DNS
+// server; its answers carry no TTL.
+func TestCheck_Hosts(t *testing.T) {
+	before := loopback.FDs(t)
+	t.Run("", func(t *testing.T) {
+		p := loopback.Dual(t, loopback.Accept, loopback.Accept)
+		srv := startDNS(t, nil)
+		hosts := filepath.Join(t.TempDir(), "hosts")
+		os.WriteFile(hosts, []byte("::1 from-hosts.test\n127.0.0.1 from-hosts.test\n"), 0o600)
+		code, reports, _ := runCheck(t, srv.Addr.String(), "-hosts", hosts, hostPort("from-hosts.test", p.Port))
+		r := one(t, reports)
+		// The two queries the server sees are net.Dialer's: Go's
+		// resolver reads /etc/hosts, not -hosts.
+		if code != exitOK || r.Verdict.Label != "IPv6-ready" || dnsFor(r, ipv6).TTL != 0 || srv.Count(0, "") != 2 {
+			t.Errorf("exit %d, verdict %q, DNS %+v, %d queries to the server; want 0, IPv6-ready, no TTL, only net.Dialer's 2",
+				code, r.Verdict.Label, r.DNS, srv.Count(0, ""))
+		}
+	})
+	loopback.WaitFDs(t, before, 5*time.Second)
+}
+
 // startHTTPS serves HTTPS with HTTP/2 on both endpoints of p.
 func startHTTPS(t *testing.T, p *loopback.Pair) *httptest.Server {
 	t.Helper()
@@ -382,6 +405,7 @@ func startHTTPS(t *testing.T, p *loopback.Pair) *httptest.Server {
 		s.Listener.Close() // its own 127.0.0.1:0 listener, replaced
 		s.Listener = e.Listener()
 		s.EnableHTTP2 = true
+		s.Config.ErrorLog = log.New(io.Discard, "", 0) // the connects' bare TCP handshakes are no news
 		s.StartTLS()
 		t.Cleanup(s.Close)
 		if first == nil {
@@ -441,7 +465,7 @@ func TestCheck_HTTPS(t *testing.T) {
 		srv := startDNS(t, nil)
 		code, reports, _ := runCheck(t, srv.Addr.String(), "-timeout", "2s", fmt.Sprintf("https://dual.test:%d/", p.Port))
 		r := one(t, reports)
-		if _, ok := problem(r, "ipv6-http-failed"); code != exitBroken || !ok || !strings.Contains(r.HTTP[0].Error, "certificate") {
+		if _, ok := problem(r, "ipv6-http-failed"); code != exitBroken || !ok || r.Verdict.Label != "HTTP fails" || !strings.Contains(r.HTTP[0].Error, "certificate") {
 			t.Errorf("exit %d, verdict %+v, HTTP %+v; want 1, ipv6-http-failed, a certificate error", code, r.Verdict, r.HTTP)
 		}
 	})

@@ -140,7 +140,7 @@ func newFlagSetInto(cfg *config, f *flags, out io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.server, "resolver", "", "DNS server `ADDR[:PORT]` to ask (port 53 when omitted); default: the servers of /etc/resolv.conf")
-	fs.StringVar(&cfg.hosts, "hosts", "", "hosts `FILE` consulted before DNS; default /etc/hosts, none with -resolver")
+	fs.StringVar(&cfg.hosts, "hosts", "", "hosts `FILE` consulted before DNS; default /etc/hosts, none with -resolver (the net.Dialer comparison always reads /etc/hosts)")
 	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Second, "bound on each DNS lookup, connect, HTTP request and the race")
 	fs.BoolVar(&f.v4, "4", false, "check IPv4 only")
 	fs.BoolVar(&f.v6, "6", false, "check IPv6 only")

@@ -115,6 +115,8 @@ func label(v6, v4 *famView, ps []Problem) string {
 		return f.has && !f.works() || hasProblem(ps, strings.ToLower(f.name)+"-slow")
 	}
 	switch {
+	case (v6.has || v4.has) && !v6.works() && !v4.works() && (v6.tcpWorks || v4.tcpWorks):
+		return "HTTP fails" // TCP connects, the request does not: over either family
 	case (v6.has || v4.has) && !v6.works() && !v4.works():
 		return "unreachable"
 	case bad(v6):

@@ -176,6 +176,17 @@ func TestVerdict(t *testing.T) {
 			codes: []string{"ipv6-http-failed"},
 		},
 		{
+			name: "TCP connects over both families, the request fails over both",
+			r: Report{
+				DNS:     []DNSResult{aaaa(dnsNoError, 3, "2001:db8::1"), a(dnsNoError, 3, "192.0.2.1")},
+				Connect: []ConnectResult{conn(v6addr, connOK, 20), conn(v4addr, connOK, 20)},
+				HTTP: []HTTPResult{{Family: ipv6, Addr: v6addr, Error: "x509: certificate signed by unknown authority"},
+					{Family: ipv4, Addr: v4addr, Error: "x509: certificate signed by unknown authority"}},
+			},
+			label: "HTTP fails", ok: false,
+			codes: []string{"ipv6-http-failed", "ipv4-http-failed"},
+		},
+		{
 			// RFC 8305 §3: with the A answer in hand, wait at most the
 			// Resolution Delay for AAAA.
 			name: "RFC8305/3/AAAA lost costs the Resolution Delay",
