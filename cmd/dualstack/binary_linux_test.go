@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -18,8 +19,8 @@ import (
 )
 
 // TestBinary builds the command and runs it for real, as a user would,
-// against three targets on loopback: a dual-stack one, one whose ::1 is
-// black-holed, and one whose AAAA query is lost. Run with -v to see its
+// against three targets on loopback: a dual-stack HTTPS server, a port
+// whose ::1 is black-holed, and a name whose AAAA query is lost. Run with -v to see its
 // output (the README's sample comes from it).
 func TestBinary(t *testing.T) {
 	if testing.Short() {
@@ -37,6 +38,7 @@ func TestBinary(t *testing.T) {
 	before := loopback.FDs(t)
 	t.Run("", func(t *testing.T) {
 		ready := loopback.Dual(t, loopback.Accept, loopback.Accept)
+		startHTTPS(t, ready)
 		hole := loopback.Dual(t, loopback.Accept, loopback.BlackHole)
 		zone := dnstest.NewZone(append(zone,
 			"lost-aaaa.test. 60 IN AAAA ::1",
@@ -48,8 +50,8 @@ func TestBinary(t *testing.T) {
 			zone.ServeDNS(w, r)
 		}))
 
-		cmd := exec.Command(bin, "check", "-resolver", srv.Addr.String(), "-timeout", "1s",
-			hostPort("dual.test", ready.Port), hostPort("dual.test", hole.Port), hostPort("lost-aaaa.test", ready.Port))
+		cmd := exec.Command(bin, "check", "-resolver", srv.Addr.String(), "-timeout", "1s", "-insecure",
+			fmt.Sprintf("https://dual.test:%d/", ready.Port), hostPort("dual.test", hole.Port), hostPort("lost-aaaa.test", ready.Port))
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		start := time.Now()
@@ -62,7 +64,7 @@ func TestBinary(t *testing.T) {
 		for _, want := range []string{
 			"Verdict: IPv6-ready [ok]",
 			"Verdict: IPv6 broken: black hole [FAIL]",
-			"Verdict: DNS problem [FAIL]",
+			"Verdict: DNS problem: AAAA lost [FAIL]",
 		} {
 			if !strings.Contains(stdout.String(), want) {
 				t.Errorf("output lacks %q", want)

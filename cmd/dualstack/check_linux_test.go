@@ -201,7 +201,7 @@ func TestCheck_Loopback(t *testing.T) {
 			name: "RFC8305/3/AAAA dropped: DNS problem, costs the Resolution Delay",
 			v4:   loopback.Accept, v6: loopback.Accept,
 			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Drop: true}},
-			code:   exitBroken, label: "DNS problem",
+			code:   exitBroken, label: "DNS problem: AAAA lost",
 			problem: "aaaa-lost", costMin: 30, costMax: 400, winner: ipv4,
 			check: func(t *testing.T, r Report) {
 				if d := dnsFor(r, ipv6); d.Status != dnsTimeout || d.Ms < 900 {
@@ -216,7 +216,7 @@ func TestCheck_Loopback(t *testing.T) {
 			name: "AAAA SERVFAIL: DNS problem",
 			v4:   loopback.Accept, v6: loopback.Accept,
 			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Rcode: dns.RcodeServerFailure}},
-			code:   exitBroken, label: "DNS problem", problem: "aaaa-failed", winner: ipv4,
+			code:   exitBroken, label: "DNS problem: AAAA failed", problem: "aaaa-failed", winner: ipv4,
 			check: func(t *testing.T, r Report) {
 				if d := dnsFor(r, ipv6); d.Status != dnsServFail {
 					t.Errorf("AAAA status %q; want SERVFAIL", d.Status)
@@ -229,13 +229,13 @@ func TestCheck_Loopback(t *testing.T) {
 			name: "RFC8305/3/AAAA 300 ms late: works, costs the Resolution Delay",
 			v4:   loopback.Accept, v6: loopback.Accept,
 			faults: map[uint16]dnstest.Fault{dns.TypeAAAA: {Delay: 300 * time.Millisecond}},
-			code:   exitOK, label: "DNS problem",
+			code:   exitOK, label: "DNS problem: AAAA late",
 			problem: "aaaa-late", costMin: 30, costMax: 250, winner: ipv4,
 		},
 		{
 			name: "NXDOMAIN: DNS problem, nothing dialed",
 			v4:   loopback.Accept, v6: loopback.Accept, host: "missing.test",
-			code: exitBroken, label: "DNS problem", problem: "nxdomain",
+			code: exitBroken, label: "DNS problem: NXDOMAIN", problem: "nxdomain",
 			check: func(t *testing.T, r Report) {
 				if len(r.Connect) != 0 || r.Race.Error == "" || r.Race.Attempts != 0 {
 					t.Errorf("connects %+v, race %+v; want none and a failed race", r.Connect, r.Race)
@@ -317,7 +317,7 @@ func TestCheck_UnreachableResolver(t *testing.T) {
 		code, reports, took := runCheck(t, closed.String(), "-timeout", "1s", "dual.test:80")
 		r := one(t, reports)
 		p, ok := problem(r, "no-dns-answer")
-		if code != exitBroken || r.Verdict.Label != "DNS problem" || !ok || !strings.Contains(p.Text, closed.String()) {
+		if code != exitBroken || r.Verdict.Label != "DNS problem: no answer from the resolver" || !ok || !strings.Contains(p.Text, closed.String()) {
 			t.Errorf("exit %d, verdict %+v; want 1, DNS problem, no-dns-answer naming %v", code, r.Verdict, closed)
 		}
 		if d := dnsFor(r, ipv6); d.Status != dnsError || d.Reason != "connection refused" {

@@ -148,7 +148,8 @@ type RaceEvent struct {
 type Verdict struct {
 	// Label is one of IPv6-ready, IPv4-only, IPv6-only, "IPv6 broken: …"
 	// and "IPv4 broken: …" (black hole, refused, unreachable, slow,
-	// connect fails, HTTP fails), DNS problem, unreachable, HTTP fails;
+	// connect fails, HTTP fails), "DNS problem: …" (AAAA lost, AAAA late,
+	// NXDOMAIN, no answer from the resolver, …), unreachable, HTTP fails;
 	// with -4 or -6, IPv4 works or IPv6 works.
 	Label string `json:"label"`
 	// OK is false when a family is broken or the name has no address:

@@ -125,8 +125,8 @@ func label(v6, v4 *famView, ps []Problem) string {
 		return "IPv4 broken: " + brokenHow(v4, ps)
 	}
 	for _, p := range ps {
-		if p.Broken || strings.HasPrefix(p.Code, "aaaa-") || strings.HasPrefix(p.Code, "a-") {
-			return "DNS problem"
+		if how, ok := dnsLabels[p.Code]; ok {
+			return "DNS problem: " + how
 		}
 	}
 	switch {
@@ -141,7 +141,20 @@ func label(v6, v4 *famView, ps []Problem) string {
 	case v6.works():
 		return "IPv6-only"
 	}
-	return "DNS problem"
+	return "DNS problem: no addresses" // not reached: no address is a problem above
+}
+
+// dnsLabels are the label details of DNS problems, by problem code.
+var dnsLabels = map[string]string{
+	"no-dns-answer": "no answer from the resolver",
+	"aaaa-lost":     "AAAA lost",
+	"aaaa-failed":   "AAAA failed",
+	"a-lost":        "A lost",
+	"a-failed":      "A failed",
+	"nxdomain":      "NXDOMAIN",
+	"no-addresses":  "no addresses",
+	"aaaa-late":     "AAAA late",
+	"a-late":        "A late",
 }
 
 func hasProblem(ps []Problem, code string) bool {

@@ -198,7 +198,7 @@ func TestVerdict(t *testing.T) {
 					{Ms: 53.5, Event: evStart, Family: ipv4, Addr: v4addr, Attempt: 1},
 				}},
 			},
-			label: "DNS problem", ok: false,
+			label: "DNS problem: AAAA lost", ok: false,
 			codes: []string{"aaaa-lost"}, costMs: []float64{50.5},
 		},
 		{
@@ -207,7 +207,7 @@ func TestVerdict(t *testing.T) {
 				DNS:     []DNSResult{aaaa(dnsServFail, 2), a(dnsNoError, 3, "192.0.2.1")},
 				Connect: []ConnectResult{conn(v4addr, connOK, 20)},
 			},
-			label: "DNS problem", ok: false,
+			label: "DNS problem: AAAA failed", ok: false,
 			codes: []string{"aaaa-failed"}, costMs: []float64{0},
 		},
 		{
@@ -216,7 +216,7 @@ func TestVerdict(t *testing.T) {
 				DNS:     []DNSResult{aaaa(dnsNoError, 3, "2001:db8::1"), a(dnsTimeout, 5000)},
 				Connect: []ConnectResult{conn(v6addr, connOK, 20)},
 			},
-			label: "DNS problem", ok: false,
+			label: "DNS problem: A lost", ok: false,
 			codes: []string{"a-lost"}, costMs: []float64{0},
 		},
 		{
@@ -225,7 +225,7 @@ func TestVerdict(t *testing.T) {
 				DNS:     []DNSResult{aaaa(dnsNoError, 303, "2001:db8::1"), a(dnsNoError, 3, "192.0.2.1")},
 				Connect: []ConnectResult{conn(v6addr, connOK, 20), conn(v4addr, connOK, 20)},
 			},
-			label: "DNS problem", ok: true,
+			label: "DNS problem: AAAA late", ok: true,
 			codes: []string{"aaaa-late"}, costMs: []float64{50},
 		},
 		{
@@ -239,19 +239,19 @@ func TestVerdict(t *testing.T) {
 		{
 			name:  "NXDOMAIN",
 			r:     Report{DNS: []DNSResult{aaaa(dnsNXDomain, 3), a(dnsNXDomain, 3)}},
-			label: "DNS problem", ok: false,
+			label: "DNS problem: NXDOMAIN", ok: false,
 			codes: []string{"nxdomain"},
 		},
 		{
 			name:  "NODATA for both",
 			r:     Report{DNS: []DNSResult{aaaa(dnsNoData, 3), a(dnsNoData, 3)}},
-			label: "DNS problem", ok: false,
+			label: "DNS problem: no addresses", ok: false,
 			codes: []string{"no-addresses"},
 		},
 		{
 			name:  "resolver unreachable",
 			r:     Report{Resolver: "127.0.0.1:1", DNS: []DNSResult{aaaa(dnsError, 0.3), a(dnsError, 0.3)}},
-			label: "DNS problem", ok: false,
+			label: "DNS problem: no answer from the resolver", ok: false,
 			codes: []string{"no-dns-answer"},
 		},
 		{
