@@ -22,9 +22,15 @@
 //     history off, so that every run is a first connection): each DNS
 //     answer, each attempt's start and end in milliseconds since the dial
 //     began, and the winner;
+//   - the same dial by net.Dialer, for comparison;
 //   - a verdict: IPv6-ready, IPv4-only, IPv6-only, IPv6 broken, IPv4
 //     broken, DNS problem or unreachable, with what the problem costs each
 //     new connection.
+//
+// Each step is bounded by -timeout (default 5s). -json prints one JSON
+// document, an array of reports; -resolver names the DNS server to ask
+// instead of /etc/resolv.conf's; -4 and -6 check one family. README.md
+// beside this file describes the verdicts and the JSON fields.
 //
 // Exit status: 0 when every family that has addresses works; 1 when a
 // family is broken (its addresses do not connect, or its DNS lookup failed
