@@ -19,9 +19,10 @@ import (
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
-// check runs every step for one target, each bounded by cfg.timeout:
-// the DNS answers, a TCP connect to every address, the HTTP(S) requests,
-// then the Happy Eyeballs race last, so that nothing else runs beside it.
+// check runs every step for one target, one after the other and each
+// bounded by cfg.timeout: the DNS answers, a TCP connect to every address,
+// the HTTP(S) requests, the Happy Eyeballs race (with nothing else on the
+// wire beside it), and net.Dialer's dial for comparison.
 func check(ctx context.Context, cfg *config, t target) Report {
 	r := Report{Target: t.input, Host: t.host, Port: t.port, Resolver: cfg.resolverName()}
 	answers := lookup(ctx, cfg, t.host)
