@@ -33,7 +33,8 @@ func check(ctx context.Context, cfg *config, t target) Report {
 			addrs = append(addrs, netip.AddrPortFrom(ip, t.port))
 		}
 	}
-	r.Connect = connectAll(ctx, cfg, addrs)
+	_, literalErr := netip.ParseAddr(t.host)
+	r.Connect = connectAll(ctx, cfg, addrs, literalErr == nil)
 	if t.url != "" {
 		r.HTTP = requestAll(ctx, cfg, t, r.Connect)
 	}
@@ -155,15 +156,39 @@ func dnsStatus(a resolver.Answer) string {
 }
 
 // connectAll makes one TCP connect to every address at once, each with
-// its own timeout, and closes each connection made.
-func connectAll(ctx context.Context, cfg *config, addrs []netip.AddrPort) []ConnectResult {
+// its own timeout, and closes each connection made. Addresses from DNS
+// that the Dialer would never dial are reported unusable, not dialed; an
+// IP literal the user gave (literal) is dialed as given, as the Dialer
+// does.
+func connectAll(ctx context.Context, cfg *config, addrs []netip.AddrPort, literal bool) []ConnectResult {
 	out := make([]ConnectResult, len(addrs))
 	var wg sync.WaitGroup
 	for i, ap := range addrs {
+		if !literal && !usable(ap.Addr()) {
+			out[i] = ConnectResult{Family: resolver.Of(ap.Addr()).String(), Addr: ap.String(), Result: connUnusable,
+				Error: dialer.ErrUnusableAddress.Error() + " (the kernel would take it as this host, or it is not unicast)"}
+			continue
+		}
 		wg.Go(func() { out[i] = connect(ctx, cfg.timeout, ap) })
 	}
 	wg.Wait()
 	return out
+}
+
+// usable reports whether a connection to addr, an address from DNS, makes
+// sense: the rule by which a Dialer drops addresses with
+// dialer.ErrUnusableAddress (unexported there).
+func usable(addr netip.Addr) bool {
+	switch {
+	case addr.IsUnspecified(), addr.IsMulticast():
+		return false
+	case addr.Is4():
+		b := addr.As4()
+		return b[0] != 0 && b != [4]byte{255, 255, 255, 255} // "this network", limited broadcast
+	case addr.IsLinkLocalUnicast():
+		return addr.Zone() != "" // no interface to reach it through otherwise
+	}
+	return true
 }
 
 func connect(ctx context.Context, timeout time.Duration, ap netip.AddrPort) ConnectResult {

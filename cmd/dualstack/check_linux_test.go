@@ -20,6 +20,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,8 @@ var zone = []string{
 	"dual.test. 60 IN A 127.0.0.1",
 	"v4only.test. 60 IN A 127.0.0.1",
 	"v6only.test. 60 IN AAAA ::1",
+	"zero.test. 60 IN AAAA ::",
+	"zero.test. 60 IN A 127.0.0.1",
 	"example.com. 60 IN AAAA ::1",
 	"example.com. 60 IN A 127.0.0.1",
 	"test. 60 IN SOA ns.test. admin.test. 1 60 60 60 30",
@@ -183,6 +186,21 @@ func TestCheck_Loopback(t *testing.T) {
 			v4:   loopback.Accept, v6: loopback.Refuse,
 			code: exitBroken, label: "IPv6 broken: refused",
 			problem: "ipv6-refused", costMin: 0, costMax: 200, winner: ipv4,
+		},
+		{
+			// An AAAA of :: would reach this host: neither the Dialer nor
+			// the check dials it.
+			name: "AAAA is [::]: IPv6 broken, unusable address, not dialed",
+			v4:   loopback.Accept, v6: loopback.Accept, host: "zero.test",
+			code: exitBroken, label: "IPv6 broken: unusable address", problem: "ipv6-unusable", winner: ipv4,
+			check: func(t *testing.T, r Report) {
+				if cs := connectFor(r, ipv6); len(cs) != 1 || cs[0].Result != connUnusable || cs[0].Ms != 0 {
+					t.Errorf("IPv6 connects %+v; want [::] unusable, not dialed", cs)
+				}
+				if !slices.ContainsFunc(r.Race.Events, func(e RaceEvent) bool { return e.Event == evRejected }) {
+					t.Errorf("race events %+v; want the Dialer's rejection of ::", r.Race.Events)
+				}
+			},
 		},
 		{
 			name: "IPv4 black hole: broken, IPv6 goes first",
@@ -502,6 +520,34 @@ func TestCheck_Text(t *testing.T) {
 		}
 		if code != exitBroken || stderr.Len() != 0 || t.Failed() {
 			t.Errorf("exit %d, stderr %q; want 1 and nothing; stdout:\n%s", code, stderr.String(), out)
+		}
+	})
+	loopback.WaitFDs(t, before, 5*time.Second)
+}
+
+// TestRun_Cancelled: an interrupt (the context ends) cuts a long check
+// short and skips the targets left, with exit status 1 and a word on
+// stderr, and leaves nothing running.
+func TestRun_Cancelled(t *testing.T) {
+	before := loopback.FDs(t)
+	t.Run("", func(t *testing.T) {
+		p := loopback.Dual(t, loopback.BlackHole, loopback.BlackHole)
+		srv := startDNS(t, map[uint16]dnstest.Fault{dns.TypeAAAA: {Drop: true}})
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		var stdout, stderr bytes.Buffer
+		start := time.Now()
+		code := run(ctx, []string{"check", "-resolver", srv.Addr.String(), "-timeout", "30s",
+			"-json", hostPort("dual.test", p.Port), hostPort("dual.test", p.Port)}, &stdout, &stderr)
+		if took := time.Since(start); took > 3*time.Second {
+			t.Errorf("took %v after an interrupt at 300 ms with -timeout 30s", took)
+		}
+		var reports []Report
+		if err := json.Unmarshal(stdout.Bytes(), &reports); err != nil || len(reports) != 1 {
+			t.Errorf("stdout %q: %v; want the first target's report, cut short, and not the second's", stdout.String(), err)
+		}
+		if code != exitBroken || !strings.Contains(stderr.String(), "interrupted") {
+			t.Errorf("exit %d, stderr %q; want 1 and interrupted", code, stderr.String())
 		}
 	})
 	loopback.WaitFDs(t, before, 5*time.Second)

@@ -103,6 +103,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if !cfg.json {
 			renderText(stdout, r)
 		}
+		if ctx.Err() != nil {
+			break // interrupted: the targets left are not checked
+		}
 	}
 	if cfg.json {
 		if err := renderJSON(stdout, reports); err != nil {

@@ -74,13 +74,17 @@ const (
 	connTimeout     = "timeout"     // no answer to the SYN: a black hole
 	connUnreachable = "unreachable" // no route, or no source address of the family
 	connError       = "error"
+	// connUnusable is an address from DNS that no connection can go to
+	// (::, 0.0.0.0, multicast, …: dialer.ErrUnusableAddress); it is not
+	// dialed, as the Dialer does not dial it.
+	connUnusable = "unusable"
 )
 
 // ConnectResult is one TCP connect to one address.
 type ConnectResult struct {
 	Family string  `json:"family"`
 	Addr   string  `json:"addr"`   // IP:port
-	Result string  `json:"result"` // connected, refused, timeout, unreachable, error
+	Result string  `json:"result"` // connected, refused, timeout, unreachable, error, unusable
 	Ms     float64 `json:"ms"`
 	Error  string  `json:"error,omitempty"`
 }

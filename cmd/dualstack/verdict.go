@@ -78,7 +78,7 @@ func dominantFailure(failed []ConnectResult) string {
 	for _, c := range failed {
 		kinds[c.Result] = true
 	}
-	for _, k := range []string{connTimeout, connRefused, connUnreachable, connError} {
+	for _, k := range []string{connTimeout, connRefused, connUnreachable, connError, connUnusable} {
 		if kinds[k] {
 			return k
 		}
@@ -177,6 +177,8 @@ func brokenHow(f *famView, ps []Problem) string {
 		return "refused"
 	case !f.tcpWorks && f.fail == connUnreachable:
 		return "unreachable"
+	case !f.tcpWorks && f.fail == connUnusable:
+		return "unusable address"
 	case !f.tcpWorks:
 		return "connect fails"
 	}
@@ -306,6 +308,9 @@ func connectProblems(r Report, f, o *famView) []Problem {
 					"net.Dialer pays %s (its fallback delay%s); a client that tries %s alone waits out its connect timeout.",
 					fmtDur(connectionAttemptDelay), fmtMs(p.CostMs), fmtDur(netDialerFallback), netDialerSays(r), f.name)
 			}
+		case connUnusable:
+			p.Code = code + "unusable"
+			p.Text = fmt.Sprintf("%s unusable address: DNS gives %s, which no connection can go to; Happy Eyeballs drops it at no cost, a client that dials it reaches this host or nothing.", f.name, c.Addr)
 		case connRefused, connUnreachable, connError:
 			p.Code = code + map[string]string{connRefused: "refused", connUnreachable: "unreachable", connError: "failed"}[f.fail]
 			p.Text = fmt.Sprintf("%s %s: the connect to %s failed in %s (%s).", f.name, brokenHow(f, nil), c.Addr, fmtMs(c.Ms), shortErr(c))

@@ -120,6 +120,15 @@ func TestVerdict(t *testing.T) {
 			codes: []string{"ipv6-unreachable"},
 		},
 		{
+			name: "AAAA is ::, not dialed: IPv6 broken, at no cost",
+			r: Report{
+				DNS:     []DNSResult{aaaa(dnsNoError, 3, "::"), a(dnsNoError, 3, "192.0.2.1")},
+				Connect: []ConnectResult{conn("[::]:443", connUnusable, 0), conn(v4addr, connOK, 21)},
+			},
+			label: "IPv6 broken: unusable address", ok: false,
+			codes: []string{"ipv6-unusable"}, costMs: []float64{0},
+		},
+		{
 			name: "RFC8305/5/IPv6 slower than IPv4 by more than the Connection Attempt Delay",
 			r: Report{
 				DNS:     []DNSResult{aaaa(dnsNoError, 3, "2001:db8::1"), a(dnsNoError, 3, "192.0.2.1")},
