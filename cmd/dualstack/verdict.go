@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,7 +113,8 @@ func verdict(r Report) Verdict {
 // problem, which outranks readiness.
 func label(v6, v4 *famView, ps []Problem) string {
 	bad := func(f *famView) bool {
-		return f.has && !f.works() || hasProblem(ps, strings.ToLower(f.name)+"-slow")
+		slow := slices.ContainsFunc(ps, func(p Problem) bool { return p.Code == strings.ToLower(f.name)+"-slow" && p.Broken })
+		return f.has && !f.works() || slow
 	}
 	switch {
 	case (v6.has || v4.has) && !v6.works() && !v4.works() && (v6.tcpWorks || v4.tcpWorks):

@@ -146,6 +146,15 @@ func TestVerdict(t *testing.T) {
 			label: "IPv6-ready", ok: true,
 		},
 		{
+			name: "IPv4 much slower than IPv6: ready, IPv6 goes first",
+			r: Report{
+				DNS:     []DNSResult{aaaa(dnsNoError, 3, "2001:db8::1"), a(dnsNoError, 3, "192.0.2.1")},
+				Connect: []ConnectResult{conn(v6addr, connOK, 20), conn(v4addr, connOK, 400)},
+			},
+			label: "IPv6-ready", ok: true,
+			codes: []string{"ipv4-slow"}, costMs: []float64{0},
+		},
+		{
 			name: "IPv4 black hole: IPv6 goes first, no cost",
 			r: Report{
 				DNS:     []DNSResult{aaaa(dnsNoError, 3, "2001:db8::1"), a(dnsNoError, 3, "192.0.2.1")},
