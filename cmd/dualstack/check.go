@@ -470,7 +470,7 @@ func (r *recorder) wait(timeout time.Duration) {
 func (r *recorder) result(network string, err error) RaceResult {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	res := RaceResult{Network: network, Events: slices.Clone(r.events)}
+	res := RaceResult{Network: network, Events: append([]RaceEvent{}, r.events...)} // [] in JSON, never null
 	slices.SortStableFunc(res.Events, func(a, b RaceEvent) int {
 		switch {
 		case a.Ms < b.Ms:

@@ -552,3 +552,56 @@ func TestRun_Cancelled(t *testing.T) {
 	})
 	loopback.WaitFDs(t, before, 5*time.Second)
 }
+
+// TestCheck_JSONFields pins the JSON field names, which scripts depend
+// on: each object's keys, with lists that are [] rather than null.
+func TestCheck_JSONFields(t *testing.T) {
+	before := loopback.FDs(t)
+	t.Run("", func(t *testing.T) {
+		p := loopback.Dual(t, loopback.Accept, loopback.Refuse)
+		startHTTPS(t, p)
+		srv := startDNS(t, nil)
+		var stdout, stderr bytes.Buffer
+		run(context.Background(), []string{"check", "-resolver", srv.Addr.String(), "-json", "-insecure",
+			fmt.Sprintf("https://dual.test:%d/", p.Port)}, &stdout, &stderr)
+		var docs []map[string]any
+		if err := json.Unmarshal(stdout.Bytes(), &docs); err != nil || len(docs) != 1 {
+			t.Fatalf("%v: %s", err, stdout.String())
+		}
+		doc := docs[0]
+		obj := func(v any) map[string]any { m, _ := v.(map[string]any); return m }
+		first := func(v any) map[string]any {
+			l, _ := v.([]any)
+			if len(l) == 0 {
+				return nil
+			}
+			return obj(l[0])
+		}
+		race := obj(doc["race"])
+		for _, tt := range []struct {
+			what string
+			m    map[string]any
+			keys string
+		}{
+			{"report", doc, "connect dns host http net_dialer port race resolver target verdict"},
+			{"dns[0]", first(doc["dns"]), "addrs family ms status ttl_s type"},
+			{"connect[0] (refused)", first(doc["connect"]), "addr error family ms result"},
+			{"http[0]", first(doc["http"]), "addr alpn family proto status tls_version ttfb_ms url"},
+			{"race", race, "attempts events family ms network winner"},
+			{"race.events[0]", first(race["events"]), "addrs event family ms"},
+			{"net_dialer", obj(doc["net_dialer"]), "family ms winner"},
+			{"verdict", obj(doc["verdict"]), "label ok problems"},
+			{"verdict.problems[0]", first(obj(doc["verdict"])["problems"]), "broken code cost_ms text"},
+		} {
+			var keys []string
+			for k := range tt.m {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			if got := strings.Join(keys, " "); got != tt.keys {
+				t.Errorf("%s keys: got %q; want %q", tt.what, got, tt.keys)
+			}
+		}
+	})
+	loopback.WaitFDs(t, before, 5*time.Second)
+}
