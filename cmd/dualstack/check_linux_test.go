@@ -605,3 +605,17 @@ func TestCheck_JSONFields(t *testing.T) {
 	})
 	loopback.WaitFDs(t, before, 5*time.Second)
 }
+
+// TestCheck_IPv6Resolver: -resolver takes an IPv6 server in brackets.
+func TestCheck_IPv6Resolver(t *testing.T) {
+	before := loopback.FDs(t)
+	t.Run("", func(t *testing.T) {
+		p := loopback.Dual(t, loopback.Accept, loopback.Accept)
+		srv := dnstest.Start6(t, dnstest.NewZone(zone...))
+		code, reports, _ := runCheck(t, srv.Addr.String(), hostPort("dual.test", p.Port))
+		if r := one(t, reports); code != exitOK || r.Verdict.Label != "IPv6-ready" || r.Resolver != srv.Addr.String() {
+			t.Errorf("exit %d, verdict %q from %s; want 0, IPv6-ready from %s", code, r.Verdict.Label, r.Resolver, srv.Addr)
+		}
+	})
+	loopback.WaitFDs(t, before, 5*time.Second)
+}
