@@ -302,7 +302,7 @@ func parseTarget(s string, forceHTTP bool) (target, error) {
 	if err := checkHost(s, t.host); err != nil {
 		return t, err
 	}
-	hostport := t.address()
+	hostport := strings.ReplaceAll(t.address(), "%", "%25") // an IPv6 zone, escaped in a URL (RFC 6874)
 	switch {
 	case t.port == 443:
 		t.url = "https://" + hostport + "/"

@@ -30,6 +30,7 @@ func TestParseTarget(t *testing.T) {
 		{in: "192.0.2.1:25", host: "192.0.2.1", port: 25},
 		{in: "[2001:db8::1]:25", host: "2001:db8::1", port: 25},
 		{in: "2001:db8::1", host: "2001:db8::1", port: 443, url: "https://[2001:db8::1]:443/"},
+		{in: "[fe80::1%eth0]:80", host: "fe80::1%eth0", port: 80, url: "http://[fe80::1%25eth0]:80/"},
 		{in: "https://example.com", host: "example.com", port: 443, url: "https://example.com/"},
 		{in: "https://example.com:8443/health?x=1", host: "example.com", port: 8443, url: "https://example.com:8443/health?x=1"},
 		{in: "http://[2001:db8::1]/", host: "2001:db8::1", port: 80, url: "http://[2001:db8::1]/"},
