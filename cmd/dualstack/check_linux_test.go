@@ -619,3 +619,25 @@ func TestCheck_IPv6Resolver(t *testing.T) {
 	})
 	loopback.WaitFDs(t, before, 5*time.Second)
 }
+
+// TestCheck_SystemResolver: without -resolver the check follows the
+// system's resolv.conf and hosts file; "localhost" is loopback of both
+// families without DNS (RFC 6761 §6.3), so this runs on any machine.
+func TestCheck_SystemResolver(t *testing.T) {
+	before := loopback.FDs(t)
+	t.Run("", func(t *testing.T) {
+		p := loopback.Dual(t, loopback.Accept, loopback.Accept)
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"check", "-json", hostPort("localhost", p.Port)}, &stdout, &stderr)
+		var reports []Report
+		if err := json.Unmarshal(stdout.Bytes(), &reports); err != nil {
+			t.Fatalf("%v: %s %s", err, stdout.String(), stderr.String())
+		}
+		r := one(t, reports)
+		if code != exitOK || r.Verdict.Label != "IPv6-ready" || r.Resolver != "system (/etc/resolv.conf)" || r.Race.Family != ipv6 {
+			t.Errorf("exit %d, verdict %q from %q, race won by %q; want 0, IPv6-ready from the system's resolver, IPv6",
+				code, r.Verdict.Label, r.Resolver, r.Race.Family)
+		}
+	})
+	loopback.WaitFDs(t, before, 5*time.Second)
+}
