@@ -62,10 +62,8 @@ func extract(m *dns.Msg, name string, qtype uint16, maxAddrs int, server netip.A
 	case dns.RcodeNameError:
 		return result{kind: nxdomain, ttl: negativeTTL(m),
 			err: fromServer(NotFoundError(name, ErrNXDomain), server)}
-	case dns.RcodeServerFailure:
-		return result{kind: failed, err: serverError(errTextMisbehaving, name, server, true)}
-	default: // REFUSED, FORMERR, NOTIMP, ...: ask another server
-		return result{kind: failed, err: serverError(errTextMisbehaving, name, server, false)}
+	default: // SERVFAIL, REFUSED, FORMERR, NOTIMP, ...: ask another server
+		return result{kind: failed, err: rcodeError(m.Rcode, name, server)}
 	}
 	cur := name
 	ttl := time.Duration(-1)

@@ -936,3 +936,28 @@ func TestClient_Resolve_Localhost(t *testing.T) {
 	}
 	assert.Zero(t, srv.Count(0, ""), "localhost names went to DNS")
 }
+
+// TestClient_Resolve_RcodeErrors: a reply with an error response code
+// reads "server misbehaving", as Go's resolver says, and wraps the code
+// (RFC 1035 §4.1.1) for errors.Is; SERVFAIL is temporary.
+func TestClient_Resolve_RcodeErrors(t *testing.T) {
+	for _, tc := range []struct {
+		rcode     int
+		want      error
+		temporary bool
+	}{
+		{dns.RcodeServerFailure, ErrServFail, true},
+		{dns.RcodeRefused, ErrRefused, false},
+		{dns.RcodeNotImplemented, RcodeError(dns.RcodeNotImplemented), false},
+	} {
+		srv := dnstest.Start(t, &dnstest.Faults{Next: baseZone(), ByType: map[uint16]dnstest.Fault{dns.TypeA: {Rcode: tc.rcode}}})
+		c := newClient(t, &Config{Timeout: time.Second, Attempts: 1}, srv)
+		g := resolveAll(t, c, "dual.test", IPv4)
+		var de *net.DNSError
+		require.ErrorAs(t, g[IPv4].Err, &de)
+		assert.ErrorIs(t, g[IPv4].Err, tc.want)
+		assert.Equal(t, "server misbehaving", de.Err)
+		assert.Equal(t, tc.temporary, de.IsTemporary)
+		assert.Equal(t, dns.RcodeToString[tc.rcode], tc.want.Error())
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+
+	"github.com/miekg/dns"
 )
 
 // This file holds every error the package makes. Each kind of error has
@@ -24,6 +26,27 @@ var (
 	// ErrNoData: the name exists but has no records of the family's type
 	// (NODATA, RFC 2308 §2.2), in DNS or in /etc/hosts.
 	ErrNoData = errors.New("NODATA: no records of this type")
+)
+
+// An RcodeError is the response code of a DNS reply that gave no answer
+// and no "not found" (RFC 1035 §4.1.1, RFC 6895 §2.3): SERVFAIL, REFUSED,
+// NOTIMP, FORMERR and the like. The *net.DNSError of a server that
+// replied so wraps it, for errors.Is and errors.As; its text stays Go's
+// "server misbehaving".
+type RcodeError int
+
+// Error returns the code's mnemonic, such as "SERVFAIL".
+func (e RcodeError) Error() string {
+	if s, ok := dns.RcodeToString[int(e)]; ok {
+		return s
+	}
+	return fmt.Sprintf("RCODE%d", int(e))
+}
+
+// The response codes a caller most often tells apart.
+const (
+	ErrServFail = RcodeError(dns.RcodeServerFailure) // the server failed to answer (RFC 1035)
+	ErrRefused  = RcodeError(dns.RcodeRefused)       // the server refuses to answer (RFC 1035)
 )
 
 // Error texts of answers that do not give addresses; they follow Go's
@@ -79,6 +102,15 @@ func invalidNameError(host string) *net.DNSError {
 // text is one of the errText constants.
 func serverError(text, name string, server netip.AddrPort, temporary bool) *net.DNSError {
 	return fromServer(&net.DNSError{Err: text, Name: printable(name), IsTemporary: temporary}, server)
+}
+
+// rcodeError is the error for a lookup of name that server answered with
+// response code rcode and no answer: "server misbehaving", as Go says,
+// wrapping the RcodeError; temporary for SERVFAIL.
+func rcodeError(rcode int, name string, server netip.AddrPort) *net.DNSError {
+	e := serverError(errTextMisbehaving, name, server, rcode == dns.RcodeServerFailure)
+	e.UnwrapErr = RcodeError(rcode)
+	return e
 }
 
 // exchangeError turns the transport error of a query for name to server

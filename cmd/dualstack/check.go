@@ -145,10 +145,10 @@ func dnsStatus(a resolver.Answer) string {
 		return dnsNXDomain
 	case errors.As(a.Err, &de) && de.IsTimeout:
 		return dnsTimeout
-	case errors.As(a.Err, &de) && de.Err == "server misbehaving" && de.IsTemporary:
-		return dnsServFail // the resolver package's word for SERVFAIL, as Go's
-	case errors.As(a.Err, &de) && de.Err == "server misbehaving":
-		return dnsRefused
+	case errors.Is(a.Err, resolver.ErrServFail):
+		return dnsServFail
+	case errors.As(a.Err, new(resolver.RcodeError)):
+		return dnsRefused // REFUSED, or another error response code
 	case errors.As(a.Err, &de) && de.IsNotFound:
 		return dnsNXDomain // an invalid name, or a negative answer from elsewhere
 	}
