@@ -19,7 +19,13 @@ func countFDs(t testing.TB) int {
 func checkFDs(t testing.TB, before int) {
 	t.Helper()
 	if after := countFDs(t); after > before {
-		t.Errorf("fds: %d open after, %d before", after, before)
+		ents, _ := os.ReadDir("/proc/self/fd")
+		var links []string
+		for _, e := range ents {
+			l, _ := os.Readlink("/proc/self/fd/" + e.Name())
+			links = append(links, e.Name()+"->"+l)
+		}
+		t.Errorf("fds: %d open after, %d before: %v", after, before, links)
 	}
 }
 
