@@ -51,3 +51,29 @@ func TestDump(t *testing.T) {
 		t.Logf("%v -> %v rtt %v rttvar %v age %v", e.Src, e.Dst, e.RTT, e.RTTVar, e.Age)
 	}
 }
+
+// BenchmarkDump reads this host's table: "warm" as a Cache does after its
+// first read, "cold" with the family id looked up again each time.
+func BenchmarkDump(b *testing.B) {
+	for _, cold := range []bool{false, true} {
+		name := "warm"
+		if cold {
+			name = "cold"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			var n int
+			for b.Loop() {
+				if cold {
+					familyID.Store(0)
+				}
+				es, err := Dump()
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(es)
+			}
+			b.ReportMetric(float64(n), "entries")
+		})
+	}
+}
