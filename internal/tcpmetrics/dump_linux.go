@@ -32,6 +32,12 @@ var familyID atomic.Uint32
 // Dump reads the kernel's TCP metrics table of the calling thread's
 // network namespace in one netlink dump, and returns at most 4096 entries.
 // No privilege is needed.
+//
+// A dump walks every bucket of the kernel's metrics hash, which all
+// namespaces share (net/ipv4/tcp_metrics.c, tcp_metrics_nl_dump), so it
+// costs about the same however few entries it finds: some 0.4 ms on a
+// 2-core VM with 24 GiB, where the hash has 16384 buckets. Too slow to
+// sit in front of a dial; Cache reads in the background.
 func Dump() ([]Entry, error) {
 	return dump(maxEntries, nil)
 }
