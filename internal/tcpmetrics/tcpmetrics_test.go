@@ -111,6 +111,7 @@ func TestCache_Concurrent(t *testing.T) {
 
 		time.Sleep(defaultTTL)
 		lookupAll(time.Millisecond) // stale, and a read is stuck
+		synctest.Wait()
 		if got := f.calls.Load(); got != 2 {
 			t.Errorf("%d reads started; want 2", got)
 		}
