@@ -197,36 +197,7 @@ func TestNamespaceDump(t *testing.T) {
 		t.Fatalf("ip tcp_metrics flush: %v\n%s", err, out)
 	}
 
-	// The client closes first, so its side goes through TIME_WAIT, where
-	// the kernel saves the metrics (net/ipv4/tcp_minisocks.c,
-	// tcp_time_wait calls tcp_update_metrics).
-	p.run(t, 0, func() {
-		for _, dst := range serverAddrs {
-			c, err := net.DialTimeout("tcp", netip.AddrPortFrom(dst, port).String(), 5*time.Second)
-			if err != nil {
-				t.Errorf("dial %v: %v", dst, err)
-				continue
-			}
-			buf := make([]byte, 4)
-			for range 3 { // a few round trips, for a few RTT samples
-				if _, err := c.Write([]byte("ping")); err != nil {
-					t.Error(err)
-					break
-				}
-				if _, err := io.ReadFull(c, buf); err != nil {
-					t.Error(err)
-					break
-				}
-			}
-			// Wait for the server's FIN, so that the connection is in
-			// TIME_WAIT, and its metrics saved, before the dump.
-			c.(*net.TCPConn).CloseWrite()
-			if _, err := io.Copy(io.Discard, c); err != nil {
-				t.Error(err)
-			}
-			c.Close()
-		}
-	})
+	p.run(t, 0, func() { connectAll(t, serverAddrs, port) })
 
 	var record func(kind string, b []byte)
 	var saved []string
@@ -286,14 +257,76 @@ func TestNamespaceDump(t *testing.T) {
 		}
 	}
 
+	// A table too big for one datagram: 600 more destinations.
+	var more []netip.Addr
+	var batch strings.Builder
+	for i := range 600 {
+		a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 13: 1, 14: byte(i >> 8), 15: byte(i)})
+		more = append(more, a)
+		fmt.Fprintf(&batch, "addr add %v/64 dev veth1 nodad\n", a)
+	}
+	cmd := exec.Command("ip", "-n", p.names[1], "-batch", "-")
+	cmd.Stdin = strings.NewReader(batch.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ip -batch: %v\n%s", err, out)
+	}
+	p.run(t, 0, func() { connectAll(t, more, port) })
+	datagrams := 0
+	p.run(t, 0, func() {
+		es, err = dump(maxEntries, func(kind string, _ []byte) {
+			if kind == "dump" {
+				datagrams++
+			}
+		})
+	})
+	if want := len(serverAddrs) + len(more); err != nil || len(es) != want || datagrams < 2 {
+		t.Errorf("dump of a big table = %d entries in %d datagrams, %v; want %d entries in more than one", len(es), datagrams, err, want)
+	}
+	t.Logf("big table: %d entries in %d datagrams", len(es), datagrams)
+
 	// A read bounded below the table's size stops early and closes its
 	// socket.
-	p.run(t, 0, func() { es, err = dump(3, nil) })
-	if err != nil || len(es) != 3 {
-		t.Errorf("dump(max 3) = %d entries, %v; want 3, nil", len(es), err)
+	for _, max := range []int{3, len(serverAddrs) + 300} {
+		p.run(t, 0, func() { es, err = dump(max, nil) })
+		if err != nil || len(es) != max {
+			t.Errorf("dump(max %d) = %d entries, %v; want %[1]d, nil", max, len(es), err)
+		}
 	}
 
 	closeAll()
 	served.Wait()
 	checkFDs(t, fdsBefore)
+}
+
+// connectAll connects to port at each of dsts, exchanges a few bytes and
+// closes: the client first, so its side goes through TIME_WAIT, where the
+// kernel saves the metrics (net/ipv4/tcp_minisocks.c, tcp_time_wait calls
+// tcp_update_metrics).
+func connectAll(t *testing.T, dsts []netip.Addr, port uint16) {
+	t.Helper()
+	buf := make([]byte, 4)
+	for _, dst := range dsts {
+		c, err := net.DialTimeout("tcp", netip.AddrPortFrom(dst, port).String(), 5*time.Second)
+		if err != nil {
+			t.Errorf("dial %v: %v", dst, err)
+			continue
+		}
+		for range 3 { // a few round trips, for a few RTT samples
+			if _, err := c.Write([]byte("ping")); err != nil {
+				t.Error(err)
+				break
+			}
+			if _, err := io.ReadFull(c, buf); err != nil {
+				t.Error(err)
+				break
+			}
+		}
+		// Wait for the server's FIN, so that the connection is in
+		// TIME_WAIT, and its metrics saved, before the dump.
+		c.(*net.TCPConn).CloseWrite()
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			t.Error(err)
+		}
+		c.Close()
+	}
 }
