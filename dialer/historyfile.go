@@ -88,7 +88,8 @@ func (h *History) Load(path string) error {
 // file next to it, path+".lock", which Save creates and leaves in place
 // (on Linux, the BSDs and macOS a flock; on Windows LockFileEx; elsewhere
 // Saves from several processes at once may lose each other's entries,
-// but never leave a broken file). A corrupt file at path is replaced.
+// but never leave a broken file). A corrupt file at path, or one of
+// another version, is replaced.
 func (h *History) Save(path string) error {
 	if err := h.save(path); err != nil {
 		return fmt.Errorf("dialer: saving history: %w", err)
@@ -227,12 +228,18 @@ func (h *History) snapshot(now time.Time) historyEntries {
 	var out historyEntries
 	for el := h.dests.order.Front(); el != nil; el = el.Next() {
 		e := *el.Value.(*lruEntry[destKey, destState])
+		if e.v.at.IsZero() { // not from updateDest; a file needs the time
+			e.v.at = now
+		}
 		if e.v.prune(now) {
 			out.dests = append(out.dests, e)
 		}
 	}
 	for el := h.names.order.Front(); el != nil; el = el.Next() {
 		e := *el.Value.(*lruEntry[nameKey, nameState])
+		if e.v.at.IsZero() {
+			e.v.at = now
+		}
 		if e.v.prune(now) {
 			out.names = append(out.names, e)
 		}
