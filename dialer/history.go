@@ -90,6 +90,7 @@ type destState struct {
 	refusedUntil     time.Time
 	srtt, rttvar     time.Duration // RFC 6298 §2; zero srtt: no sample
 	rttAt            time.Time     // when the last sample was taken
+	at               time.Time     // when last updated (newer wins when merging a saved History)
 }
 
 // nameKey is a host name on one network: the source addresses the host
@@ -105,6 +106,7 @@ type nameState struct {
 	second      resolver.Family // the family to try second; zero: none learned
 	secondUntil time.Time
 	aaaaLate    time.Time // until when the AAAA answer is not waited for
+	at          time.Time // when last updated (newer wins when merging a saved History)
 }
 
 func (h *History) dest(k destKey) (destState, bool) {
@@ -118,6 +120,7 @@ func (h *History) updateDest(k destKey, f func(*destState)) {
 	defer h.mu.Unlock()
 	s, _ := h.dests.get(k)
 	f(&s)
+	s.at = time.Now()
 	h.dests.put(k, s, maxDests)
 }
 
@@ -132,6 +135,7 @@ func (h *History) updateName(k nameKey, f func(*nameState)) {
 	defer h.mu.Unlock()
 	s, _ := h.names.get(k)
 	f(&s)
+	s.at = time.Now()
 	h.names.put(k, s, maxNames)
 }
 
