@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dualstack-go/happyeyeballs/internal/rfc6724"
+	"github.com/dualstack-go/happyeyeballs/internal/tcpmetrics"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
@@ -31,7 +32,10 @@ import (
 //     other family connected goes second on the next dials (it is still
 //     tried, one Connection Attempt Delay later), and an AAAA answer that
 //     missed the Resolution Delay is not waited for again (it is still
-//     asked for, and used when it comes).
+//     asked for, and used when it comes);
+//   - when one family has destinations that connected recently and the
+//     other has none, that family goes first (with HostMemory, what the
+//     host's kernel remembers counts too, so a fresh process starts warm).
 //
 // Everything is keyed by the source address the host uses (for a name, by
 // the sources toward each family), so what was learned on one network
@@ -43,6 +47,19 @@ import (
 // names. A Dialer uses its own History when given one, and otherwise a
 // process-wide one (see Dialer.History).
 type History struct {
+	// HostMemory, when set, adds what the host already knows to what the
+	// History learned itself: on Linux, the kernel's per-destination TCP
+	// metrics (what "ip tcp_metrics show" lists, kept across processes
+	// unless net.ipv4.tcp_no_metrics_save is set), read in the background
+	// and never waited for. A destination the kernel connected to in the
+	// last 10 minutes counts as used before, with the kernel's round-trip
+	// time, for those the History knows nothing of: the family with such
+	// destinations goes first when the other has none, and the delay
+	// follows that round trip. An entry's absence proves nothing.
+	// Loopback destinations are left out. The process-wide History has it
+	// set; elsewhere than Linux it does nothing.
+	HostMemory bool
+
 	mu    sync.Mutex
 	dests lru[destKey, destState]
 	names lru[nameKey, nameState]
@@ -69,7 +86,14 @@ const (
 )
 
 // sharedHistory serves Dialers that have no History of their own.
-var sharedHistory History
+var sharedHistory = History{HostMemory: true}
+
+// hostMemory is the kernel's TCP metrics, shared by every History with
+// HostMemory set; hostLookup reads it (a seam for tests).
+var (
+	hostMemory tcpmetrics.Cache
+	hostLookup = hostMemory.Lookup
+)
 
 // Reset forgets everything learned, as when the host moves to another
 // network.
@@ -185,21 +209,73 @@ func (l *learner) rank(dst netip.Addr) uint16 {
 	if !ok {
 		return 0
 	}
-	st, found := l.h.dest(destKey{s, netip.AddrPortFrom(dst, l.port)})
-	now := time.Now()
+	st, _ := l.h.dest(destKey{s, netip.AddrPortFrom(dst, l.port)})
 	var r uint16 = 1 << 15 // not refused
-	if !found {
-		return r
-	}
-	if now.Before(st.refusedUntil) {
+	if time.Now().Before(st.refusedUntil) {
 		r = 0
 	}
-	if st.srtt > 0 && now.Sub(st.rttAt) < rttTTL {
+	if srtt, _, _, ok := l.rtt(s, netip.AddrPortFrom(dst, l.port), st); ok {
 		// Used before (the low bit), and faster is better: an RTT class
 		// from 1 (2 s or more) up to 14 (under 1 ms).
-		r |= uint16(rttClass(st.srtt))<<1 | 1
+		r |= uint16(rttClass(srtt))<<1 | 1
 	}
 	return r
+}
+
+// Where a round-trip time came from.
+const (
+	fromHistory = "history" // measured by this History (or loaded into it)
+	fromHost    = "host"    // the kernel's TCP metrics (HostMemory)
+)
+
+// rtt returns what is known of the round trip to dst from src: the
+// History's own fresh sample (st), else, with HostMemory, the kernel's.
+func (l *learner) rtt(src netip.Addr, dst netip.AddrPort, st destState) (srtt, rttvar time.Duration, from string, ok bool) {
+	if st.srtt > 0 && time.Since(st.rttAt) < rttTTL {
+		return st.srtt, st.rttvar, fromHistory, true
+	}
+	if !l.h.HostMemory || dst.Addr().IsLoopback() {
+		return 0, 0, "", false
+	}
+	e, ok := hostLookup(src, dst.Addr())
+	if !ok || e.RTT <= 0 || e.Age >= rttTTL {
+		return 0, 0, "", false
+	}
+	return e.RTT, e.RTTVar, fromHost, true
+}
+
+// known says what the History knows of dst, for the Trace: "unreachable",
+// "refused", where a round trip came from ("history", "host"), or "".
+func (l *learner) known(dst netip.AddrPort) string {
+	if l == nil {
+		return ""
+	}
+	s, ok := l.src(dst.Addr())
+	if !ok {
+		return ""
+	}
+	st, _ := l.h.dest(destKey{s, dst})
+	now := time.Now()
+	switch {
+	case now.Before(st.unreachableUntil):
+		return "unreachable"
+	case now.Before(st.refusedUntil):
+		return "refused"
+	}
+	_, _, from, _ := l.rtt(s, dst, st)
+	return from
+}
+
+// used reports whether dst connected recently (its round trip is known).
+func (l *learner) used(dst netip.Addr) bool {
+	s, ok := l.src(dst)
+	if !ok {
+		return false
+	}
+	ap := netip.AddrPortFrom(dst, l.port)
+	st, _ := l.h.dest(destKey{s, ap})
+	_, _, _, ok = l.rtt(s, ap, st)
+	return ok
 }
 
 // rttClass buckets an RTT so that noise between similar paths does not
@@ -223,19 +299,20 @@ func rttClass(rtt time.Duration) int {
 // dst, from its RTT history (RFC 8305 §5: like TCP's first retransmission
 // timeout, SRTT + 4·RTTVAR, RFC 6298 §2), within [100 ms, 2 s]; false
 // without history.
-func (l *learner) attemptDelay(dst netip.AddrPort) (time.Duration, bool) {
+func (l *learner) attemptDelay(dst netip.AddrPort) (delay time.Duration, from string, ok bool) {
 	if l == nil {
-		return 0, false
+		return 0, "", false
 	}
 	s, ok := l.src(dst.Addr())
 	if !ok {
-		return 0, false
+		return 0, "", false
 	}
-	st, found := l.h.dest(destKey{s, dst})
-	if !found || st.srtt == 0 || time.Since(st.rttAt) >= rttTTL {
-		return 0, false
+	st, _ := l.h.dest(destKey{s, dst})
+	srtt, rttvar, from, ok := l.rtt(s, dst, st)
+	if !ok {
+		return 0, "", false
 	}
-	return min(max(st.srtt+4*st.rttvar, minAdaptiveDelay), maxAdaptiveDelay), true
+	return min(max(srtt+4*rttvar, minAdaptiveDelay), maxAdaptiveDelay), from, true
 }
 
 func (l *learner) update(dst netip.AddrPort, f func(*destState)) {
@@ -372,23 +449,39 @@ func (r *run) backupCandidate() (netip.Addr, bool) {
 		if n >= maxBackups {
 			continue
 		}
-		if _, ok := r.learn.attemptDelay(a.addr); ok {
+		if _, _, ok := r.learn.attemptDelay(a.addr); ok {
 			return addr, true
 		}
 	}
 	return netip.Addr{}, false
 }
 
-// attemptDelay is the Connection Attempt Delay after starting an attempt
-// to ap: the Dialer's, or, when that is left at its default, one derived
-// from ap's round-trip time history (RFC 8305 §5).
-func (r *run) attemptDelay(ap netip.AddrPort) time.Duration {
-	if r.d.ConnectionAttemptDelay == 0 {
-		if d, ok := r.learn.attemptDelay(ap); ok {
-			return d
+// nextKnown reports whether the next untried address is known to work
+// while no attempt in flight is to such an address (see progress).
+func (r *run) nextKnown() bool {
+	if r.cands.used == nil || len(r.cands.untried) == 0 || len(r.running) == 0 ||
+		!r.cands.used(r.cands.untried[0]) {
+		return false
+	}
+	for _, a := range r.running {
+		if r.cands.used(a.addr.Addr()) {
+			return false
 		}
 	}
-	return r.sched.attemptDelay
+	return true
+}
+
+// attemptDelay is the Connection Attempt Delay after starting an attempt
+// to ap: the Dialer's, or, when that is left at its default, one derived
+// from ap's round-trip time history (RFC 8305 §5); from says which
+// history ("" for the Dialer's delay).
+func (r *run) attemptDelay(ap netip.AddrPort) (delay time.Duration, from string) {
+	if r.d.ConnectionAttemptDelay == 0 {
+		if d, from, ok := r.learn.attemptDelay(ap); ok {
+			return d, from
+		}
+	}
+	return r.sched.attemptDelay, ""
 }
 
 // lru is a map with a bound: putting a new key beyond it drops the least

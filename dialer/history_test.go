@@ -9,9 +9,11 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
+	"github.com/dualstack-go/happyeyeballs/internal/tcpmetrics"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
@@ -322,5 +324,75 @@ func TestHistory_BackupAttempts(t *testing.T) {
 		_, err = d.DialContext(ctx, "tcp", "example.com:443")
 		require.Error(t, err)
 		require.Equal(t, []time.Duration{0, 100 * ms, 200 * ms}, starts)
+	})
+}
+
+// With HostMemory, a fresh History starts from what the host's kernel
+// remembers: a destination it connected to recently counts as used, with
+// the kernel's round trip. Here IPv6 is black-holed and the kernel knows
+// only the IPv4 address (a previous process connected over IPv4): IPv4
+// goes first, and the Trace says why.
+func TestHistory_HostMemory(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		saved := hostLookup
+		defer func() { hostLookup = saved }()
+		hostLookup = func(src, dst netip.Addr) (tcpmetrics.Entry, bool) {
+			if dst == v4a || dst == netip.MustParseAddr("127.0.0.1") {
+				return tcpmetrics.Entry{Src: src, Dst: dst, RTT: 20 * ms, RTTVar: 10 * ms, Age: time.Minute}, true
+			}
+			return tcpmetrics.Entry{}, false
+		}
+		var n simnet.Network
+		n.Set(v6a, simnet.BlackHoled())
+		n.Set(v4a, simnet.Accepting(20*ms))
+		d := simDialer(&n, dualStatic(v6a, v4a))
+		var starts []AttemptStartInfo
+		ctx := WithTrace(context.Background(), &Trace{AttemptStart: func(i AttemptStartInfo) { starts = append(starts, i) }})
+
+		// Without HostMemory: as the RFC says.
+		d.History = new(History)
+		c, err := d.DialContext(ctx, "tcp", "example.com:443")
+		require.NoError(t, err)
+		c.Close()
+		require.Len(t, starts, 2)
+		assert.Equal(t, v6a, starts[0].Addr.Addr())
+		synctest.Wait()
+
+		// With it: the AAAA answer comes first (so IPv6 starts), but the
+		// IPv4 address the kernel knows to work is not held back behind it:
+		// it starts after the 10 ms floor, not 250 ms.
+		starts = nil
+		d.History = &History{HostMemory: true}
+		start := time.Now()
+		c, err = d.DialContext(ctx, "tcp", "example.com:443")
+		require.NoError(t, err)
+		c.Close()
+		assert.Equal(t, 30*ms, time.Since(start))
+		require.Len(t, starts, 2)
+		assert.Equal(t, v6a, starts[0].Addr.Addr())
+		assert.Equal(t, v4a, starts[1].Addr.Addr())
+		assert.Equal(t, 10*ms, starts[1].Elapsed)
+		assert.Equal(t, "host", starts[1].Known)
+		assert.Equal(t, "host", starts[1].DelayFrom)
+		assert.Equal(t, 100*ms, starts[1].Delay, "20 + 4×10 ms, raised to 100 ms")
+		synctest.Wait()
+
+		// When the A answer comes first, IPv4 (known) goes first at once.
+		starts = nil
+		d.Resolver = &resolver.Static{AAAA: simAnswer(5*ms, v6a), A: simAnswer(0, v4a)}
+		d.History = &History{HostMemory: true}
+		start = time.Now()
+		c, err = d.DialContext(ctx, "tcp", "example.com:443")
+		require.NoError(t, err)
+		c.Close()
+		require.NotEmpty(t, starts)
+		assert.Equal(t, v4a, starts[0].Addr.Addr())
+		synctest.Wait()
+
+		// Loopback destinations are left out.
+		lo := &History{HostMemory: true}
+		l := &learner{h: lo, src: simnet.SourceAll, port: 443}
+		assert.False(t, l.used(netip.MustParseAddr("127.0.0.1")))
+		assert.True(t, l.used(v4a))
 	})
 }

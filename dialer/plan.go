@@ -17,12 +17,43 @@ type candidates struct {
 	prefer     resolver.Family // PreferredFamily, or learned; zero: RFC 6724 decides
 	src        rfc6724.SourceFunc
 	rank       rfc6724.RankFunc // the learned history's rules; nil: none
+	// used reports an address known to have connected recently; nil: no
+	// history. The first attempt goes to the family that has such an
+	// address when the family sorted first has none.
+	used func(netip.Addr) bool
 }
 
 // add merges new addresses into the untried ones and plans their order
 // again (RFC 8305 §6: late answers join the addresses not yet tried).
 func (c *candidates) add(addrs []netip.Addr) {
-	c.untried = plan(append(c.untried, addrs...), c.tried, c.firstCount, c.prefer, c.src, c.rank)
+	prefer := c.prefer
+	if prefer == 0 && len(c.tried) == 0 && c.used != nil {
+		prefer = c.usedFamily(addrs)
+	}
+	c.untried = plan(append(c.untried, addrs...), c.tried, c.firstCount, prefer, c.src, c.rank)
+}
+
+// usedFamily returns the family to go first by what the history knows,
+// before anything was tried: the one family with an address that
+// connected recently (the other has none), or zero to let RFC 6724
+// decide. A black-holed family leaves no such address; a working one does,
+// in this process or, with History.HostMemory, in the host's kernel.
+func (c *candidates) usedFamily(added []netip.Addr) resolver.Family {
+	var used [2]bool
+	for _, list := range [][]netip.Addr{c.untried, added} {
+		for _, a := range list {
+			if !used[familyIndex(resolver.Of(a))] && c.used(a) {
+				used[familyIndex(resolver.Of(a))] = true
+			}
+		}
+	}
+	switch {
+	case used[0] && !used[1]:
+		return resolver.IPv6
+	case used[1] && !used[0]:
+		return resolver.IPv4
+	}
+	return 0
 }
 
 // known reports whether addr is already among the candidates.

@@ -57,7 +57,7 @@ func newRun(ctx context.Context, s settings, start time.Time) *run {
 	r.deadline, _ = ctx.Deadline()
 	r.cands = candidates{firstCount: s.d.firstAddressFamilyCount(), prefer: s.d.preferredFamily(), src: s.src}
 	if s.learn != nil {
-		r.cands.rank = s.learn.rank
+		r.cands.rank, r.cands.used = s.learn.rank, s.learn.used
 	}
 	return r
 }
@@ -199,6 +199,7 @@ func (r *run) progress() progress {
 		lastStart: r.lastStart,
 		delay:     r.lastDelay,
 		failed:    r.failed,
+		nextKnown: r.nextKnown(),
 		// Only the first attempt waits for the preferred family.
 		awaitingPreferred: len(r.cands.tried) == 0 && r.awaitingPreferred(),
 		firstAnswer:       r.ans.first,
@@ -258,7 +259,8 @@ func (r *run) result(res attemptResult) (net.Conn, bool) {
 // it; it returns the attempt's index, address and start offset.
 func (r *run) begin(now time.Time) (int, netip.AddrPort, time.Duration) {
 	var addr netip.Addr
-	if r.sched.left(len(r.cands.untried), len(r.cands.tried)) > 0 {
+	backup := r.sched.left(len(r.cands.untried), len(r.cands.tried)) == 0
+	if !backup {
 		if len(r.cands.tried) == 0 {
 			r.noteFirstStart(r.awaitingPreferred())
 		}
@@ -268,14 +270,20 @@ func (r *run) begin(now time.Time) (int, netip.AddrPort, time.Duration) {
 		r.backups = append(r.backups, addr)
 	}
 	ap := netip.AddrPortFrom(addr, r.port)
+	var from string
 	r.lastStart = now
-	r.lastDelay = r.attemptDelay(ap)
+	r.lastDelay, from = r.attemptDelay(ap)
 	r.failed = false
 	index := r.attempts
 	r.attempts++
 	r.running = append(r.running, runningAttempt{index: index, addr: ap, start: now, delay: r.lastDelay})
 	offset := now.Sub(r.start)
-	r.hooks.attemptStart(AttemptStartInfo{Addr: ap, Index: index, Elapsed: offset})
+	if r.hooks.t != nil && r.hooks.t.AttemptStart != nil {
+		r.hooks.attemptStart(AttemptStartInfo{
+			Addr: ap, Index: index, Elapsed: offset,
+			Delay: r.lastDelay, DelayFrom: from, Backup: backup, Known: r.learn.known(ap),
+		})
+	}
 	r.hooks.m.attemptStarted(ap)
 	// Fired here, by the collector, so that it never comes after
 	// DialContext has returned.

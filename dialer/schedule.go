@@ -43,6 +43,11 @@ type progress struct {
 	delay     time.Duration
 	failed    bool
 
+	// nextKnown reports that the next address to try is known to work (it
+	// connected recently) while no attempt in flight is to such an address:
+	// it is not held back behind addresses nothing is known of.
+	nextKnown bool
+
 	// awaitingPreferred reports that no usable address of the preferred
 	// family is known yet and that an answer that may bring one is still
 	// outstanding; firstAnswer is when the first address arrived.
@@ -96,9 +101,10 @@ func (s schedule) next(p progress, now time.Time) (wait time.Duration, ok bool) 
 		gap = p.delay
 	}
 	switch {
-	case p.failed || p.running == 0:
-		// A failure starts the next attempt now, but never within 10 ms
-		// of the previous start (RFC 8305 §5: MUST NOT be less than 10 ms).
+	case p.failed || p.running == 0 || p.nextKnown:
+		// A failure starts the next attempt now, and so does an address
+		// known to work when none in flight is; but never within 10 ms of
+		// the previous start (RFC 8305 §5: MUST NOT be less than 10 ms).
 		gap = MinConnectionAttemptDelay
 	case !p.deadline.IsZero():
 		// Near a deadline, stagger the attempts still allowed evenly over

@@ -75,6 +75,10 @@ func TestSchedule_next(t *testing.T) {
 		{name: "max-addresses-reached", sched: with(func(s *schedule) { s.maxAddrs = 2 }),
 			p: progress{untried: 3, tried: 2, running: 2, lastStart: at(0)}, now: 300 * ms, none: true},
 
+		// An address known to work is not held back behind unknown ones.
+		{name: "history/known-address-not-held-back", sched: rfc,
+			p: progress{untried: 1, tried: 1, running: 1, nextKnown: true, lastStart: at(0)}, now: 3 * ms, wait: 7 * ms},
+
 		// A backup attempt is timed like any attempt, only when nothing
 		// else may start.
 		{name: "backup/due-after-connection-attempt-delay", sched: rfc,

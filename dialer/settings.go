@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"net"
+	"net/netip"
 
 	"github.com/dualstack-go/happyeyeballs/internal/rfc6724"
 	"github.com/dualstack-go/happyeyeballs/resolver"
@@ -52,6 +53,11 @@ func (d *Dialer) settings(network, host string, port uint16, fams []resolver.Fam
 	}
 	if s.learn != nil {
 		s.src = s.learn.sourceFunc()
+		if s.learn.h.HostMemory {
+			// The kernel's table is read in the background; ask early so
+			// that it is in by the time the answers are sorted.
+			hostLookup(netip.Addr{}, netip.Addr{})
+		}
 	}
 	return s
 }

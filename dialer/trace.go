@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http/httptrace"
 	"net/netip"
@@ -59,6 +60,21 @@ type AttemptStartInfo struct {
 	Addr    netip.AddrPort
 	Index   int // 0 for the first attempt of the dial, then 1, 2, …
 	Elapsed time.Duration
+	// Delay is the Connection Attempt Delay before the next attempt may
+	// start (sooner if this one fails), and DelayFrom where it came from:
+	// "" for the Dialer's own, "history" for a round trip this Dialer's
+	// History measured (or loaded), "host" for one the host's kernel
+	// remembered (History.HostMemory).
+	Delay     time.Duration
+	DelayFrom string
+	// Backup reports a second or third attempt to an address whose first
+	// has not answered (see History).
+	Backup bool
+	// Known says what the History knew of the address when the dial
+	// sorted it: "" nothing, "history" or "host" that it connected
+	// recently (so it is preferred), "unreachable" that it did not answer
+	// (so it is tried last), "refused".
+	Known string
 }
 
 // AttemptDoneInfo describes a connection attempt that ended.
@@ -256,7 +272,17 @@ func LogTrace(logf func(format string, args ...any)) *Trace {
 			logf("happyeyeballs: +%s %v not tried: %v", ms(i.Elapsed), i.Addr, i.Err)
 		},
 		AttemptStart: func(i AttemptStartInfo) {
-			logf("happyeyeballs: +%s attempt %d to %v started", ms(i.Elapsed), i.Index, i.Addr)
+			var why string
+			if i.Backup {
+				why += ", a backup"
+			}
+			if i.Known != "" {
+				why += ", known " + i.Known
+			}
+			if i.DelayFrom != "" {
+				why += fmt.Sprintf(", next in %s (RTT from %s)", ms(i.Delay), i.DelayFrom)
+			}
+			logf("happyeyeballs: +%s attempt %d to %v started%s", ms(i.Elapsed), i.Index, i.Addr, why)
 		},
 		AttemptDone: func(i AttemptDoneInfo) {
 			switch {
