@@ -1,0 +1,334 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dualstack-go/happyeyeballs/internal/rfc6724"
+	"github.com/dualstack-go/happyeyeballs/resolver"
+)
+
+// learner connects one dial to a History; a nil *learner learns nothing.
+type learner struct {
+	h    *History
+	src  rfc6724.SourceFunc // without the history
+	host string
+	port uint16
+}
+
+// Probe destinations whose source addresses identify the network a name
+// was learned on: the root name server a.root-servers.net's addresses.
+// Only a route lookup is made (no packet is sent).
+var (
+	networkProbe6 = netip.MustParseAddr("2001:503:ba3e::2:30")
+	networkProbe4 = netip.MustParseAddr("198.41.0.4")
+)
+
+func (l *learner) nameKey() nameKey {
+	k := nameKey{host: strings.ToLower(strings.TrimSuffix(l.host, ".")), port: l.port}
+	k.src6, _ = l.src(networkProbe6)
+	k.src4, _ = l.src(networkProbe4)
+	return k
+}
+
+// sourceFunc wraps src so that destinations marked unreachable have no
+// usable source, which RFC 6724 rule 1 sorts last.
+func (l *learner) sourceFunc() rfc6724.SourceFunc {
+	return func(dst netip.Addr) (netip.Addr, bool) {
+		s, ok := l.src(dst)
+		if !ok {
+			return s, ok
+		}
+		st, found := l.h.dest(destKey{s, netip.AddrPortFrom(dst, l.port)})
+		if found && time.Now().Before(st.unreachableUntil) {
+			return netip.Addr{}, false
+		}
+		return s, ok
+	}
+}
+
+// rank is the RFC 8305 §4 history rule for dst, for rfc6724.SortRanked:
+// not recently refused first; then lower historical RTT; then used before.
+func (l *learner) rank(dst netip.Addr) uint16 {
+	s, ok := l.src(dst)
+	if !ok {
+		return 0
+	}
+	st, _ := l.h.dest(destKey{s, netip.AddrPortFrom(dst, l.port)})
+	var r uint16 = 1 << 15 // not refused
+	if time.Now().Before(st.refusedUntil) {
+		r = 0
+	}
+	if srtt, _, _, ok := l.rtt(s, netip.AddrPortFrom(dst, l.port), st); ok {
+		// Used before (the low bit), and faster is better: an RTT class
+		// from 1 (2 s or more) up to 14 (under 1 ms).
+		r |= uint16(rttClass(srtt))<<1 | 1
+	}
+	return r
+}
+
+// Where a round-trip time came from.
+const (
+	fromHistory = "history" // measured by this History (or loaded into it)
+	fromHost    = "host"    // the kernel's TCP metrics (HostMemory)
+)
+
+// rtt returns what is known of the round trip to dst from src: the
+// History's own fresh sample (st), else, with HostMemory, the kernel's.
+func (l *learner) rtt(src netip.Addr, dst netip.AddrPort, st destState) (srtt, rttvar time.Duration, from string, ok bool) {
+	if st.srtt > 0 && time.Since(st.rttAt) < rttTTL {
+		return st.srtt, st.rttvar, fromHistory, true
+	}
+	if !l.h.HostMemory || dst.Addr().IsLoopback() {
+		return 0, 0, "", false
+	}
+	e, ok := hostLookup(src, dst.Addr())
+	if !ok || e.RTT <= 0 || e.Age >= rttTTL {
+		return 0, 0, "", false
+	}
+	return e.RTT, e.RTTVar, fromHost, true
+}
+
+// known says what the History knows of dst, for the Trace: "unreachable",
+// "refused", where a round trip came from ("history", "host"), or "".
+func (l *learner) known(dst netip.AddrPort) string {
+	if l == nil {
+		return ""
+	}
+	s, ok := l.src(dst.Addr())
+	if !ok {
+		return ""
+	}
+	st, _ := l.h.dest(destKey{s, dst})
+	now := time.Now()
+	switch {
+	case now.Before(st.unreachableUntil):
+		return "unreachable"
+	case now.Before(st.refusedUntil):
+		return "refused"
+	}
+	_, _, from, _ := l.rtt(s, dst, st)
+	return from
+}
+
+// used reports whether dst connected recently (its round trip is known).
+func (l *learner) used(dst netip.Addr) bool {
+	s, ok := l.src(dst)
+	if !ok {
+		return false
+	}
+	ap := netip.AddrPortFrom(dst, l.port)
+	st, _ := l.h.dest(destKey{s, ap})
+	_, _, _, ok = l.rtt(s, ap, st)
+	return ok
+}
+
+// rttClass buckets an RTT so that noise between similar paths does not
+// reorder them (which would defeat DNS round robin): 14 for under 1 ms, 1
+// for 2 s or more.
+func rttClass(rtt time.Duration) int {
+	bounds := [...]time.Duration{
+		time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond,
+		20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond,
+		300 * time.Millisecond, 500 * time.Millisecond, 750 * time.Millisecond, time.Second, 2 * time.Second,
+	}
+	for i, b := range bounds {
+		if rtt < b {
+			return len(bounds) + 1 - i
+		}
+	}
+	return 1
+}
+
+// attemptDelay is the Connection Attempt Delay after starting an attempt to
+// dst, from its RTT history (RFC 8305 §5: like TCP's first retransmission
+// timeout, SRTT + 4·RTTVAR, RFC 6298 §2), within [100 ms, 2 s]; false
+// without history.
+func (l *learner) attemptDelay(dst netip.AddrPort) (delay time.Duration, from string, ok bool) {
+	if l == nil {
+		return 0, "", false
+	}
+	s, ok := l.src(dst.Addr())
+	if !ok {
+		return 0, "", false
+	}
+	st, _ := l.h.dest(destKey{s, dst})
+	srtt, rttvar, from, ok := l.rtt(s, dst, st)
+	if !ok {
+		return 0, "", false
+	}
+	return min(max(srtt+4*rttvar, minAdaptiveDelay), maxAdaptiveDelay), from, true
+}
+
+func (l *learner) update(dst netip.AddrPort, f func(*destState)) {
+	if l == nil {
+		return
+	}
+	if s, ok := l.src(dst.Addr()); ok {
+		l.h.updateDest(destKey{s, dst}, f)
+	}
+}
+
+// connected records a connection to dst whose TCP handshake took rtt
+// (zero: not measured): the marks against it go, and rtt is a sample.
+func (l *learner) connected(dst netip.AddrPort, rtt time.Duration) {
+	l.update(dst, func(st *destState) {
+		st.unreachableUntil, st.refusedUntil = time.Time{}, time.Time{}
+		if rtt <= 0 {
+			return
+		}
+		if st.srtt == 0 || time.Since(st.rttAt) >= rttTTL {
+			st.srtt, st.rttvar = rtt, rtt/2
+		} else {
+			st.rttvar = (3*st.rttvar + (st.srtt - rtt).Abs()) / 4
+			st.srtt = (7*st.srtt + rtt) / 8
+		}
+		st.rttAt = time.Now()
+	})
+}
+
+func (l *learner) unreachable(dst netip.AddrPort) {
+	l.update(dst, func(st *destState) { st.unreachableUntil = time.Now().Add(historyTTL) })
+}
+
+// failed records a failed attempt: timeouts and unreachable networks mark
+// the destination unreachable; a refusal (the path works, the service
+// does not) sorts it after the others of its family for a while.
+func (l *learner) failed(dst netip.AddrPort, err error) {
+	if l == nil {
+		return
+	}
+	switch {
+	case errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, syscall.EHOSTUNREACH),
+		errors.Is(err, syscall.ENETUNREACH), errors.Is(err, context.DeadlineExceeded):
+		l.unreachable(dst)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		l.update(dst, func(st *destState) {
+			st.unreachableUntil = time.Time{}
+			st.refusedUntil = time.Now().Add(refusedTTL)
+		})
+	case errors.Is(err, context.Canceled):
+		// Says nothing about the path.
+	default:
+		l.update(dst, func(st *destState) { st.unreachableUntil = time.Time{} })
+	}
+}
+
+// nameState returns what was learned of the dial's host name.
+func (l *learner) nameState() nameState {
+	if l == nil {
+		return nameState{}
+	}
+	st, _ := l.h.name(l.nameKey())
+	return st
+}
+
+// learnName records, for the dial's host name, which family to try
+// second (zero: forget it) and whether the AAAA answer missed the
+// Resolution Delay (late) or came in time (onTime).
+func (l *learner) learnName(second resolver.Family, setSecond bool, aaaaLate, aaaaOnTime bool) {
+	if l == nil || (!setSecond && !aaaaLate && !aaaaOnTime) {
+		return
+	}
+	now := time.Now()
+	l.h.updateName(l.nameKey(), func(st *nameState) {
+		if setSecond {
+			st.second, st.secondUntil = second, now.Add(historyTTL)
+		}
+		switch {
+		case aaaaLate:
+			st.aaaaLate = now.Add(historyTTL)
+		case aaaaOnTime:
+			st.aaaaLate = time.Time{}
+		}
+	})
+}
+
+// The learned history in a dial.
+
+// maxBackups bounds the backup attempts to one address in one dial.
+const maxBackups = 2
+
+// learnSlow marks as unreachable the attempts still running that have had
+// a whole Connection Attempt Delay to connect and have not, but for the
+// winner's address (a backup attempt to it connected).
+func (r *run) learnSlow(winner netip.AddrPort) {
+	if r.learn == nil {
+		return
+	}
+	now := time.Now()
+	for _, a := range r.running {
+		if now.Sub(a.start) >= a.delay && a.addr != winner {
+			r.learn.unreachable(a.addr)
+		}
+	}
+}
+
+// hasBackup reports whether a backup attempt may start when the schedule
+// says (see backupCandidate).
+func (r *run) hasBackup() bool {
+	if r.learn == nil || len(r.running) == 0 || r.sched.left(len(r.cands.untried), len(r.cands.tried)) > 0 {
+		return false
+	}
+	_, ok := r.backupCandidate()
+	return ok
+}
+
+// backupCandidate returns the address for a backup attempt (Chromium's
+// backup connect job, generalised): when no other address is waiting, a
+// destination known to work (it has round-trip history) whose attempt has
+// not answered within its Connection Attempt Delay has more likely lost a
+// SYN or SYN-ACK than gone dark, and a new socket's fresh SYN is not bound
+// to the kernel's 1 s retransmission timer. At most maxBackups per address
+// and dial; the first address tried that qualifies. With no history there
+// are no backups: a black hole would only draw more attempts.
+func (r *run) backupCandidate() (netip.Addr, bool) {
+	for _, a := range r.running {
+		addr := a.addr.Addr()
+		n := 0
+		for _, b := range r.backups {
+			if b == addr {
+				n++
+			}
+		}
+		if n >= maxBackups {
+			continue
+		}
+		if _, _, ok := r.learn.attemptDelay(a.addr); ok {
+			return addr, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// nextKnown reports whether the next untried address is known to work
+// while no attempt in flight is to such an address (see progress).
+func (r *run) nextKnown() bool {
+	if r.cands.used == nil || len(r.cands.untried) == 0 || len(r.running) == 0 ||
+		!r.cands.used(r.cands.untried[0]) {
+		return false
+	}
+	for _, a := range r.running {
+		if r.cands.used(a.addr.Addr()) {
+			return false
+		}
+	}
+	return true
+}
+
+// attemptDelay is the Connection Attempt Delay after starting an attempt
+// to ap: the Dialer's, or, when that is left at its default, one derived
+// from ap's round-trip time history (RFC 8305 §5); from says which
+// history ("" for the Dialer's delay).
+func (r *run) attemptDelay(ap netip.AddrPort) (delay time.Duration, from string) {
+	if r.d.ConnectionAttemptDelay == 0 {
+		if d, from, ok := r.learn.attemptDelay(ap); ok {
+			return d, from
+		}
+	}
+	return r.sched.attemptDelay, ""
+}
