@@ -58,8 +58,8 @@ func familyIndex(f resolver.Family) int {
 // returns them. embedded, for synthesized addresses, holds the IPv4
 // address inside each.
 func (r *run) merge(a resolver.Answer, synthesized bool, embedded []netip.Addr) (added []netip.Addr) {
-	fi := familyIndex(a.Family)
 	if !synthesized {
+		fi := familyIndex(a.Family)
 		if r.ans.answered[fi] || !slices.Contains(r.fams, a.Family) {
 			return nil // a resolver that answers twice or out of turn is ignored
 		}
@@ -73,25 +73,33 @@ func (r *run) merge(a resolver.Answer, synthesized bool, embedded []netip.Addr) 
 	}
 	for i, addr := range a.Addrs {
 		addr = addr.Unmap()
-		if !addr.IsValid() || resolver.Of(addr) != a.Family || r.ans.kept[fi] >= maxKeptPerFamily ||
-			slices.Contains(added, addr) || r.cands.known(addr) {
+		if !addr.IsValid() || resolver.Of(addr) != a.Family {
 			continue
 		}
-		if r.only != 0 && a.Family != r.only {
+		if !synthesized && a.Family == resolver.IPv6 {
+			// A DNS64 answer for an IPv4-only host: dialed as the IPv4
+			// address it stands for when the host can reach that directly.
+			addr = r.desynthesize(addr)
+		}
+		af := familyIndex(resolver.Of(addr))
+		if r.ans.kept[af] >= maxKeptPerFamily || slices.Contains(added, addr) || r.cands.known(addr) {
+			continue
+		}
+		if r.only != 0 && resolver.Of(addr) != r.only {
 			r.ans.filtered++ // LocalAddr cannot reach this family
 			continue
 		}
 		var v4 netip.Addr
 		if i < len(embedded) {
 			v4 = embedded[i]
-		} else {
+		} else if addr.Is6() {
 			v4 = r.nat64Embedded(addr)
 		}
 		if err := r.vet(addr, v4, true); err != nil {
 			r.reject(addr, err)
 			continue
 		}
-		r.ans.kept[fi]++
+		r.ans.kept[af]++
 		added = append(added, addr)
 	}
 	r.hooks.dnsAnswer(DNSAnswerInfo{Host: r.host, Family: a.Family, Addrs: added, Err: a.Err, Synthesized: synthesized, Elapsed: time.Since(r.start)})

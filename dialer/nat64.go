@@ -80,27 +80,56 @@ func (s *settings) synthesize(ctx context.Context, disc *nat64.Discoverer, v4s [
 	return out
 }
 
+// pref64 returns the network's NAT64 prefix as far as the Dialer knows it
+// without asking: NAT64Prefix, or a prefix discovered earlier.
+func (s *settings) pref64() (netip.Prefix, bool) {
+	switch {
+	case s.d.NAT64Prefix.IsValid():
+		return s.d.NAT64Prefix, true
+	case s.d.Resolver == nil && !s.d.DisableNAT64:
+		// Only the shared discoverer remembers across dials (see
+		// discoverer); its Cached asks nothing.
+		return sharedDiscoverer.Cached()
+	}
+	return netip.Prefix{}, false
+}
+
 // nat64Embedded returns the IPv4 address inside addr when addr is under
-// the network's NAT64 prefix as far as the Dialer knows it without asking
-// (NAT64Prefix, or a prefix discovered earlier), so that a Policy can judge
+// the network's NAT64 prefix (see pref64), so that a Policy can judge
 // where the NAT64 would connect a DNS64 answer; the zero Addr otherwise.
 // (The Well-Known Prefix needs no prefix: PublicOnly looks inside it.)
 func (s *settings) nat64Embedded(addr netip.Addr) netip.Addr {
 	if s.d.Policy == nil || !addr.Is6() {
 		return netip.Addr{}
 	}
-	prefix := s.d.NAT64Prefix
-	if !prefix.IsValid() {
-		disc := s.discoverer()
-		if disc == nil {
-			return netip.Addr{}
-		}
-		var ok bool
-		if prefix, ok = disc.Cached(); !ok {
-			return netip.Addr{}
-		}
+	prefix, ok := s.pref64()
+	if !ok {
+		return netip.Addr{}
 	}
 	v4, _ := nat64.Extract(prefix, addr)
+	return v4
+}
+
+// desynthesize returns the IPv4 address a DNS64-synthesized IPv6 address
+// stands for, when addr is under the network's known NAT64 prefix and the
+// host has a route to that IPv4 address (Happy Eyeballs v3: de-synthesize
+// before sorting; a synthesized address is used only where IPv4 has no
+// route); otherwise addr. Only "tcp" dials, which may use both families.
+func (s *settings) desynthesize(addr netip.Addr) netip.Addr {
+	if s.network != "tcp" {
+		return addr
+	}
+	prefix, ok := s.pref64()
+	if !ok {
+		return addr
+	}
+	v4, ok := nat64.Extract(prefix, addr)
+	if !ok {
+		return addr
+	}
+	if _, ok := s.rawSrc(v4); !ok {
+		return addr // no IPv4 route: the NAT64 is the way there
+	}
 	return v4
 }
 

@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"strings"
 	"sync/atomic"
@@ -137,4 +138,45 @@ func TestNAT64_TCP4(t *testing.T) {
 			}
 		}
 	})
+}
+
+// DNS64 de-synthesis (Happy Eyeballs v3): an AAAA answer under the
+// network's NAT64 prefix stands for an IPv4 address; with an IPv4 route
+// the dial goes there directly, not through the NAT64. Without one, the
+// synthesized address is the way and is kept.
+func TestNAT64_Desynthesis(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		src  func(netip.Addr) (netip.Addr, bool)
+		want netip.Addr
+	}{
+		{"dual-stack host: the IPv4 address itself", simnet.SourceAll, v4a},
+		{"IPv6-only host: through the NAT64", ipv6Only, synth4a},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var n simnet.Network
+				n.Set(v4a, simnet.Accepting(10*ms))
+				n.Set(synth4a, simnet.Accepting(30*ms))
+				d := simDialer(&n, &resolver.Static{AAAA: simAnswer(0, synth4a)})
+				d.SourceAddr, d.NAT64Prefix = tc.src, pref64
+				var answers []DNSAnswerInfo
+				ctx := WithTrace(context.Background(), &Trace{DNSAnswer: func(i DNSAnswerInfo) { answers = append(answers, i) }})
+				c, err := d.DialContext(ctx, "tcp", "dns64.example:443")
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+				if got := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr(); got != tc.want {
+					t.Errorf("connected to %v; want %v", got, tc.want)
+				}
+				if at := n.Attempts(); len(at) != 1 {
+					t.Errorf("attempts %v; want one", at)
+				}
+				if len(answers) == 0 || len(answers[0].Addrs) != 1 || answers[0].Addrs[0] != tc.want {
+					t.Errorf("AAAA answer traced as %+v; want %v", answers, tc.want)
+				}
+			})
+		})
+	}
 }
