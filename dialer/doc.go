@@ -19,14 +19,18 @@
 //   - on an IPv6-only network, reaches IPv4 destinations through the
 //     network's NAT64 (§7).
 //
-// It also remembers, for a few minutes, destinations whose attempts went
-// unanswered, and sorts them after working ones (RFC 6724 rule 1), so a
-// broken IPv6 path costs one Connection Attempt Delay once rather than on
-// every connection (see Dialer.DisableHistory).
+// It also learns across dials (see History): destinations whose attempts
+// went unanswered are sorted after working ones (RFC 6724 rule 1), a host
+// name's family that does not answer goes second, a late AAAA answer is
+// not waited for again, and measured round trips order destinations and
+// set the Connection Attempt Delay; so a broken IPv6 path costs one delay
+// once rather than on every connection. On Linux a fresh process starts
+// from what the kernel remembers of recent connections.
 //
-// Dialer.Policy vets every candidate address inside the race, so a guard
-// against server-side request forgery (PublicOnly) no longer costs the
-// dual-stack fallback.
+// TLSDialer lets the TLS handshake decide the race; Dialer.Policy vets
+// every candidate address inside the race, so a guard against server-side
+// request forgery (PublicOnly) no longer costs the dual-stack fallback;
+// Metrics counts what dials do, by address family.
 //
 // The zero Dialer is ready to use and is a drop-in replacement for
 // net.Dialer, for example as http.Transport.DialContext or a database
