@@ -338,6 +338,11 @@ func TestBaselineClients(t *testing.T) {
 	if len(cls) != 2 || cls[0].name != "base-cold" || cls[0].warm || cls[1].name != "base-warm" || !cls[1].warm {
 		t.Fatalf("baselineClients = %+v", cls)
 	}
+	// Each shares its counterpart's loss draws.
+	ours := clients(self)
+	if cls[0].seedIndex != ours[0].seedIndex || ours[0].name != "ours-cold" || cls[1].seedIndex != ours[1].seedIndex || ours[1].name != "ours-warm" {
+		t.Errorf("seed indexes: base %d, %d; ours %d, %d", cls[0].seedIndex, cls[1].seedIndex, ours[0].seedIndex, ours[1].seedIndex)
+	}
 	for _, c := range cls {
 		name, args, err := c.command("h.test", 80, time.Second)
 		if err != nil || name != self || strings.Join(args, " ") != clientCommand+" -impl ours -addr h.test:80 -cap 1s" {

@@ -81,6 +81,11 @@ type client struct {
 	tlsCommand func(host string, port int, cap time.Duration, caFile string) (string, []string, error)
 	// tlsParse is parse for the HTTPS mode.
 	tlsParse func(line string) (result, error)
+	// seedIndex picks the client's loss draws: the wire's seed for a dial
+	// mixes it in. It is the client's place in clients(), whichever
+	// clients run; base-cold and base-warm share ours-cold's and
+	// ours-warm's, so that a before/after pair meets the same losses.
+	seedIndex int
 }
 
 // forTLS returns c in its HTTPS mode, trusting caFile; a client without
@@ -112,7 +117,7 @@ func clients(self string) []client {
 			return self, []string{clientCommand, "-impl", impl, "-addr", hostPort(host, port), "-cap", cap.String(), "-tls", caFile}, nil
 		}
 	}
-	return []client{
+	all := []client{
 		{name: "ours-cold", about: "this module's zero dialer.Dialer, a fresh process per dial",
 			command: goClient("ours"), tlsCommand: goTLSClient("ours"), requests: true, version: goVersion},
 		{name: "ours-warm", about: "this module's zero dialer.Dialer, one process dialing n times", warm: true,
@@ -160,6 +165,10 @@ func clients(self string) []client {
 			},
 			version: versionOf("python3", "--version")},
 	}
+	for i := range all {
+		all[i].seedIndex = i
+	}
+	return all
 }
 
 // baselineClients returns base-cold and base-warm: ours-cold and
@@ -181,8 +190,8 @@ func baselineClients(bin string) ([]client, error) {
 	hasTLS := strings.Contains(string(usage), "-tls")
 	version := func() string { return buildVersion(bin) }
 	var out []client
-	for _, warm := range []bool{false, true} {
-		c := client{name: "base-cold", about: "ours-cold with the Go client of " + bin, requests: true, version: version,
+	for i, warm := range []bool{false, true} {
+		c := client{name: "base-cold", seedIndex: i, about: "ours-cold with the Go client of " + bin, requests: true, version: version,
 			command: func(host string, port int, cap time.Duration) (string, []string, error) {
 				return bin, []string{clientCommand, "-impl", "ours", "-addr", hostPort(host, port), "-cap", cap.String()}, nil
 			}}

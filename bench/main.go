@@ -390,7 +390,7 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
-			seed := o.seed ^ uint64(si)<<32 ^ uint64(i)<<16 ^ uint64(ci)
+			seed := o.seed ^ uint64(si)<<32 ^ uint64(i)<<16 ^ uint64(c.seedIndex)
 			if e.net != nil {
 				if err := e.net.SetRules(seed, rules...); err != nil {
 					return res, err
