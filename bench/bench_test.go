@@ -70,10 +70,27 @@ func TestScenarios_valid(t *testing.T) {
 		names[s.name] = true
 	}
 	for _, want := range []string{"healthy", "v6-blackhole", "v6-blackhole-3", "v6-slow", "v4-blackhole", "aaaa-late",
-		"aaaa-lost", "a-late-v6-dead", "v6-refused", "loss-5", "loss-20", "many-dead",
+		"aaaa-lost", "a-late-v6-dead", "v6-refused", "loss-5", "loss-20", "loss-20-single", "aaaa-lost-v4only", "many-dead",
 		"tls-healthy", "tls-v6-pmtu-blackhole", "tls-v6-blackhole"} {
 		if !names[want] {
 			t.Errorf("scenario %s missing", want)
+		}
+	}
+}
+
+// TestScenario_dials: the loss scenarios dial lossN times, the others
+// defaultN, and -n overrides both.
+func TestScenario_dials(t *testing.T) {
+	for _, s := range scenarios() {
+		want := defaultN
+		if s.loss > 0 {
+			want = lossN
+		}
+		if got := s.dials(0); got != want {
+			t.Errorf("%s: dials(0) = %d; want %d", s.name, got, want)
+		}
+		if got := s.dials(3); got != 3 {
+			t.Errorf("%s: dials(3) = %d; want 3", s.name, got)
 		}
 	}
 }
@@ -83,15 +100,17 @@ func TestScenario_oracle(t *testing.T) {
 		ms     time.Duration
 		family string
 	}{
-		"healthy":        {40 * time.Millisecond, "IPv6"},
-		"v6-blackhole":   {40 * time.Millisecond, "IPv4"},
-		"v6-slow":        {20 * time.Millisecond, "IPv4"},
-		"v4-blackhole":   {40 * time.Millisecond, "IPv6"},
-		"aaaa-late":      {40 * time.Millisecond, "IPv4"},
-		"aaaa-lost":      {40 * time.Millisecond, "IPv4"},
-		"a-late-v6-dead": {1040 * time.Millisecond, "IPv4"},
-		"v6-refused":     {40 * time.Millisecond, "IPv4"},
-		"many-dead":      {40 * time.Millisecond, "IPv4"},
+		"healthy":          {40 * time.Millisecond, "IPv6"},
+		"v6-blackhole":     {40 * time.Millisecond, "IPv4"},
+		"v6-slow":          {20 * time.Millisecond, "IPv4"},
+		"v4-blackhole":     {40 * time.Millisecond, "IPv6"},
+		"aaaa-late":        {40 * time.Millisecond, "IPv4"},
+		"aaaa-lost":        {40 * time.Millisecond, "IPv4"},
+		"aaaa-lost-v4only": {40 * time.Millisecond, "IPv4"},
+		"loss-20-single":   {40 * time.Millisecond, "IPv4"},
+		"a-late-v6-dead":   {1040 * time.Millisecond, "IPv4"},
+		"v6-refused":       {40 * time.Millisecond, "IPv4"},
+		"many-dead":        {40 * time.Millisecond, "IPv4"},
 	}
 	for _, s := range scenarios() {
 		want, ok := tests[s.name]
@@ -124,7 +143,7 @@ func TestSelect(t *testing.T) {
 
 func TestPercentile(t *testing.T) {
 	v := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	for p, want := range map[float64]float64{50: 5, 95: 10, 100: 10, 10: 1, 0: 1} {
+	for p, want := range map[float64]float64{50: 5, 90: 9, 95: 10, 100: 10, 10: 1, 0: 1} {
 		if got := percentile(v, p); got != want {
 			t.Errorf("percentile(1..10, %v) = %v; want %v", p, got, want)
 		}
@@ -142,8 +161,12 @@ func TestClientResult_summarize(t *testing.T) {
 		{MS: 200, Family: "IPv4", Attempts: 2},
 	}}
 	c.summarize(50, true)
-	if c.OK != 3 || c.Failed != 1 || c.P50 != 200 || c.Max != 300 || c.Ratio != 4 || c.IPv6 != 1 || c.IPv4 != 2 || c.AttemptsPerSuccess != 10.0/3 {
+	if c.OK != 3 || c.Failed != 1 || c.P50 != 200 || c.P90 != 300 || c.Max != 300 || c.Ratio != 4 || c.IPv6 != 1 || c.IPv4 != 2 || c.AttemptsPerSuccess != 10.0/3 {
 		t.Errorf("summarize = %+v", c)
+	}
+	// The mean is over the successes, like the percentiles.
+	if c.Mean != 200 || c.MeanRatio != 4 {
+		t.Errorf("mean = %v (%v × oracle); want 200 (4 ×)", c.Mean, c.MeanRatio)
 	}
 	c.summarize(50, false)
 	if c.AttemptsPerSuccess != -1 {
@@ -151,7 +174,7 @@ func TestClientResult_summarize(t *testing.T) {
 	}
 	none := clientResult{Runs: []run{{Err: "x"}}}
 	none.summarize(50, true)
-	if none.P50 != -1 || none.Ratio != -1 || none.AttemptsPerSuccess != -1 {
+	if none.P50 != -1 || none.Mean != -1 || none.P90 != -1 || none.Ratio != -1 || none.MeanRatio != -1 || none.AttemptsPerSuccess != -1 {
 		t.Errorf("all failed: %+v", none)
 	}
 }
@@ -173,15 +196,26 @@ func TestParseCurl(t *testing.T) {
 }
 
 func TestWriteMarkdown(t *testing.T) {
-	r := &report{Mode: "netem", Command: "go run ./bench", Seed: 3, N: 1, CapMS: 10000, Started: time.Unix(0, 0),
-		Scenarios: []scenarioResult{{Scenario: "healthy", About: "fine", OracleMS: 40, OracleFamily: "IPv6", Clients: []clientResult{
-			{Client: "curl", Runs: []run{{MS: 41, Family: "IPv6", Attempts: 1}}},
-			{Client: "node", Skipped: "not installed"},
-		}}}}
+	r := &report{Mode: "netem", Command: "go run ./bench", Seed: 3, CapMS: 10000, Started: time.Unix(0, 0),
+		Scenarios: []scenarioResult{
+			{Scenario: "healthy", About: "fine", N: 2, OracleMS: 40, OracleFamily: "IPv6", Clients: []clientResult{
+				{Client: "curl", Runs: []run{{MS: 41, Family: "IPv6", Attempts: 1}, {MS: 45, Family: "IPv6", Attempts: 1}}},
+				{Client: "node", Skipped: "not installed"},
+			}},
+			{Scenario: "loss-20", About: "lossy", N: 6, OracleMS: 40, OracleFamily: "IPv6"},
+			{Scenario: "loss-5", About: "lossy", N: 6, OracleMS: 40, OracleFamily: "IPv6"},
+		}}
 	r.Scenarios[0].Clients[0].summarize(40, true)
 	var b bytes.Buffer
 	writeMarkdown(&b, r)
-	for _, want := range []string{"seed 3", "| **healthy** | *oracle* (IPv6) | 40.0 |", "| | curl | 41.0 | 41.0 | 41.0 | 1.02 | 1 | 0 | 1 / 0 | 1.0 |", "skipped: not installed"} {
+	for _, want := range []string{
+		"seed 3 · n=6 per client and scenario (2 in healthy) ·",
+		"| scenario | client | p50 ms | mean ms | p90 ms | max ms | p50 / oracle |",
+		"| **healthy** | *oracle* (IPv6) | 40.0 |",
+		"| | curl | 41.0 | 43.0 | 45.0 | 45.0 | 1.02 | 2 | 0 | 2 / 0 | 1.0 |",
+		"skipped: not installed",
+		"- **loss-20**: lossy (n=6,",
+	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, b.String())
 		}
@@ -286,5 +320,42 @@ func TestLoopback(t *testing.T) {
 				t.Errorf("%s/%s: %+v", s.Scenario, c.Client, c)
 			}
 		}
+	}
+}
+
+// TestBaselineClients: a bench binary's Go client becomes base-cold and
+// base-warm, with its HTTPS mode when its client has a -tls flag (this
+// test binary's has); a program that is no bench binary is refused.
+func TestBaselineClients(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cls, err := baselineClients(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cls) != 2 || cls[0].name != "base-cold" || cls[0].warm || cls[1].name != "base-warm" || !cls[1].warm {
+		t.Fatalf("baselineClients = %+v", cls)
+	}
+	// Each shares its counterpart's loss draws.
+	ours := clients(self)
+	if cls[0].seedIndex != ours[0].seedIndex || ours[0].name != "ours-cold" || cls[1].seedIndex != ours[1].seedIndex || ours[1].name != "ours-warm" {
+		t.Errorf("seed indexes: base %d, %d; ours %d, %d", cls[0].seedIndex, cls[1].seedIndex, ours[0].seedIndex, ours[1].seedIndex)
+	}
+	for _, c := range cls {
+		name, args, err := c.command("h.test", 80, time.Second)
+		if err != nil || name != self || strings.Join(args, " ") != clientCommand+" -impl ours -addr h.test:80 -cap 1s" {
+			t.Errorf("%s: command = %s %v, %v", c.name, name, args, err)
+		}
+		if c.tlsCommand == nil {
+			t.Errorf("%s: no HTTPS mode", c.name)
+		}
+		if v := c.version(); !strings.HasPrefix(v, self+", go1.") {
+			t.Errorf("%s: version = %q", c.name, v)
+		}
+	}
+	if _, err := baselineClients("/bin/true"); err == nil {
+		t.Error("/bin/true accepted as a bench binary")
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"debug/buildinfo"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,6 +81,11 @@ type client struct {
 	tlsCommand func(host string, port int, cap time.Duration, caFile string) (string, []string, error)
 	// tlsParse is parse for the HTTPS mode.
 	tlsParse func(line string) (result, error)
+	// seedIndex picks the client's loss draws: the wire's seed for a dial
+	// mixes it in. It is the client's place in clients(), whichever
+	// clients run; base-cold and base-warm share ours-cold's and
+	// ours-warm's, so that a before/after pair meets the same losses.
+	seedIndex int
 }
 
 // forTLS returns c in its HTTPS mode, trusting caFile; a client without
@@ -110,7 +117,7 @@ func clients(self string) []client {
 			return self, []string{clientCommand, "-impl", impl, "-addr", hostPort(host, port), "-cap", cap.String(), "-tls", caFile}, nil
 		}
 	}
-	return []client{
+	all := []client{
 		{name: "ours-cold", about: "this module's zero dialer.Dialer, a fresh process per dial",
 			command: goClient("ours"), tlsCommand: goTLSClient("ours"), requests: true, version: goVersion},
 		{name: "ours-warm", about: "this module's zero dialer.Dialer, one process dialing n times", warm: true,
@@ -158,6 +165,73 @@ func clients(self string) []client {
 			},
 			version: versionOf("python3", "--version")},
 	}
+	for i := range all {
+		all[i].seedIndex = i
+	}
+	return all
+}
+
+// baselineClients returns base-cold and base-warm: ours-cold and
+// ours-warm with the Go client of bin, a bench binary built from another
+// commit of this module, so that one session can time the Dialer before
+// and after a change with everything else equal. bin's HTTPS mode is
+// used when its client has one (a -tls flag); otherwise the HTTPS
+// scenarios skip them.
+func baselineClients(bin string) ([]client, error) {
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return nil, err
+	}
+	// The flag package lists a client's flags on -h (and exits 2).
+	usage, _ := exec.Command(bin, clientCommand, "-h").CombinedOutput()
+	if !strings.Contains(string(usage), "-impl") {
+		return nil, fmt.Errorf("%s is not a bench binary (no Go client)", bin)
+	}
+	hasTLS := strings.Contains(string(usage), "-tls")
+	version := func() string { return buildVersion(bin) }
+	var out []client
+	for i, warm := range []bool{false, true} {
+		c := client{name: "base-cold", seedIndex: i, about: "ours-cold with the Go client of " + bin, requests: true, version: version,
+			command: func(host string, port int, cap time.Duration) (string, []string, error) {
+				return bin, []string{clientCommand, "-impl", "ours", "-addr", hostPort(host, port), "-cap", cap.String()}, nil
+			}}
+		if warm {
+			c.name, c.about, c.warm = "base-warm", "ours-warm with the Go client of "+bin, true
+		}
+		if hasTLS {
+			c.tlsCommand = func(host string, port int, cap time.Duration, caFile string) (string, []string, error) {
+				return bin, []string{clientCommand, "-impl", "ours", "-addr", hostPort(host, port), "-cap", cap.String(), "-tls", caFile}, nil
+			}
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// buildVersion describes a Go binary: its path, its Go version and, when
+// the build stamped it (go build -buildvcs=true in a checkout), the
+// commit, with "(modified)" for uncommitted changes.
+func buildVersion(bin string) string {
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		return bin + ", unknown build (" + err.Error() + ")"
+	}
+	v := bin + ", " + info.GoVersion
+	var rev, modified string
+	for _, kv := range info.Settings {
+		switch kv.Key {
+		case "vcs.revision":
+			rev = kv.Value[:min(7, len(kv.Value))]
+		case "vcs.modified":
+			if kv.Value == "true" {
+				modified = " (modified)"
+			}
+		}
+	}
+	if rev != "" {
+		v += ", module " + rev + modified
+	}
+	return v
 }
 
 // selectClients picks clients by comma-separated names ("" or "all" for

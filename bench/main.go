@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	go run ./bench [-n 10] [-seed 1] [-scenarios a,b] [-clients x,y] [-json FILE]
+//	go run ./bench [-n N] [-seed 1] [-scenarios a,b] [-clients x,y] [-json FILE] [-baseline BIN]
 //
 // As root, with /dev/net/tun, it builds an emulated network
 // (internal/netem): a client and a server namespace joined by a
@@ -22,6 +22,11 @@
 // 1280 bytes: TCP connects there, TLS never completes.
 //
 // Without root or TUN it says so and runs the subset it can on loopback.
+//
+// Each client dials 10 times per scenario, 60 in the loss scenarios; -n
+// sets one number for all. -baseline BIN runs the Go client of another
+// build of the bench (another commit of this module) as base-cold and
+// base-warm beside ours, for before/after numbers from one session.
 //
 // The markdown table goes to stdout; -json writes every run for
 // machines.
@@ -63,12 +68,15 @@ type options struct {
 	cap       time.Duration
 	loopback  bool
 	verbose   bool
+	// baseline is a bench binary whose Go client runs as base-cold and
+	// base-warm; "" for none.
+	baseline string
 }
 
 func benchMain(args []string) int {
 	var o options
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.IntVar(&o.n, "n", 10, "dials per client and scenario")
+	fs.IntVar(&o.n, "n", 0, fmt.Sprintf("dials per client in every scenario (0: each scenario's own, %d or %d in the loss scenarios)", defaultN, lossN))
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for the wire's loss and jitter")
 	fs.StringVar(&o.scenarios, "scenarios", "all", "comma-separated scenarios to run (\"list\" to list them)")
 	fs.StringVar(&o.clients, "clients", "all", "comma-separated clients to run (\"list\" to list them)")
@@ -76,11 +84,12 @@ func benchMain(args []string) int {
 	fs.DurationVar(&o.cap, "cap", 10*time.Second, "give up on one dial after this long (counted as a failure)")
 	fs.BoolVar(&o.loopback, "loopback", false, "run the loopback subset even when the emulated network is available")
 	fs.BoolVar(&o.verbose, "v", false, "log every dial to stderr")
+	fs.StringVar(&o.baseline, "baseline", "", "a bench binary built from another commit: its Go client (this module's Dialer there) runs as base-cold and base-warm")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if o.n < 1 || o.cap <= 0 {
-		fmt.Fprintln(os.Stderr, "bench: -n must be at least 1 and -cap positive")
+	if o.n < 0 || o.cap <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: -n must not be negative and -cap must be positive")
 		return 2
 	}
 	self, err := os.Executable()
@@ -88,16 +97,26 @@ func benchMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "bench: cannot find this binary to run the Go clients: %v\n", err)
 		return 1
 	}
+	all := clients(self)
+	if o.baseline != "" {
+		base, err := baselineClients(o.baseline)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -baseline:", err)
+			return 2
+		}
+		// Beside ours, so that the table shows them together.
+		all = slices.Insert(all, 2, base...)
+	}
 	if o.scenarios == "list" || o.clients == "list" {
 		for _, s := range scenarios() {
-			fmt.Printf("scenario %-22s %s\n", s.name, s.about)
+			fmt.Printf("scenario %-22s %s (n=%d)\n", s.name, s.about, s.dials(o.n))
 		}
-		for _, c := range clients(self) {
+		for _, c := range all {
 			fmt.Printf("client   %-22s %s\n", c.name, c.about)
 		}
 		return 0
 	}
-	cls, err := selectClients(clients(self), o.clients)
+	cls, err := selectClients(all, o.clients)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 2
@@ -295,6 +314,15 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 			MTU:       ep.mtu,
 		})
 	}
+	if s.v4only {
+		if e.net == nil {
+			return nil, fmt.Errorf("scenario %s: an IPv4-only client needs the emulated network", s.name)
+		}
+		if err := e.net.SetIPv6(netem.Client, false); err != nil {
+			return nil, err
+		}
+		defer e.net.SetIPv6(netem.Client, true)
+	}
 	var servers interface{ close() }
 	var err error
 	if s.tls {
@@ -314,7 +342,8 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 		})
 	}
 	oracle, oracleAddr := s.oracle()
-	res := &scenarioResult{Scenario: s.name, About: s.about, OracleMS: float64(oracle) / float64(time.Millisecond), OracleFamily: familyOf(oracleAddr), TLS: s.tls}
+	n := s.dials(o.n)
+	res := &scenarioResult{Scenario: s.name, About: s.about, N: n, OracleMS: float64(oracle) / float64(time.Millisecond), OracleFamily: familyOf(oracleAddr), TLS: s.tls, IPv4Only: s.v4only}
 	if s.tls {
 		res.OracleFirstByteMS = float64(s.oracleFirstByte()) / float64(time.Millisecond)
 	}
@@ -352,7 +381,7 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 			}
 		}
 	}()
-	for i := range o.n {
+	for i := range n {
 		for ci, c := range cls {
 			cr := &res.Clients[ci]
 			if cr.Skipped != "" || cr.Stopped != "" {
@@ -361,7 +390,7 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
-			seed := o.seed ^ uint64(si)<<32 ^ uint64(i)<<16 ^ uint64(ci)
+			seed := o.seed ^ uint64(si)<<32 ^ uint64(i)<<16 ^ uint64(c.seedIndex)
 			if e.net != nil {
 				if err := e.net.SetRules(seed, rules...); err != nil {
 					return res, err
@@ -402,7 +431,7 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 			// A client that hits the cap again and again will go on doing
 			// so: running it n times would only add minutes to the bench.
 			if one.Capped {
-				if capped[ci]++; capped[ci] == maxCapped && i < o.n-1 {
+				if capped[ci]++; capped[ci] == maxCapped && i < n-1 {
 					cr.Stopped = fmt.Sprintf("stopped after %d dials in a row hit the %v cap", maxCapped, o.cap)
 				}
 			} else {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -32,15 +33,20 @@ type clientResult struct {
 	Stopped string `json:"stopped,omitempty"`
 	Runs    []run  `json:"runs,omitempty"`
 
-	OK       int     `json:"ok"`
-	Failed   int     `json:"failed"`
-	P50      float64 `json:"p50_ms"`
-	P95      float64 `json:"p95_ms"`
-	Max      float64 `json:"max_ms"`
-	Ratio    float64 `json:"p50_over_oracle"`
-	IPv6     int     `json:"ipv6"`
-	IPv4     int     `json:"ipv4"`
-	Attempts int     `json:"attempts"`
+	OK     int     `json:"ok"`
+	Failed int     `json:"failed"`
+	P50    float64 `json:"p50_ms"`
+	// Mean is over the successful dials, like the percentiles.
+	Mean  float64 `json:"mean_ms"`
+	P90   float64 `json:"p90_ms"`
+	P95   float64 `json:"p95_ms"`
+	Max   float64 `json:"max_ms"`
+	Ratio float64 `json:"p50_over_oracle"`
+	// MeanRatio is Mean over the oracle; -1 like Ratio.
+	MeanRatio float64 `json:"mean_over_oracle"`
+	IPv6      int     `json:"ipv6"`
+	IPv4      int     `json:"ipv4"`
+	Attempts  int     `json:"attempts"`
 	// AttemptsPerSuccess is Attempts divided by OK; -1 when the wire does
 	// not count (loopback) or nothing succeeded.
 	AttemptsPerSuccess float64 `json:"attempts_per_success"`
@@ -52,19 +58,27 @@ type clientResult struct {
 // firstByteSummary is the time to the first HTTPS response byte over the
 // dials that got one (those that failed before are clientResult.Failed).
 type firstByteSummary struct {
-	OK    int     `json:"ok"`
-	P50   float64 `json:"p50_ms"`
-	P95   float64 `json:"p95_ms"`
-	Max   float64 `json:"max_ms"`
-	Ratio float64 `json:"p50_over_oracle"` // -1 when none
+	OK        int     `json:"ok"`
+	P50       float64 `json:"p50_ms"`
+	Mean      float64 `json:"mean_ms"`
+	P90       float64 `json:"p90_ms"`
+	P95       float64 `json:"p95_ms"`
+	Max       float64 `json:"max_ms"`
+	Ratio     float64 `json:"p50_over_oracle"`  // -1 when none
+	MeanRatio float64 `json:"mean_over_oracle"` // -1 when none
 	// Capped counts the failed dials that were still running at the cap.
 	Capped int `json:"capped"`
 }
 
 // scenarioResult is one scenario's oracle and clients.
 type scenarioResult struct {
-	Scenario     string  `json:"scenario"`
-	About        string  `json:"about"`
+	Scenario string `json:"scenario"`
+	About    string `json:"about"`
+	// N is how many times each client was to dial (Runs holds fewer when
+	// a client was stopped or skipped).
+	N int `json:"n"`
+	// IPv4Only marks a scenario run on an IPv4-only client host.
+	IPv4Only     bool    `json:"ipv4_only,omitempty"`
 	OracleMS     float64 `json:"oracle_ms"`
 	OracleFamily string  `json:"oracle_family"`
 	// TLS marks an HTTPS scenario: OracleMS is then the best time to a
@@ -78,9 +92,11 @@ type scenarioResult struct {
 
 // report is a whole bench run.
 type report struct {
-	Mode      string            `json:"mode"` // "netem" or "loopback"
-	Command   string            `json:"command"`
-	Seed      uint64            `json:"seed"`
+	Mode    string `json:"mode"` // "netem" or "loopback"
+	Command string `json:"command"`
+	Seed    uint64 `json:"seed"`
+	// N is -n: dials per client in every scenario, or 0 when each
+	// scenario used its own (scenarioResult.N).
 	N         int               `json:"n"`
 	CapMS     float64           `json:"cap_ms"`
 	Started   time.Time         `json:"started"`
@@ -111,10 +127,11 @@ func (c *clientResult) summarize(oracleMS float64, countAttempts bool) {
 		}
 	}
 	slices.Sort(ok)
-	c.P50, c.P95, c.Max = percentile(ok, 50), percentile(ok, 95), percentile(ok, 100)
-	c.Ratio = -1
+	c.P50, c.P90, c.P95, c.Max = percentile(ok, 50), percentile(ok, 90), percentile(ok, 95), percentile(ok, 100)
+	c.Mean = mean(ok)
+	c.Ratio, c.MeanRatio = -1, -1
 	if len(ok) > 0 && oracleMS > 0 {
-		c.Ratio = c.P50 / oracleMS
+		c.Ratio, c.MeanRatio = c.P50/oracleMS, c.Mean/oracleMS
 	}
 	c.AttemptsPerSuccess = -1
 	if countAttempts && c.OK > 0 {
@@ -124,7 +141,7 @@ func (c *clientResult) summarize(oracleMS float64, countAttempts bool) {
 
 // summarizeFirstByte fills in FirstByte from Runs.
 func (c *clientResult) summarizeFirstByte(oracleMS float64) {
-	fb := &firstByteSummary{Ratio: -1}
+	fb := &firstByteSummary{Ratio: -1, MeanRatio: -1}
 	var ok []float64
 	for _, r := range c.Runs {
 		if r.Capped {
@@ -136,9 +153,10 @@ func (c *clientResult) summarizeFirstByte(oracleMS float64) {
 	}
 	slices.Sort(ok)
 	fb.OK = len(ok)
-	fb.P50, fb.P95, fb.Max = percentile(ok, 50), percentile(ok, 95), percentile(ok, 100)
+	fb.P50, fb.P90, fb.P95, fb.Max = percentile(ok, 50), percentile(ok, 90), percentile(ok, 95), percentile(ok, 100)
+	fb.Mean = mean(ok)
 	if len(ok) > 0 && oracleMS > 0 {
-		fb.Ratio = fb.P50 / oracleMS
+		fb.Ratio, fb.MeanRatio = fb.P50/oracleMS, fb.Mean/oracleMS
 	}
 	c.FirstByte = fb
 }
@@ -151,6 +169,18 @@ func percentile(sorted []float64, p float64) float64 {
 	}
 	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
 	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+// mean returns the mean of values, or -1 when there are none.
+func mean(values []float64) float64 {
+	if len(values) == 0 {
+		return -1
+	}
+	var sum float64
+	for _, v := range values {
+		sum += v
+	}
+	return sum / float64(len(values))
 }
 
 // ms formats a millisecond value for the table; negative means none.
@@ -169,8 +199,8 @@ func ms(v float64) string {
 // says how it was made.
 func writeMarkdown(w io.Writer, r *report) {
 	fmt.Fprintf(w, "## Time to connect (%s)\n\n", r.Mode)
-	fmt.Fprintf(w, "`%s` · seed %d · n=%d per client and scenario · cap %s per dial · %s · took %s\n\n",
-		r.Command, r.Seed, r.N, time.Duration(r.CapMS*float64(time.Millisecond)), r.Started.UTC().Format("2006-01-02 15:04 MST"),
+	fmt.Fprintf(w, "`%s` · seed %d · %s · cap %s per dial · %s · took %s\n\n",
+		r.Command, r.Seed, dialsPerClient(r), time.Duration(r.CapMS*float64(time.Millisecond)), r.Started.UTC().Format("2006-01-02 15:04 MST"),
 		time.Duration(r.Seconds*float64(time.Second)).Round(time.Second).String())
 	var names []string
 	for k := range r.Versions {
@@ -200,7 +230,7 @@ func writeMarkdown(w io.Writer, r *report) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Scenarios:")
 	for _, s := range r.Scenarios {
-		fmt.Fprintf(w, "- **%s**: %s (%.0f s)\n", s.Scenario, s.About, s.Seconds)
+		fmt.Fprintf(w, "- **%s**: %s (n=%d, %.0f s)\n", s.Scenario, s.About, s.N, s.Seconds)
 	}
 	var failures []string
 	for _, s := range r.Scenarios {
@@ -225,6 +255,35 @@ func writeMarkdown(w io.Writer, r *report) {
 	}
 }
 
+// dialsPerClient says how many dials each client made per scenario: one
+// number when all scenarios agree, else the common one and the others.
+func dialsPerClient(r *report) string {
+	byN := map[int][]string{}
+	for _, s := range r.Scenarios {
+		byN[s.N] = append(byN[s.N], s.Scenario)
+	}
+	if len(byN) <= 1 {
+		n := r.N
+		for k := range byN {
+			n = k
+		}
+		return fmt.Sprintf("n=%d per client and scenario", n)
+	}
+	ns := slices.Collect(maps.Keys(byN))
+	// The most common n first, then the others in increasing order.
+	slices.SortFunc(ns, func(a, b int) int {
+		if d := len(byN[b]) - len(byN[a]); d != 0 {
+			return d
+		}
+		return a - b
+	})
+	var parts []string
+	for _, n := range ns[1:] {
+		parts = append(parts, fmt.Sprintf("%d in %s", n, strings.Join(byN[n], ", ")))
+	}
+	return fmt.Sprintf("n=%d per client and scenario (%s)", ns[0], strings.Join(parts, "; "))
+}
+
 // oneLine shortens an error for the report.
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
@@ -238,13 +297,13 @@ func oneLine(s string) string {
 // scenarios.
 func writeConnectTable(w io.Writer, scs []scenarioResult) {
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | client | p50 ms | p95 ms | max ms | p50 / oracle | ok | fail | IPv6 / IPv4 | attempts / ok |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|:-:|--:|")
+	fmt.Fprintln(w, "| scenario | client | p50 ms | mean ms | p90 ms | max ms | p50 / oracle | ok | fail | IPv6 / IPv4 | attempts / ok |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|:-:|--:|")
 	for _, s := range scs {
-		fmt.Fprintf(w, "| **%s** | *oracle* (%s) | %s | | | | | | | |\n", s.Scenario, s.OracleFamily, ms(s.OracleMS))
+		fmt.Fprintf(w, "| **%s** | *oracle* (%s) | %s | | | | | | | | |\n", s.Scenario, s.OracleFamily, ms(s.OracleMS))
 		for _, c := range s.Clients {
 			if c.Skipped != "" {
-				fmt.Fprintf(w, "| | %s | skipped: %s | | | | | | | |\n", c.Client, c.Skipped)
+				fmt.Fprintf(w, "| | %s | skipped: %s | | | | | | | | |\n", c.Client, c.Skipped)
 				continue
 			}
 			ratio, att := "–", "–"
@@ -258,8 +317,8 @@ func writeConnectTable(w io.Writer, scs []scenarioResult) {
 			if c.Stopped != "" {
 				fail += " (stopped)"
 			}
-			fmt.Fprintf(w, "| | %s | %s | %s | %s | %s | %d | %s | %d / %d | %s |\n",
-				c.Client, ms(c.P50), ms(c.P95), ms(c.Max), ratio, c.OK, fail, c.IPv6, c.IPv4, att)
+			fmt.Fprintf(w, "| | %s | %s | %s | %s | %s | %s | %d | %s | %d / %d | %s |\n",
+				c.Client, ms(c.P50), ms(c.Mean), ms(c.P90), ms(c.Max), ratio, c.OK, fail, c.IPv6, c.IPv4, att)
 		}
 	}
 }
@@ -272,18 +331,18 @@ func writeHTTPSTable(w io.Writer, scs []scenarioResult) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "HTTPS: connect = TLS handshake done; first byte = first byte of the response")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | client | connect p50 ms | p95 ms | p50 / oracle | first byte p50 ms | p95 ms | p50 / oracle | ok | fail | IPv6 / IPv4 | attempts / ok |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|")
+	fmt.Fprintln(w, "| scenario | client | connect p50 ms | mean ms | p90 ms | p50 / oracle | first byte p50 ms | mean ms | p90 ms | p50 / oracle | ok | fail | IPv6 / IPv4 | attempts / ok |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|")
 	for _, s := range scs {
-		fmt.Fprintf(w, "| **%s** | *oracle* (%s) | %s | | | %s | | | | | | |\n", s.Scenario, s.OracleFamily, ms(s.OracleMS), ms(s.OracleFirstByteMS))
+		fmt.Fprintf(w, "| **%s** | *oracle* (%s) | %s | | | | %s | | | | | | | |\n", s.Scenario, s.OracleFamily, ms(s.OracleMS), ms(s.OracleFirstByteMS))
 		for _, c := range s.Clients {
 			if c.Skipped != "" {
-				fmt.Fprintf(w, "| | %s | skipped: %s | | | | | | | | | |\n", c.Client, c.Skipped)
+				fmt.Fprintf(w, "| | %s | skipped: %s | | | | | | | | | | | |\n", c.Client, c.Skipped)
 				continue
 			}
 			fb := c.FirstByte
 			if fb == nil {
-				fb = &firstByteSummary{P50: -1, P95: -1, Ratio: -1}
+				fb = &firstByteSummary{P50: -1, Mean: -1, P90: -1, P95: -1, Ratio: -1, MeanRatio: -1}
 			}
 			ratio := func(v float64) string {
 				if v < 0 {
@@ -316,8 +375,8 @@ func writeHTTPSTable(w io.Writer, scs []scenarioResult) {
 			if len(why) > 0 {
 				fail += " (" + strings.Join(why, ", ") + ")"
 			}
-			fmt.Fprintf(w, "| | %s | %s | %s | %s | %s | %s | %s | %d | %s | %d / %d | %s |\n",
-				c.Client, p50, ms(c.P95), ratio(c.Ratio), fbP50, ms(fb.P95), ratio(fb.Ratio), c.OK, fail, c.IPv6, c.IPv4, att)
+			fmt.Fprintf(w, "| | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %d / %d | %s |\n",
+				c.Client, p50, ms(c.Mean), ms(c.P90), ratio(c.Ratio), fbP50, ms(fb.Mean), ms(fb.P90), ratio(fb.Ratio), c.OK, fail, c.IPv6, c.IPv4, att)
 		}
 	}
 }

@@ -66,6 +66,32 @@ type scenario struct {
 	// clients' TLS modes, and a connection counts once its TLS handshake
 	// is done; the first response byte is timed too.
 	tls bool
+	// v4only runs the clients on an IPv4-only host: the client namespace
+	// has no IPv6 address and no IPv6 route for the scenario.
+	v4only bool
+	// n is how many times each client dials; 0 means defaultN. -n
+	// overrides it for every scenario.
+	n int
+}
+
+// defaultN is a scenario's dials per client unless it says otherwise.
+const defaultN = 10
+
+// lossN is the dials per client in the loss scenarios: with 20% loss
+// each way about one dial in three loses its SYN or SYN-ACK (a 1 s
+// retransmission), so the tail needs a few dozen dials to show.
+const lossN = 60
+
+// dials returns how many times each client dials in s: override when
+// positive, else the scenario's own n.
+func (s scenario) dials(override int) int {
+	switch {
+	case override > 0:
+		return override
+	case s.n > 0:
+		return s.n
+	}
+	return defaultN
 }
 
 // Address pools: scenario i uses v6(1..) and v4(1..). The client is
@@ -126,9 +152,14 @@ func scenarios() []scenario {
 		{name: "v6-refused", about: "IPv6 answers RST (nothing listens)",
 			endpoints: []endpoint{{addr: v6(1), state: refusing, delay: rtt20}, ok(v4(1))}},
 		{name: "loss-5", about: "5% loss each way on every path",
-			endpoints: []endpoint{ok(v6(1)), ok(v4(1))}, loss: 0.05},
+			endpoints: []endpoint{ok(v6(1)), ok(v4(1))}, loss: 0.05, n: lossN},
 		{name: "loss-20", about: "20% loss each way on every path",
-			endpoints: []endpoint{ok(v6(1)), ok(v4(1))}, loss: 0.20},
+			endpoints: []endpoint{ok(v6(1)), ok(v4(1))}, loss: 0.20, n: lossN},
+		{name: "loss-20-single", about: "one IPv4 address (AAAA NODATA), 20% loss each way",
+			endpoints: []endpoint{ok(v4(1))}, loss: 0.20, n: lossN},
+		{name: "aaaa-lost-v4only", about: "IPv4-only client (no IPv6 address or route); AAAA queries are never answered", v4only: true,
+			endpoints: []endpoint{ok(v6(1)), ok(v4(1))},
+			dnsDrop:   map[uint16]bool{dns.TypeAAAA: true}},
 		{name: "many-dead", about: "6 AAAA and 6 A; only the last A works",
 			endpoints: many},
 		{name: "tls-healthy", about: "HTTPS; both families work, 40 ms RTT", tls: true,

@@ -183,6 +183,46 @@ func run(name string, args ...string) error {
 	return nil
 }
 
+// SetIPv6 gives side's namespace its IPv6 addresses and default route
+// (on), as New does, or takes them away (off): an IPv4-only host, where a
+// route lookup toward any global IPv6 address fails with ENETUNREACH and
+// getaddrinfo's AI_ADDRCONFIG finds no IPv6 address. Sockets bound to a
+// removed address break. It is not safe to call concurrently with itself.
+func (n *Network) SetIPv6(s Side, on bool) error {
+	addrs := n.cfg.Client
+	if s == Server {
+		addrs = n.cfg.Server
+	}
+	verb := "del"
+	if on {
+		verb = "add"
+	}
+	var lines []string
+	if !on {
+		// The route goes first: it leaves with the last address anyway.
+		lines = append(lines, "-6 route del default dev "+tunName)
+	}
+	for _, a := range addrs {
+		if !a.Is6() {
+			continue
+		}
+		line := fmt.Sprintf("addr %s %s dev %s", verb, netip.PrefixFrom(a, a.BitLen()), tunName)
+		if on {
+			line += " nodad"
+		}
+		lines = append(lines, line)
+	}
+	if on {
+		lines = append(lines, "-6 route add default dev "+tunName)
+	}
+	for _, line := range lines {
+		if err := run("ip", append([]string{"-n", n.names[s]}, strings.Fields(line)...)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Namespace returns the name of one side's namespace, for `ip netns exec`.
 func (n *Network) Namespace(s Side) string { return n.names[s] }
 

@@ -27,6 +27,9 @@ func New(Config) (*Network, error) { return nil, errNotLinux }
 // CleanStale does nothing off Linux.
 func CleanStale() {}
 
+// SetIPv6 fails off Linux.
+func (n *Network) SetIPv6(Side, bool) error { return errNotLinux }
+
 // Namespace returns "" off Linux.
 func (n *Network) Namespace(Side) string { return "" }
 

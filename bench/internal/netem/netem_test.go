@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -173,6 +174,29 @@ func TestNetwork(t *testing.T) {
 		must(t, n.SetRules(1, Rule{Prefix: DocIPv4, Loss: 0}))
 		if _, err := dial(t, n, v4Addr, 2*time.Second); err != nil {
 			t.Errorf("dial through 0%% loss: %v", err)
+		}
+	})
+
+	t.Run("IPv4-only client", func(t *testing.T) {
+		must(t, n.SetRules(1))
+		must(t, n.SetIPv6(Client, false))
+		restored := false
+		defer func() {
+			if !restored {
+				n.SetIPv6(Client, true)
+			}
+		}()
+		_, err := dial(t, n, v6Addr, 2*time.Second)
+		if !errors.Is(err, syscall.ENETUNREACH) {
+			t.Errorf("dial IPv6 from an IPv4-only client: %v; want ENETUNREACH", err)
+		}
+		if _, err := dial(t, n, v4Addr, 2*time.Second); err != nil {
+			t.Errorf("dial IPv4 from an IPv4-only client: %v", err)
+		}
+		must(t, n.SetIPv6(Client, true))
+		restored = true
+		if _, err := dial(t, n, v6Addr, 2*time.Second); err != nil {
+			t.Errorf("dial IPv6 once restored: %v", err)
 		}
 	})
 
