@@ -396,3 +396,24 @@ func TestHistory_HostMemory(t *testing.T) {
 		assert.True(t, l.used(v4a))
 	})
 }
+
+// A handshake whose SYN was retransmitted (it took the initial 1 s
+// retransmission timeout or more) is no round-trip sample (Karn's rule,
+// RFC 6298 §3): the delay stays the one the clean samples give.
+func TestHistory_RetransmittedHandshakeIsNoRTTSample(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n simnet.Network
+		n.Set(v6a, simnet.Accepting(20*ms))
+		d := simDialer(&n, &resolver.Static{AAAA: simAnswer(0, v6a, v6b)})
+		d.History = new(History)
+		dialTimes(t, d, "tcp6", 1) // 20 ms: delay 100 ms
+		n.Set(v6a, simnet.Lossy(20*ms, 1))
+		n.Set(v6b, simnet.BlackHoled())
+		took, _ := dialTimes(t, d, "tcp6", 1) // v6b at 100 ms, v6a's retransmission at 1.02 s wins
+		require.Equal(t, time.Second+20*ms, took[0])
+		l := &learner{h: d.History, src: simnet.SourceAll, port: 443}
+		delay, _, ok := l.attemptDelay(netip.AddrPortFrom(v6a, 443))
+		require.True(t, ok)
+		require.Equal(t, 100*ms, delay, "the 1.02 s handshake is not a sample")
+	})
+}

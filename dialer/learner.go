@@ -178,7 +178,11 @@ func (l *learner) update(dst netip.AddrPort, f func(*destState)) {
 func (l *learner) connected(dst netip.AddrPort, rtt time.Duration) {
 	l.update(dst, func(st *destState) {
 		st.unreachableUntil, st.refusedUntil = time.Time{}, time.Time{}
-		if rtt <= 0 {
+		if rtt <= 0 || rtt >= initialRTO {
+			// A handshake that took the initial retransmission timeout or
+			// longer had its SYN sent again: the time says nothing of the
+			// round trip (Karn's rule, RFC 6298 §3), and one such sample
+			// would push the Connection Attempt Delay to its 2 s ceiling.
 			return
 		}
 		if st.srtt == 0 || time.Since(st.rttAt) >= rttTTL {
@@ -190,6 +194,10 @@ func (l *learner) connected(dst netip.AddrPort, rtt time.Duration) {
 		st.rttAt = time.Now()
 	})
 }
+
+// initialRTO is TCP's initial retransmission timeout (RFC 6298 §2.1, and
+// Linux's for a SYN): a connect that took this long was retransmitted.
+const initialRTO = time.Second
 
 func (l *learner) unreachable(dst netip.AddrPort) {
 	l.update(dst, func(st *destState) { st.unreachableUntil = time.Now().Add(historyTTL) })
