@@ -12,7 +12,7 @@ import (
 // Static is a Resolver with fixed answers, the same for every host. Each
 // family may be delayed, which makes Static useful for examples and tests
 // of the RFC 8305 timing rules. The zero value answers every family
-// negatively (NODATA) at once.
+// negatively (NODATA) at once; the HTTPS family always is.
 type Static struct {
 	AAAA StaticAnswer // answer for IPv6
 	A    StaticAnswer // answer for IPv4
@@ -98,8 +98,11 @@ func (s *Static) Resolve(ctx context.Context, host string, families ...Family) <
 
 // answerFor returns the fixed answer for family f.
 func (s *Static) answerFor(f Family) StaticAnswer {
-	if f == IPv6 {
+	switch f {
+	case IPv6:
 		return s.AAAA
+	case HTTPS:
+		return StaticAnswer{} // no addresses: NODATA
 	}
 	return s.A
 }
