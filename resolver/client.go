@@ -187,6 +187,14 @@ func (c *Client) state() *state {
 // IsNotFound for NXDOMAIN, NODATA and invalid names, IsTimeout when no
 // server answered in time; when ctx ends first, the error wraps ctx.Err().
 // Values carried by ctx (httptrace hooks) never reach the DNS traffic.
+//
+// With HTTPS among families, the HTTPS query (RFC 9460) for the same
+// name goes out after the AAAA and A queries, and its Answer comes on the
+// same channel when known; see resolveHTTPS for the search list and
+// AliasMode records. Names answered without DNS (hosts file, IP literals,
+// localhost) answer HTTPS negatively at once. A missing HTTPS RRset is
+// NODATA; a lost or failed HTTPS query is an error Answer like any
+// family's, and holds no address answer back.
 func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <-chan Answer {
 	// The families asked, AAAA first (RFC 8305 §3), HTTPS last, without
 	// allocating.
@@ -240,11 +248,17 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 	// The families still to answer: dnsFams, then HTTPS if asked (NoAAAA
 	// dropped IPv6, the first of fams, if anything).
 	rest := fams[len(fams)-len(dnsFams)-btoi(https):]
-	// With HTTPS, even a cached lookup takes the path below (HTTPS has its
-	// own walk, resolveHTTPS), which the cache answers as well.
 	if !https && st.fromCache(host, name, cands, dnsFams, out) {
 		close(out)
 		return out
+	}
+	if https {
+		// fromCache sends nothing unless it answers every family.
+		if ha, ok := st.httpsFromCache(host, name, cands); ok && st.fromCache(host, name, cands, dnsFams, out) {
+			out <- ha
+			close(out)
+			return out
+		}
 	}
 	if ctx.Err() != nil {
 		// Already cancelled: start nothing.

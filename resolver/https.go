@@ -262,60 +262,78 @@ func (st *state) joinHTTPS(conf *Config, name string, after <-chan struct{}) joi
 	return joined{r, fl}
 }
 
-// resolveHTTPS answers the HTTPS pseudo-family of host: first is the
-// first candidate's lookup, joined by Resolve. The search list is walked
-// on its own, not in step with the address families: the first candidate
-// that exists (anything but NXDOMAIN or a failure) ends the search, which
-// is the name the address families settle on whenever it has addresses.
-// AliasMode records are then followed (RFC 9460 §2.4.2, at most
-// maxAliasHops, loops detected), each target's lookup cached under its
-// own name.
+// resolveHTTPS answers the HTTPS pseudo-family of host over the network
+// (and the cache): first is the first candidate's lookup, joined by
+// Resolve. See walkHTTPS.
 func (st *state) resolveHTTPS(ctx context.Context, conf *Config, host, name string, cands []string, first joined) Answer {
-	neg := negatives{host: host, name: name}
-	for i, cand := range cands {
-		j := first
-		if i > 0 {
-			j = st.joinHTTPS(conf, cand, nil)
+	usedFirst := false
+	a, ok := walkHTTPS(host, name, cands, func(cand string) (result, bool) {
+		if !usedFirst { // walkHTTPS asks for cands[0] first
+			usedFirst = true
+			return st.await(ctx, first)
 		}
-		r, ok := st.await(ctx, j)
+		return st.await(ctx, st.joinHTTPS(conf, cand, nil))
+	})
+	if !ok {
+		return Answer{Family: HTTPS, Err: ContextError(host, ctx.Err())}
+	}
+	return a
+}
+
+// httpsFromCache is resolveHTTPS from the cache alone; false when a result
+// it needs is not cached.
+func (st *state) httpsFromCache(host, name string, cands []string) (Answer, bool) {
+	now := time.Now()
+	return walkHTTPS(host, name, cands, func(cand string) (result, bool) {
+		return st.cache.get(cacheKey{cand, dns.TypeHTTPS}, now)
+	})
+}
+
+// walkHTTPS makes host's HTTPS Answer from the HTTPS results of names that
+// get gives, or reports false as soon as get does.
+//
+// The search list is walked on its own, not in step with the address
+// families: the first candidate that exists (anything but NXDOMAIN or a
+// failure) ends the search, which is the name the address families settle
+// on whenever it has addresses. AliasMode records are then followed (RFC
+// 9460 §2.4.2; at most maxAliasHops, loops detected), each target's result
+// cached under its own name. A target without HTTPS records (NODATA) ends
+// the chain with a Priority 0 Service for the target itself (RFC 9460
+// §2.4.2: its A and AAAA records serve); one that does not exist ends it
+// negatively. The TTL is the smallest along the chain.
+func walkHTTPS(host, name string, cands []string, get func(name string) (result, bool)) (Answer, bool) {
+	neg := negatives{host: host, name: name}
+	for _, cand := range cands {
+		r, ok := get(cand)
 		if !ok {
-			return Answer{Family: HTTPS, Err: ContextError(host, ctx.Err())}
+			return Answer{}, false
 		}
 		if r.kind == nxdomain || r.kind == failed {
 			neg.add(cand, r)
 			continue
 		}
-		return st.followAliases(ctx, conf, host, cand, r)
-	}
-	return neg.answer(HTTPS)
-}
-
-// followAliases turns r, the HTTPS result of cand, into host's Answer,
-// following AliasMode targets. A target without HTTPS records (NODATA)
-// ends the chain with a Priority 0 Service for the target itself (RFC
-// 9460 §2.4.2: the target's A and AAAA records serve); one that does not
-// exist ends it negatively. The TTL is the smallest along the chain.
-func (st *state) followAliases(ctx context.Context, conf *Config, host, cand string, r result) Answer {
-	ttl := r.ttl
-	seen := []string{dns.CanonicalName(cand)}
-	for r.kind == positive && r.alias != "" {
-		target := r.alias
-		if len(seen) > maxAliasHops || slices.Contains(seen, target) {
-			return Answer{Family: HTTPS, Err: serverError(errTextAliasLoop, host, netip.AddrPort{}, false)}
+		ttl := r.ttl
+		seen := []string{dns.CanonicalName(cand)}
+		for r.kind == positive && r.alias != "" {
+			target := r.alias
+			if len(seen) > maxAliasHops || slices.Contains(seen, target) {
+				return Answer{Family: HTTPS, Err: serverError(errTextAliasLoop, host, netip.AddrPort{}, false)}, true
+			}
+			seen = append(seen, target)
+			next, ok := get(target)
+			if !ok {
+				return Answer{}, false
+			}
+			ttl = min(ttl, next.ttl)
+			if next.kind == nodata && next.alias != "." {
+				return Answer{Family: HTTPS, Services: []Service{{Target: target}}, TTL: ttl}, true
+			}
+			r = next
 		}
-		seen = append(seen, target)
-		next, ok := st.await(ctx, st.joinHTTPS(conf, target, nil))
-		if !ok {
-			return Answer{Family: HTTPS, Err: ContextError(host, ctx.Err())}
+		if r.kind == positive {
+			return Answer{Family: HTTPS, Services: cloneServices(r.svcs), TTL: ttl}, true
 		}
-		ttl = min(ttl, next.ttl)
-		if next.kind == nodata && next.alias != "." {
-			return Answer{Family: HTTPS, Services: []Service{{Target: target}}, TTL: ttl}
-		}
-		r = next
+		return Answer{Family: HTTPS, Err: renamed(r.err, host), TTL: ttl}, true
 	}
-	if r.kind == positive {
-		return Answer{Family: HTTPS, Services: cloneServices(r.svcs), TTL: ttl}
-	}
-	return Answer{Family: HTTPS, Err: renamed(r.err, host), TTL: ttl}
+	return neg.answer(HTTPS), true
 }

@@ -206,6 +206,10 @@ func TestClient_Resolve_HTTPSCache(t *testing.T) {
 			s[0].ALPN[0] = "mangled"
 			s[0].IPv4Hint[0] = netip.Addr{}
 		}
+		// Cached: every answer in the channel when Resolve returns.
+		if ch := c.Resolve(context.Background(), host, IPv6, IPv4, HTTPS); len(ch) != 3 {
+			t.Errorf("%s: %d answers ready; want 3 from the cache", host, len(ch))
+		}
 		again := resolveAll(t, c, host, IPv6, IPv4, HTTPS)
 		if q := srv.Queries()[n:]; len(q) != 0 {
 			t.Errorf("%s: queries %v; want all from the cache", host, q)
@@ -455,4 +459,24 @@ func expire(c *cache, k cacheKey) bool {
 		el.Value.(*cacheEntry).expires = time.Now()
 	}
 	return ok
+}
+
+// TestClient_Resolve_HTTPSSearch: the search list for HTTPS: candidates
+// that do not exist are passed over; the first that does ends it.
+func TestClient_Resolve_HTTPSSearch(t *testing.T) {
+	srv := dnstest.Start(t, httpsZone())
+	c := newClient(t, &Config{Ndots: 1, Timeout: time.Second, Attempts: 1, Search: []string{"nope.test.", "test."}}, srv)
+	g := resolveAll(t, c, "svc", IPv4, HTTPS)
+	wantAddrs(t, g[IPv4], "192.0.2.1")
+	if s := g[HTTPS].Services; len(s) != 1 || s[0].Target != "svc.test." {
+		t.Errorf("HTTPS: %v, %v; want svc.test.'s service", s, g[HTTPS].Err)
+	}
+	g = resolveAll(t, c, "dual", IPv4, HTTPS)
+	if a := g[HTTPS]; !errors.Is(a.Err, ErrNoData) || a.Err.(*net.DNSError).Name != "dual" {
+		t.Errorf("HTTPS: %v; want NODATA for dual", a.Err)
+	}
+	g = resolveAll(t, c, "none", IPv4, HTTPS)
+	if a := g[HTTPS]; !errors.Is(a.Err, ErrNXDomain) {
+		t.Errorf("HTTPS: %v; want NXDOMAIN", a.Err)
+	}
 }
