@@ -159,7 +159,12 @@ func parseService(rr *dns.SVCB, owner string, maxAddrs int) (Service, bool) {
 // sorted by priority, equal priorities in the order given; records
 // parseService rejects are skipped). An AliasMode record with target "."
 // (the service does not exist, §2.5.1), or an RRset of only skipped
-// records, is NODATA. Negative answers and failures are as for extract.
+// records, is NODATA. Negative answers and failures are as for extract. A
+// malformed record (RFC 9460 §2.2: truncated SvcParams, keys out of
+// order or repeated, a value of the wrong form) never gets here: the
+// reply does not parse (miekg/dns rejects it), which fails the lookup at
+// that server, and a failed HTTPS lookup leaves the dial without
+// services, the fallback §2.2 asks for.
 func extractHTTPS(m *dns.Msg, name string, maxAddrs int, server netip.AddrPort) result {
 	switch m.Rcode {
 	case dns.RcodeSuccess:

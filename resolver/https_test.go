@@ -53,6 +53,11 @@ func httpsZone() *dnstest.Zone {
 	} {
 		z.Add(dnstest.MustRR(r))
 	}
+	// Malformed RDATA (RFC 9460 §2.2: keys not in increasing order): the
+	// reply does not parse, a failure like any malformed reply.
+	z.Add(&dns.RFC3597{Hdr: dns.RR_Header{Name: "malformed.test.", Rrtype: dns.TypeHTTPS, Class: dns.ClassINET, Ttl: 60},
+		Rdata: "000100" + "0003000201bb" + "00010003026832"})
+	z.Add(dnstest.MustRR("malformed.test. 60 IN A 192.0.2.7"))
 	// A chain one hop longer than maxAliasHops.
 	for i := range maxAliasHops + 1 {
 		z.Add(dnstest.MustRR(fmt.Sprintf("c%d.test. 60 IN HTTPS 0 c%d.test.", i, i+1)))
@@ -101,6 +106,7 @@ func TestClient_Resolve_HTTPS(t *testing.T) {
 		{host: "self.test", failText: errTextAliasLoop},
 		{host: "c0.test", failText: errTextAliasLoop},
 		{host: "d0.test", ttl: 60 * time.Second, want: []Service{{Priority: 1, Target: fmt.Sprintf("d%d.test.", maxAliasHops), ALPN: []string{"h2"}}}},
+		{host: "malformed.test", failText: errTextMalformed},
 		{host: "dual.test", cause: ErrNoData},
 		{host: "nx.test", cause: ErrNXDomain},
 	}
