@@ -366,6 +366,34 @@ func TestStatic_HTTPS(t *testing.T) {
 		t.Errorf("HTTPS %v; want NODATA", a)
 	}
 	wantAddrs(t, g[IPv4], "192.0.2.1")
+
+	// With services, delayed like any family; Addrs ignored.
+	svc := Service{Priority: 1, Target: "x.test.", ALPN: []string{"h3"}, IPv4Hint: addrs("192.0.2.9")}
+	s.HTTPS = StaticAnswer{Services: []Service{svc}, Addrs: addrs("192.0.2.2"), Delay: 10 * time.Millisecond}
+	start := time.Now()
+	ch := s.Resolve(context.Background(), "x.test", HTTPS, IPv4)
+	var order []Family
+	for a := range ch {
+		order = append(order, a.Family)
+		if a.Family == HTTPS {
+			assert.Equal(t, []Service{svc}, a.Services)
+			assert.Empty(t, a.Addrs)
+			a.Services[0].ALPN[0] = "mangled"
+		}
+	}
+	if d := time.Since(start); d < 10*time.Millisecond {
+		t.Errorf("HTTPS after %v; want 10ms", d)
+	}
+	if !slices.Equal(order, []Family{IPv4, HTTPS}) {
+		t.Errorf("order %v; want IPv4, HTTPS", order)
+	}
+	if s.HTTPS.Services[0].ALPN[0] != "h3" {
+		t.Error("Static's services changed by the caller")
+	}
+	s.HTTPS = StaticAnswer{Err: ErrServFail}
+	if a := resolveAll(t, s, "x.test", HTTPS)[HTTPS]; !errors.Is(a.Err, ErrServFail) {
+		t.Errorf("HTTPS %v; want the given error", a)
+	}
 }
 
 func TestSystem_HTTPS(t *testing.T) {
@@ -484,5 +512,40 @@ func TestClient_Resolve_HTTPSSearch(t *testing.T) {
 	g = resolveAll(t, c, "none", IPv4, HTTPS)
 	if a := g[HTTPS]; !errors.Is(a.Err, ErrNXDomain) {
 		t.Errorf("HTTPS: %v; want NXDOMAIN", a.Err)
+	}
+}
+
+// TestClient_Resolve_HTTPSCoalescing: concurrent lookups of one name
+// share one HTTPS query per name of the alias chain.
+func TestClient_Resolve_HTTPSCoalescing(t *testing.T) {
+	checkFDs(t)
+	srv := dnstest.Start(t, &dnstest.Faults{Next: httpsZone(), ByType: map[uint16]dnstest.Fault{dns.TypeHTTPS: {Delay: 50 * time.Millisecond}}})
+	c := newClient(t, nil, srv)
+	const n = 20
+	errs := make(chan error, n) // one slot per goroutine: senders never block
+	for range n {
+		go func() {
+			var err error
+			for a := range c.Resolve(context.Background(), "two.test", IPv6, IPv4, HTTPS) {
+				if a.Family == HTTPS && len(a.Services) != 1 {
+					err = fmt.Errorf("HTTPS: %v, %v", a.Services, a.Err)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	var names []string
+	for _, q := range srv.Queries() {
+		if q.Type == dns.TypeHTTPS {
+			names = append(names, q.Name)
+		}
+	}
+	if want := []string{"two.test.", "apex.test.", "svc.test."}; !slices.Equal(names, want) {
+		t.Errorf("HTTPS queries %v; want %v", names, want)
 	}
 }
