@@ -16,9 +16,9 @@ import (
 // reply (extractHTTPS, used by round like extract), and the walk over the
 // search list and the AliasMode chain (resolveHTTPS).
 
-// maxAliasHops bounds the AliasMode records followed for one lookup (RFC
-// 9460 §3 asks clients to bound alias chains; 8 as in common resolvers'
-// CNAME limits).
+// maxAliasHops bounds the AliasMode records followed for one lookup: RFC
+// 9460 §3 asks clients to bound alias chains (loops included); a chain
+// longer than this is treated as one.
 const maxAliasHops = 8
 
 // errTextAliasLoop is the text of the error for an AliasMode chain that
@@ -40,12 +40,11 @@ type Service struct {
 	// name asked, the addresses are those of the same Resolve call.
 	Target string
 	// ALPN is the alpn SvcParam (key 1, RFC 9460 §7.1): the application
-	// protocols the endpoint supports, besides "http/1.1" unless
-	// NoDefaultALPN.
+	// protocols the endpoint supports, besides the default one (for
+	// HTTPS, "http/1.1") unless NoDefaultALPN.
 	ALPN []string
 	// NoDefaultALPN is the no-default-alpn SvcParam (key 2, RFC 9460
-	// §7.1.1): the default protocol ("http/1.1" for HTTPS, §9.1) is not
-	// supported.
+	// §7.1): the default protocol is not supported.
 	NoDefaultALPN bool
 	// Port is the port SvcParam (key 3, RFC 9460 §7.2); zero means the
 	// port being dialed.
@@ -54,8 +53,8 @@ type Service struct {
 	// 4 and 6, RFC 9460 §7.3): addresses of Target that may be used until
 	// its A and AAAA answers arrive.
 	IPv4Hint, IPv6Hint []netip.Addr
-	// ECH is the ech SvcParam (key 5, RFC 9460 §9.1; an ECHConfigList of
-	// draft-ietf-tls-esni), as on the wire.
+	// ECH is the ech SvcParam (key 5, reserved by RFC 9460 for TLS
+	// Encrypted Client Hello): an ECHConfigList as on the wire.
 	ECH []byte
 }
 
@@ -93,7 +92,7 @@ func supportedKey(k dns.SVCBKey) bool {
 // reports false for a record to skip: one whose mandatory SvcParam lists
 // a key this package does not support (RFC 9460 §8: such records are
 // ignored), or lists "mandatory" itself or a key the record lacks, or
-// with no-default-alpn but no alpn (not self-consistent, §7.1.1). Other
+// with no-default-alpn but no alpn (not self-consistent, §7.1). Other
 // unknown keys are ignored. At most maxAddrs hints of each family are
 // kept.
 func parseService(rr *dns.SVCB, owner string, maxAddrs int) (Service, bool) {

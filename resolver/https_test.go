@@ -31,7 +31,7 @@ func httpsZone() *dnstest.Zone {
 		"prio.test. 60 IN HTTPS 2 b.test. port=443",
 		// Skipped records: an unknown mandatory key (RFC 9460 §8), a
 		// mandatory key the record lacks, no-default-alpn without alpn
-		// (§7.1.1); unknown keys not mandatory are ignored.
+		// (§7.1); unknown keys not mandatory are ignored.
 		"skip.test. 60 IN HTTPS 1 . mandatory=key65000 key65000=abc alpn=h2",
 		"skip.test. 60 IN HTTPS 2 . mandatory=port alpn=h2",
 		"skip.test. 60 IN HTTPS 3 . no-default-alpn",
@@ -419,7 +419,7 @@ func TestFamily_HTTPS(t *testing.T) {
 // panic, and what it returns must keep its promises.
 func FuzzExtractHTTPS(f *testing.F) {
 	z := httpsZone()
-	for _, name := range []string{"svc.test.", "prio.test.", "skip.test.", "apex.test.", "cn.test.", "dual.test.", "nx.test.", "gone.test."} {
+	for _, name := range []string{"svc.test.", "prio.test.", "skip.test.", "allskip.test.", "apex.test.", "cn.test.", "dual.test.", "nx.test.", "gone.test.", "malformed.test."} {
 		q := new(dns.Msg)
 		q.SetQuestion(name, dns.TypeHTTPS)
 		b, err := z.Reply(q).Pack()
