@@ -43,7 +43,12 @@ func (k kind) String() string {
 // result is what one name lookup for one family produced.
 type result struct {
 	kind  kind
-	addrs []netip.Addr  // positive only; never modified once made
+	addrs []netip.Addr // positive only; never modified once made
+	// HTTPS records only (see extractHTTPS): the ServiceMode records, or
+	// the AliasMode target ("." on a NODATA result: the service does not
+	// exist); never modified once made.
+	svcs  []Service
+	alias string
 	ttl   time.Duration // how long it may be cached; zero: not at all
 	err   error         // nil for positive, else a *net.DNSError
 }
@@ -57,6 +62,9 @@ type result struct {
 // negative answer's TTL comes from the SOA in the authority section (RFC
 // 2308 §5); without one it is 0 (not cached).
 func extract(m *dns.Msg, name string, qtype uint16, maxAddrs int, server netip.AddrPort) result {
+	if qtype == dns.TypeHTTPS {
+		return extractHTTPS(m, name, maxAddrs, server)
+	}
 	switch m.Rcode {
 	case dns.RcodeSuccess:
 	case dns.RcodeNameError:

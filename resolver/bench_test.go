@@ -61,3 +61,24 @@ func BenchmarkUncached(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkClient_CachedHTTPS: a lookup of both families and HTTPS
+// answered from the cache.
+func BenchmarkClient_CachedHTTPS(b *testing.B) {
+	srv := dnstest.Start(b, httpsZone())
+	c := &Client{Config: &Config{Servers: aps(srv.Addr.String())}, HostsPath: "/nonexistent"}
+	b.Cleanup(c.state().stopFlights)
+	ctx := context.Background()
+	resolve := func() {
+		for a := range c.Resolve(ctx, "dual.test", IPv6, IPv4, HTTPS) {
+			if !a.Positive() && a.Family != HTTPS {
+				b.Fatalf("%v: %v", a.Family, a.Err)
+			}
+		}
+	}
+	resolve()
+	b.ReportAllocs()
+	for b.Loop() {
+		resolve()
+	}
+}

@@ -187,11 +187,20 @@ func (c *Client) state() *state {
 // IsNotFound for NXDOMAIN, NODATA and invalid names, IsTimeout when no
 // server answered in time; when ctx ends first, the error wraps ctx.Err().
 // Values carried by ctx (httptrace hooks) never reach the DNS traffic.
+//
+// With HTTPS among families, the HTTPS query (RFC 9460) for the same
+// name goes out after the AAAA and A queries, and its Answer comes on the
+// same channel when known; see resolveHTTPS for the search list and
+// AliasMode records. Names answered without DNS (hosts file, IP literals,
+// localhost) answer HTTPS negatively at once. A missing HTTPS RRset is
+// NODATA; a lost or failed HTTPS query is an error Answer like any
+// family's, and holds no address answer back.
 func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <-chan Answer {
-	// The families asked, AAAA first (RFC 8305 §3), without allocating.
-	var famBuf [2]Family
+	// The families asked, AAAA first (RFC 8305 §3), HTTPS last, without
+	// allocating.
+	var famBuf [3]Family
 	fams := famBuf[:0]
-	for _, f := range []Family{IPv6, IPv4} {
+	for _, f := range []Family{IPv6, IPv4, HTTPS} {
 		if slices.Contains(families, f) {
 			fams = append(fams, f)
 		}
@@ -211,30 +220,49 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 	st.noteConfig(conf)
 	cands := conf.nameList(name)
 
-	// The families that need DNS.
+	// The address families that need DNS; HTTPS apart.
 	var dnsBuf [2]Family
 	dnsFams := dnsBuf[:0]
+	https := false
 	for _, f := range fams {
-		if f == IPv6 && conf.NoAAAA {
+		switch {
+		case f == HTTPS:
+			https = true
+			continue
+		case f == IPv6 && conf.NoAAAA:
 			out <- Answer{Family: f, Err: NotFoundError(host, ErrNoData)}
 			continue
 		}
 		dnsFams = append(dnsFams, f)
 	}
-	if len(dnsFams) == 0 || len(cands) == 0 {
+	if (len(dnsFams) == 0 && !https) || len(cands) == 0 {
 		for _, f := range dnsFams {
 			out <- Answer{Family: f, Err: NotFoundError(host, ErrNXDomain)}
+		}
+		if https {
+			out <- Answer{Family: HTTPS, Err: NotFoundError(host, ErrNXDomain)}
 		}
 		close(out)
 		return out
 	}
-	if st.fromCache(host, name, cands, dnsFams, out) {
+	// The families still to answer: dnsFams, then HTTPS if asked (NoAAAA
+	// dropped IPv6, the first of fams, if anything).
+	rest := fams[len(fams)-len(dnsFams)-btoi(https):]
+	if !https && st.fromCache(host, name, cands, dnsFams, out) {
 		close(out)
 		return out
 	}
+	if https {
+		// fromCache sends nothing unless it answers every family.
+		if ha, ok := st.httpsFromCache(host, name, cands); ok && st.fromCache(host, name, cands, dnsFams, out) {
+			out <- ha
+			close(out)
+			return out
+		}
+	}
 	if ctx.Err() != nil {
 		// Already cancelled: start nothing.
-		for _, f := range dnsFams {
+		for _, f := range rest {
 			out <- Answer{Family: f, Err: ContextError(host, ctx.Err())}
 		}
 		close(out)
@@ -242,35 +270,53 @@ func (c *Client) Resolve(ctx context.Context, host string, families ...Family) <
 	}
 	lctx := withoutValues(ctx) // a new variable: ctx itself stays on the stack
 	p := newPair(len(cands), dnsFams)
-	// Join or start the first candidate's lookups here, AAAA before A, so
-	// that the AAAA query leaves first (RFC 8305 §3): an A lookup started
-	// here waits until the AAAA lookup started here has sent its query
-	// (microseconds), which makes the order on the wire deterministic.
-	var sent chan struct{} // closed when a new AAAA lookup has sent its query
-	for _, f := range dnsFams {
+	// Join or start the first candidate's lookups here, AAAA before A
+	// before HTTPS, so that the AAAA query leaves first (RFC 8305 §3): a
+	// lookup started here waits until the one started here before it has
+	// sent its query (microseconds), which makes the order on the wire
+	// deterministic.
+	var sent chan struct{} // closed when the last lookup started here has sent its query
+	for i, f := range dnsFams {
 		k := cacheKey{cands[0], qtypeOf(f)}
-		var gateIn <-chan struct{}
 		var gateOut chan struct{}
-		if f == IPv6 && len(dnsFams) == 2 {
+		if i < len(dnsFams)-1 || https {
 			gateOut = make(chan struct{})
-		} else if f == IPv4 && sent != nil {
-			gateIn = sent
 		}
 		j := &p.first[familyIndex(f)]
 		var started bool
-		j.r, j.fl, started = st.cache.join(k, time.Now(), st.startFlight(conf, k.name, k.qtype, gateIn, gateOut))
+		j.r, j.fl, started = st.cache.join(k, time.Now(), st.startFlight(conf, k.name, k.qtype, sent, gateOut))
 		if started {
 			sent = gateOut
 		}
 	}
-	answerEach(out, dnsFams, func(f Family) Answer {
+	if !https {
+		answerEach(out, dnsFams, func(f Family) Answer {
+			return st.resolveFamily(lctx, conf, host, name, cands, f, p)
+		})
+		return out
+	}
+	first := st.joinHTTPS(conf, cands[0], sent)
+	answerEach(out, rest, func(f Family) Answer {
+		if f == HTTPS {
+			return st.resolveHTTPS(lctx, conf, host, name, cands, first)
+		}
 		return st.resolveFamily(lctx, conf, host, name, cands, f, p)
 	})
 	return out
 }
 
+// btoi is 1 for true, 0 for false.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // immediate answers every family of fams without DNS when it can: invalid
 // names, IP literals, /etc/hosts entries, localhost names and .onion names.
+// HTTPS is answered negatively for all of them (NODATA; NXDOMAIN where the
+// address families are): they have no DNS records to ask.
 // Otherwise it returns the canonical name to look up.
 func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name string, done bool) {
 	if !mayBeIP(host) {

@@ -14,9 +14,11 @@
 //     addresses (IPv6 servers first, the next one after 250 ms or at once on
 //     a failure, RFC 8305 §3.1), caches answers per (name, family) with
 //     their TTL, negative answers per RFC 2308, and shares identical
-//     lookups in flight.
+//     lookups in flight. Asked for the HTTPS pseudo-family, it also
+//     looks HTTPS records up (RFC 9460: Service, AliasMode followed) for
+//     Happy Eyeballs v3, with the same caching.
 //   - System: Go's own resolver (nsswitch.conf, cgo), one family at a time;
-//     no TTLs.
+//     no TTLs, no HTTPS records.
 //   - Static: fixed answers with per-family delays, for examples and tests.
 //
 // Every Answer's error is a *net.DNSError: IsNotFound when the name or its

@@ -130,3 +130,47 @@ func ExampleStatic() {
 	// IPv4 [192.0.2.1]
 	// IPv6 [2001:db8::1]
 }
+
+// Asking for the HTTPS pseudo-family as well sends an HTTPS query (RFC
+// 9460) after the AAAA and A queries; its Answer carries the services of
+// the name's HTTPS records, AliasMode records followed, instead of
+// addresses.
+func ExampleService() {
+	zone := dnstest.NewZone(
+		"example.test. 300 IN HTTPS 0 cdn.example.net.", // AliasMode, at the apex
+		"example.test. 300 IN A 192.0.2.10",
+		"cdn.example.net. 300 IN HTTPS 1 . alpn=h3,h2 ipv4hint=192.0.2.20 ipv6hint=2001:db8::20",
+		"cdn.example.net. 300 IN HTTPS 2 backup.example.net. alpn=h2 port=8443",
+	)
+	srv, err := dnstest.New(netip.MustParseAddr("127.0.0.1"), zone)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Close()
+	c := &resolver.Client{
+		Config:    &resolver.Config{Servers: []netip.AddrPort{srv.Addr}},
+		HostsPath: os.DevNull,
+	}
+	defer c.Close()
+
+	var answers []string
+	for a := range c.Resolve(context.Background(), "example.test", resolver.IPv4, resolver.HTTPS) {
+		if a.Family != resolver.HTTPS {
+			answers = append(answers, fmt.Sprintf("%v %v", a.Family, a.Addrs))
+			continue
+		}
+		for _, s := range a.Services {
+			answers = append(answers, fmt.Sprintf("HTTPS %d %s alpn=%v port=%d hints=%v %v",
+				s.Priority, s.Target, s.ALPN, s.Port, s.IPv4Hint, s.IPv6Hint))
+		}
+	}
+	slices.Sort(answers) // arrival order varies
+	for _, a := range answers {
+		fmt.Println(a)
+	}
+	// Output:
+	// HTTPS 1 cdn.example.net. alpn=[h3 h2] port=0 hints=[192.0.2.20] [2001:db8::20]
+	// HTTPS 2 backup.example.net. alpn=[h2] port=8443 hints=[] []
+	// IPv4 [192.0.2.10]
+}

@@ -15,7 +15,7 @@ import (
 // value; only sent is shared.
 type query struct {
 	name    string        // rooted, canonical
-	qtype   uint16        // dns.TypeAAAA or dns.TypeA
+	qtype   uint16        // dns.TypeAAAA, dns.TypeA or dns.TypeHTTPS
 	useTCP  bool          // TCP only (options use-vc)
 	timeout time.Duration // per transport (options timeout)
 	// sent, if not nil, is called once the query is on its way (over

@@ -11,7 +11,8 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Family is an address family: IPv6 (AAAA records) or IPv4 (A records).
+// Family is an address family: IPv6 (AAAA records) or IPv4 (A records);
+// or the HTTPS pseudo-family (HTTPS records).
 type Family uint8
 
 const (
@@ -20,36 +21,54 @@ const (
 	IPv6 Family = 6
 	// IPv4 is the A family.
 	IPv4 Family = 4
+	// HTTPS is the pseudo-family of HTTPS records (RFC 9460 §9), the
+	// Happy Eyeballs v3 service records: asking Resolve for it sends the
+	// HTTPS query (type 65) with the AAAA and A queries, after them on the
+	// wire, and its Answer carries Services instead of Addrs. Resolvers
+	// that cannot look HTTPS records up answer it negatively (NODATA) at
+	// once, so asking for it never delays or fails a dial.
+	HTTPS Family = 65
 )
 
-// String returns "IPv6", "IPv4", or "Family(N)".
+// String returns "IPv6", "IPv4", "HTTPS", or "Family(N)".
 func (f Family) String() string {
 	switch f {
 	case IPv6:
 		return "IPv6"
 	case IPv4:
 		return "IPv4"
+	case HTTPS:
+		return "HTTPS"
 	}
 	return fmt.Sprintf("Family(%d)", uint8(f))
 }
 
-// Network returns the net package's name for the family: "ip6" or "ip4".
+// Network returns the net package's name for the family: "ip6" or "ip4";
+// "" for HTTPS, which has no addresses.
 func (f Family) Network() string {
-	if f == IPv6 {
+	switch f {
+	case IPv6:
 		return "ip6"
+	case HTTPS:
+		return ""
 	}
 	return "ip4"
 }
 
-// QType returns the DNS record type name for the family: "AAAA" or "A".
+// QType returns the DNS record type name for the family: "AAAA", "A" or
+// "HTTPS".
 func (f Family) QType() string {
-	if f == IPv6 {
+	switch f {
+	case IPv6:
 		return "AAAA"
+	case HTTPS:
+		return "HTTPS"
 	}
 	return "A"
 }
 
-// familyIndex is f's index in per-family arrays: 0 for IPv6, 1 for IPv4.
+// familyIndex is f's index in per-family arrays: 0 for IPv6, 1 for IPv4
+// (not for HTTPS).
 func familyIndex(f Family) int {
 	if f == IPv6 {
 		return 0
@@ -59,8 +78,11 @@ func familyIndex(f Family) int {
 
 // qtypeOf is the DNS query type of f.
 func qtypeOf(f Family) uint16 {
-	if f == IPv6 {
+	switch f {
+	case IPv6:
 		return dns.TypeAAAA
+	case HTTPS:
+		return dns.TypeHTTPS
 	}
 	return dns.TypeA
 }
@@ -70,14 +92,15 @@ func qtypeOf(f Family) uint16 {
 func distinct(families []Family) []Family {
 	var out []Family
 	for _, f := range families {
-		if (f == IPv6 || f == IPv4) && !slices.Contains(out, f) {
+		if (f == IPv6 || f == IPv4 || f == HTTPS) && !slices.Contains(out, f) {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
-// Of returns the family of addr (IPv4-mapped IPv6 addresses count as IPv4).
+// Of returns the family of addr (IPv4-mapped IPv6 addresses count as
+// IPv4); never HTTPS.
 func Of(addr netip.Addr) Family {
 	if addr.Unmap().Is4() {
 		return IPv4
@@ -85,10 +108,11 @@ func Of(addr netip.Addr) Family {
 	return IPv6
 }
 
-// Answer is one address family's result for one host.
+// Answer is one address family's result for one host, or the HTTPS
+// pseudo-family's.
 //
-// An Answer with addresses is positive. An Answer without addresses is
-// negative: Err then says why. Err is nil or a *net.DNSError with IsNotFound
+// An Answer with addresses (for HTTPS: services) is positive. An Answer
+// without them is negative: Err then says why. Err is nil or a *net.DNSError with IsNotFound
 // (see NotFoundError) for a name that exists without records of this type
 // (NODATA, wrapping ErrNoData) or does not exist (NXDOMAIN, wrapping
 // ErrNXDomain); any other Err (timeout, SERVFAIL, cancellation; see
@@ -99,14 +123,21 @@ type Answer struct {
 	// Addrs holds unmapped addresses of Family in the order the source gave
 	// them, without duplicates.
 	Addrs []netip.Addr
+	// Services holds, for Family HTTPS only, the host's ServiceMode HTTPS
+	// records after AliasMode records were followed (RFC 9460 §2.4.2),
+	// lowest Priority first, equal priorities in the order the server
+	// gave them. Records that could not be used were left out (RFC 9460
+	// §8); none left is NODATA.
+	Services []Service
 	// TTL is how long the answer may be cached; zero when unknown.
 	TTL time.Duration
-	// Err is why Addrs is empty; nil when Addrs is not.
+	// Err is why Addrs (Services) is empty; nil when it is not.
 	Err error
 }
 
-// Positive reports whether the answer holds at least one address.
-func (a Answer) Positive() bool { return len(a.Addrs) > 0 }
+// Positive reports whether the answer holds at least one address, or
+// for HTTPS one service.
+func (a Answer) Positive() bool { return len(a.Addrs) > 0 || len(a.Services) > 0 }
 
 // A Resolver looks up a host's addresses one family at a time and hands
 // each family's answer over as soon as it arrives, so that a dialer can

@@ -14,8 +14,9 @@ import (
 // of the RFC 8305 timing rules. The zero value answers every family
 // negatively (NODATA) at once.
 type Static struct {
-	AAAA StaticAnswer // answer for IPv6
-	A    StaticAnswer // answer for IPv4
+	AAAA  StaticAnswer // answer for IPv6
+	A     StaticAnswer // answer for IPv4
+	HTTPS StaticAnswer // answer for HTTPS: its Services (not Addrs)
 }
 
 // StaticAnswer is one family's fixed answer.
@@ -23,7 +24,11 @@ type StaticAnswer struct {
 	// Addrs are the addresses returned; IPv4-mapped addresses are unmapped
 	// and addresses of the wrong family are dropped.
 	Addrs []netip.Addr
-	// Err, when set and Addrs is empty, is returned as the answer's error.
+	// Services are the HTTPS family's services, returned (copied) as they
+	// are; ignored for the address families.
+	Services []Service
+	// Err, when set and Addrs (Services) is empty, is returned as the
+	// answer's error.
 	Err error
 	// Delay is how long after Resolve the answer arrives. Zero means at
 	// once: the answer is in the channel when Resolve returns, in the order
@@ -98,18 +103,33 @@ func (s *Static) Resolve(ctx context.Context, host string, families ...Family) <
 
 // answerFor returns the fixed answer for family f.
 func (s *Static) answerFor(f Family) StaticAnswer {
-	if f == IPv6 {
+	switch f {
+	case IPv6:
 		return s.AAAA
+	case HTTPS:
+		return s.HTTPS
 	}
 	return s.A
 }
 
 // Answer returns the Answer sa gives for family f of host: its addresses
-// of family f, unmapped and without duplicates, or, when there are none,
-// its Err (NotFoundError(host, ErrNoData) when Err is nil). Other Resolvers built
-// on fixed answers, such as test doubles, use it to answer as Static does.
+// of family f, unmapped and without duplicates (for HTTPS: a copy of its
+// Services), or, when there are none, its Err (NotFoundError(host,
+// ErrNoData) when Err is nil). Other Resolvers built on fixed answers,
+// such as test doubles, use it to answer as Static does.
 func (sa StaticAnswer) Answer(f Family, host string) Answer {
 	a := Answer{Family: f}
+	if f == HTTPS {
+		if len(sa.Services) > 0 {
+			a.Services = cloneServices(sa.Services)
+			return a
+		}
+		a.Err = sa.Err
+		if a.Err == nil {
+			a.Err = NotFoundError(host, ErrNoData)
+		}
+		return a
+	}
 	seen := make(map[netip.Addr]bool)
 	for _, addr := range sa.Addrs {
 		addr = addr.Unmap()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 )
 
 // System is a Resolver that asks the Go standard library's resolver one
@@ -30,6 +31,9 @@ import (
 // answer to the caller is prompt); and the cgo resolver may not be
 // interruptible at all.
 //
+// Go's resolver cannot look HTTPS records up: the HTTPS family is always
+// answered negatively (NODATA, wrapping ErrNoData) at once.
+//
 // The zero value uses net.DefaultResolver.
 type System struct {
 	// Resolver is the resolver to ask; nil means net.DefaultResolver.
@@ -40,6 +44,11 @@ type System struct {
 func (s *System) Resolve(ctx context.Context, host string, families ...Family) <-chan Answer {
 	fams := distinct(families)
 	out := make(chan Answer, len(fams)) // holds every answer: senders never block
+	if i := slices.Index(fams, HTTPS); i >= 0 {
+		// Go's resolver has no HTTPS lookup: NODATA at once.
+		out <- Answer{Family: HTTPS, Err: NotFoundError(host, ErrNoData)}
+		fams = slices.Delete(slices.Clone(fams), i, i+1)
+	}
 	if len(fams) == 0 {
 		close(out)
 		return out
