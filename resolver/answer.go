@@ -128,9 +128,14 @@ func extract(m *dns.Msg, name string, qtype uint16, maxAddrs int, server netip.A
 		}
 		cur = next
 	}
-	// No address: NODATA, unless this is a lame referral (no answer, no
-	// SOA, no EDNS0, neither authoritative nor recursive), which Go's
-	// resolver and glibc treat as a server failure.
+	return noRecords(m, name, server)
+}
+
+// noRecords is the result of a reply for name with no record of the type
+// asked: NODATA, unless it is a lame referral (no answer, no SOA, no
+// EDNS0, neither authoritative nor recursive), which Go's resolver and
+// glibc treat as a server failure.
+func noRecords(m *dns.Msg, name string, server netip.AddrPort) result {
 	if len(m.Answer) == 0 && !m.Authoritative && !m.RecursionAvailable && !hasSOA(m) && m.IsEdns0() == nil {
 		return result{kind: failed, err: serverError(errTextLameReferral, name, server, false)}
 	}

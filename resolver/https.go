@@ -237,11 +237,7 @@ func extractHTTPS(m *dns.Msg, name string, maxAddrs int, server netip.AddrPort) 
 		}
 		cur = next
 	}
-	if len(m.Answer) == 0 && !m.Authoritative && !m.RecursionAvailable && !hasSOA(m) && m.IsEdns0() == nil {
-		return result{kind: failed, err: serverError(errTextLameReferral, name, server, false)}
-	}
-	return result{kind: nodata, ttl: negativeTTL(m),
-		err: fromServer(NotFoundError(name, ErrNoData), server)}
+	return noRecords(m, name, server)
 }
 
 // await returns the result of j, waiting for its flight if it has one,
