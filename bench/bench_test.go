@@ -222,10 +222,12 @@ func TestWriteMarkdown(t *testing.T) {
 	}
 }
 
-// TestEmulated runs two scenarios end to end in an emulated network with
-// the Go clients (this test binary re-executed, as the bench does): the
-// numbers must come out where the scenario puts them.
-func TestEmulated(t *testing.T) {
+// runEmulatedTest runs the named scenarios with the named clients in an
+// emulated network (skipping the test where there is none) and returns
+// the report. The Go clients are this test binary re-executed, as the
+// bench does.
+func runEmulatedTest(t *testing.T, clientList, scenarioList string, opts options) *report {
+	t.Helper()
 	if err := netem.Available(); err != nil {
 		t.Skipf("emulated network unavailable: %v", err)
 	}
@@ -234,18 +236,26 @@ func TestEmulated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cls, err := selectClients(clients(self), "ours-cold,ours-warm,net.Dialer")
+	cls, err := selectClients(clients(self), clientList)
 	if err != nil {
 		t.Fatal(err)
 	}
-	scs, err := selectScenarios(scenarios(), "healthy,v6-blackhole")
+	scs, err := selectScenarios(scenarios(), scenarioList)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &report{}
-	if err := runEmulated(context.Background(), r, scs, cls, options{n: 2, seed: 1, cap: 5 * time.Second}); err != nil {
+	if err := runEmulated(context.Background(), r, scs, cls, opts); err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// TestEmulated runs two scenarios end to end in an emulated network with
+// the Go clients (this test binary re-executed, as the bench does): the
+// numbers must come out where the scenario puts them.
+func TestEmulated(t *testing.T) {
+	r := runEmulatedTest(t, "ours-cold,ours-warm,net.Dialer", "healthy,v6-blackhole", options{n: 2, seed: 1, cap: 5 * time.Second})
 	if len(r.Scenarios) != 2 {
 		t.Fatalf("got %d scenarios", len(r.Scenarios))
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dualstack-go/happyeyeballs/bench/internal/netem"
 	"github.com/dualstack-go/happyeyeballs/dialer"
 )
 
@@ -271,26 +269,7 @@ func TestWriteMarkdown_https(t *testing.T) {
 // (RFC 8305 §5: 250 ms), net.Dialer with crypto/tls hangs on the IPv6
 // connection until the cap.
 func TestEmulatedHTTPS(t *testing.T) {
-	if err := netem.Available(); err != nil {
-		t.Skipf("emulated network unavailable: %v", err)
-	}
-	checkFDs(t)
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cls, err := selectClients(clients(self), "ours-cold,net.Dialer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	scs, err := selectScenarios(scenarios(), "tls-v6-pmtu-blackhole")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &report{}
-	if err := runEmulated(context.Background(), r, scs, cls, options{n: 1, seed: 1, cap: 2 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
+	r := runEmulatedTest(t, "ours-cold,net.Dialer", "tls-v6-pmtu-blackhole", options{n: 1, seed: 1, cap: 2 * time.Second})
 	if len(r.Scenarios) != 1 || len(r.Scenarios[0].Clients) != 2 {
 		t.Fatalf("report: %+v", r)
 	}
