@@ -70,7 +70,38 @@ func (r *run) merge(a resolver.Answer, synthesized bool, embedded []netip.Addr) 
 		if a.Family == resolver.IPv6 {
 			r.ans.aaaaIn, r.ans.aaaaAt = true, time.Now()
 		}
+		r.replaceHints("", a) // HEv3 §7: the host's own answer replaces its hints
 	}
+	added = r.admit(a, synthesized, embedded)
+	r.hooks.dnsAnswer(DNSAnswerInfo{Host: r.host, Family: a.Family, Addrs: added, Err: a.Err, Synthesized: synthesized, Elapsed: time.Since(r.start)})
+	if len(added) > 0 {
+		if r.ans.first.IsZero() {
+			r.ans.first = time.Now()
+		}
+		r.cands.add(added)
+	}
+	if synthesized {
+		return added
+	}
+	if len(added) == 0 {
+		err := a.Err
+		if err == nil {
+			err = resolver.NotFoundError(r.host, nil)
+		}
+		r.ans.errs = append(r.ans.errs, err)
+	}
+	if r.ans.dnsPending == 0 {
+		r.dnsDone(nil)
+	}
+	return added
+}
+
+// admit returns the addresses of a the dial may try and does not know
+// yet: valid, of a's family, DNS64 answers de-synthesized, within the
+// bound per family, of LocalAddr's family, and allowed by the Policy
+// (rejections are recorded). embedded, for synthesized addresses, holds
+// the IPv4 address inside each.
+func (r *run) admit(a resolver.Answer, synthesized bool, embedded []netip.Addr) (added []netip.Addr) {
 	for i, addr := range a.Addrs {
 		addr = addr.Unmap()
 		if !addr.IsValid() || resolver.Of(addr) != a.Family {
@@ -101,26 +132,6 @@ func (r *run) merge(a resolver.Answer, synthesized bool, embedded []netip.Addr) 
 		}
 		r.ans.kept[af]++
 		added = append(added, addr)
-	}
-	r.hooks.dnsAnswer(DNSAnswerInfo{Host: r.host, Family: a.Family, Addrs: added, Err: a.Err, Synthesized: synthesized, Elapsed: time.Since(r.start)})
-	if len(added) > 0 {
-		if r.ans.first.IsZero() {
-			r.ans.first = time.Now()
-		}
-		r.cands.add(added)
-	}
-	if synthesized {
-		return added
-	}
-	if len(added) == 0 {
-		err := a.Err
-		if err == nil {
-			err = resolver.NotFoundError(r.host, nil)
-		}
-		r.ans.errs = append(r.ans.errs, err)
-	}
-	if r.ans.dnsPending == 0 {
-		r.dnsDone(nil)
 	}
 	return added
 }

@@ -206,6 +206,20 @@ type Dialer struct {
 	// means a UDP "connect" probe (no packet is sent), cached briefly. It
 	// may be called from several goroutines at once.
 	SourceAddr func(dst netip.Addr) (src netip.Addr, ok bool)
+
+	// HTTPSRecords says which dials ask for HTTPS records (RFC 9460)
+	// with the AAAA and A records, and use them as Happy Eyeballs
+	// version 3 does (see HTTPSMode): address hints as early answers,
+	// the target and port of each service, candidates ordered by the
+	// protocols the caller speaks and the services' priorities, and in
+	// a TLSDialer the service's Encrypted Client Hello configuration.
+	// The zero value, HTTPSAuto, asks in TLSDialer dials only: plain
+	// TCP dials do exactly what they did without it.
+	HTTPSRecords HTTPSMode
+
+	// shuffle, when set, replaces rand.Shuffle for services of equal
+	// priority (HEv3 §5.2): a seam for tests.
+	shuffle func(n int, swap func(i, j int))
 }
 
 // Compile-time checks that Dialer is a drop-in where net.Dialer is used.
@@ -337,7 +351,7 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 // *net.DNSError when the name did not resolve, or a *DialError listing
 // every attempt otherwise; errors.Is and errors.As see through both.
 func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	return d.dial(ctx, network, address, d.Handshake)
+	return d.dial(ctx, network, address, d.Handshake, nil)
 }
 
 // DialTCP connects to address ("host:port") over TCP, IPv6 or IPv4: it is
@@ -355,7 +369,8 @@ func (d *Dialer) DialTCP(ctx context.Context, address string) (net.Conn, error) 
 type handshakeFunc func(ctx context.Context, c net.Conn) (net.Conn, error)
 
 // dial is DialContext with the handshake each attempt must pass.
-func (d *Dialer) dial(ctx context.Context, network, address string, handshake handshakeFunc) (net.Conn, error) {
+// td is nil for a plain TCP dial.
+func (d *Dialer) dial(ctx context.Context, network, address string, handshake handshakeFunc, td *tlsDial) (net.Conn, error) {
 	if ctx == nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("nil context")}
 	}
@@ -416,6 +431,7 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 	if len(strings.TrimSuffix(host, ".")) > 253 { // longer than DNS allows (RFC 1035 §2.3.4)
 		return fail(host, resolver.NotFoundError(host, nil))
 	}
+	s.https = d.httpsSettings(host, port, td)
 	return newRun(ctx, s, start).dialName(ctx)
 }
 

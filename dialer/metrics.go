@@ -27,6 +27,12 @@ type Metrics struct {
 	dials, connected, failed, fellBack atomic.Int64
 	connectTime                        histogram
 	family                             [2]familyCounters // by familyIndex
+	https                              httpsCounters
+}
+
+type httpsCounters struct {
+	positive, negative, errors atomic.Int64
+	latency                    histogram
 }
 
 type familyCounters struct {
@@ -95,6 +101,16 @@ type MetricsSnapshot struct {
 	// connection, for the dials that connected.
 	ConnectTime Histogram
 	IPv6, IPv4  FamilyMetrics
+	// HTTPS counts the HTTPS answers (RFC 9460) of dials that asked.
+	HTTPS HTTPSMetrics
+}
+
+// HTTPSMetrics counts HTTPS answers: with usable services or not
+// (NXDOMAIN, NODATA), and failed (timeout, SERVFAIL, cancelled).
+// DNSLatency is the time from the dial's start to each answer.
+type HTTPSMetrics struct {
+	DNSPositive, DNSNegative, DNSErrors int64
+	DNSLatency                          Histogram
 }
 
 // FamilyMetrics are one address family's counts.
@@ -143,6 +159,10 @@ func (m *Metrics) Snapshot() MetricsSnapshot {
 		Dials: m.dials.Load(), Connected: m.connected.Load(), Failed: m.failed.Load(),
 		FellBack: m.fellBack.Load(), ConnectTime: m.connectTime.snapshot(),
 		IPv6: m.family[0].snapshot(), IPv4: m.family[1].snapshot(),
+		HTTPS: HTTPSMetrics{
+			DNSPositive: m.https.positive.Load(), DNSNegative: m.https.negative.Load(),
+			DNSErrors: m.https.errors.Load(), DNSLatency: m.https.latency.snapshot(),
+		},
 	}
 	if won := s.IPv6.AttemptsWon + s.IPv4.AttemptsWon; won > 0 {
 		s.IPv6Share = float64(s.IPv6.AttemptsWon) / float64(won)
@@ -192,6 +212,21 @@ func (m *Metrics) dnsAnswer(a resolver.Answer, elapsed time.Duration) {
 		f.dnsErrors.Add(1)
 	}
 	f.dnsLatency.observe(elapsed)
+}
+
+func (m *Metrics) httpsAnswer(a resolver.Answer, elapsed time.Duration) {
+	if m == nil {
+		return
+	}
+	switch {
+	case a.Positive():
+		m.https.positive.Add(1)
+	case a.Err == nil, isNotFound(a.Err):
+		m.https.negative.Add(1)
+	default:
+		m.https.errors.Add(1)
+	}
+	m.https.latency.observe(elapsed)
 }
 
 func (m *Metrics) attemptStarted(ap netip.AddrPort) {

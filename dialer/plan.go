@@ -17,6 +17,9 @@ type candidates struct {
 	prefer     resolver.Family // PreferredFamily, or learned; zero: RFC 6724 decides
 	src        rfc6724.SourceFunc
 	rank       rfc6724.RankFunc // the learned history's rules; nil: none
+	// group, once an HTTPS answer is in, is the group of an address
+	// (HEv3 §5.1, §5.2): lower groups are tried first. nil: one group.
+	group func(netip.Addr) int
 	// used reports an address known to have connected recently; nil: no
 	// history. The first attempt goes to the family that has such an
 	// address when the family sorted first has none.
@@ -29,6 +32,10 @@ func (c *candidates) add(addrs []netip.Addr) {
 	prefer := c.prefer
 	if prefer == 0 && len(c.tried) == 0 && c.used != nil {
 		prefer = c.usedFamily(addrs)
+	}
+	if c.group != nil {
+		c.untried = planGroups(append(c.untried, addrs...), c.tried, c.firstCount, prefer, c.src, c.rank, c.group)
+		return
 	}
 	c.untried = plan(append(c.untried, addrs...), c.tried, c.firstCount, prefer, c.src, c.rank)
 }

@@ -23,6 +23,7 @@ type run struct {
 
 	ans   answers
 	cands candidates
+	svc   *httpsDial // the HTTPS records side (https.go); nil when not asked
 
 	// The race.
 	running   []runningAttempt // attempts in flight
@@ -97,6 +98,7 @@ func (r *run) dialName(ctx context.Context) (net.Conn, error) {
 	r.ans.pending = len(r.fams)
 	r.ans.dnsPending = len(r.fams)
 	r.applyNameHistory()
+	r.startHTTPS(lookupCtx)
 	answers := r.d.resolver().Resolve(lookupCtx, r.host, r.fams...)
 	if answers == nil {
 		r.resolverClosed()
@@ -167,6 +169,8 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 			}
 		case syn := <-r.ans.synth:
 			r.mergeSynthesized(syn)
+		case ev := <-r.svc.eventsC():
+			r.httpsEvent(ev)
 		case res := <-results:
 			if c, won := r.result(res); won {
 				return c, nil
@@ -201,7 +205,8 @@ func (r *run) progress() progress {
 		failed:    r.failed,
 		nextKnown: r.nextKnown(),
 		// Only the first attempt waits for the preferred family.
-		awaitingPreferred: len(r.cands.tried) == 0 && r.awaitingPreferred(),
+		// HEv3 §4.2: and for the HTTPS answer, when asked for.
+		awaitingPreferred: len(r.cands.tried) == 0 && (r.awaitingPreferred() || r.awaitingHTTPS()),
 		firstAnswer:       r.ans.first,
 		deadline:          r.deadline,
 	}
@@ -269,7 +274,7 @@ func (r *run) begin(now time.Time) (int, netip.AddrPort, time.Duration) {
 		addr, _ = r.backupCandidate()
 		r.backups = append(r.backups, addr)
 	}
-	ap := netip.AddrPortFrom(addr, r.port)
+	ap := netip.AddrPortFrom(addr, r.portFor(addr))
 	var from string
 	r.lastStart = now
 	r.lastDelay, from = r.attemptDelay(ap)
@@ -300,7 +305,7 @@ type tcpConnected struct {
 
 func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, tcpUp chan<- tcpConnected, done <-chan struct{}, now time.Time) {
 	index, ap, offset := r.begin(now)
-	go r.attempt(ctx, results, tcpUp, done, index, ap, offset)
+	go r.attempt(r.attemptContext(ctx, index, ap), results, tcpUp, done, index, ap, offset)
 }
 
 // connect makes one attempt's connection: TCP, then the handshake if any.

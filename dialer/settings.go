@@ -18,7 +18,8 @@ type settings struct {
 	fams    []resolver.Family // the families asked for
 	only    resolver.Family   // LocalAddr's family, when it has one: others are dropped
 
-	handshake handshakeFunc // nil: the TCP handshake alone decides
+	handshake handshakeFunc  // nil: the TCP handshake alone decides
+	https     *httpsSettings // nil: no HTTPS records asked (https.go)
 
 	sched  schedule
 	src    rfc6724.SourceFunc // RFC 6724 source addresses, with the learned history

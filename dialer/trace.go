@@ -33,6 +33,81 @@ type Trace struct {
 	AttemptDone func(AttemptDoneInfo)
 	// DialDone is called once when DialContext is about to return.
 	DialDone func(DialDoneInfo)
+
+	// HTTPSAnswer is called when the HTTPS answer (RFC 9460) of a dial
+	// that asked for it arrives. The address answers of the services'
+	// targets, and their address hints, are reported by DNSAnswer.
+	HTTPSAnswer func(HTTPSAnswerInfo)
+	// HintsReplaced is called when an A or AAAA answer replaces the
+	// address hints of the same name and some hints, not in the answer
+	// and not yet tried, are dropped (HEv3 §7).
+	HintsReplaced func(HintsReplacedInfo)
+	// HTTPSAttempt is called, after AttemptStart, for an attempt to an
+	// address an HTTPS service covers: which service, and what it
+	// changed.
+	HTTPSAttempt func(HTTPSAttemptInfo)
+	// ECH is called when a TLSDialer attempt that used, or could not
+	// use, a service's Encrypted Client Hello configuration ends its TLS
+	// handshake.
+	ECH func(ECHInfo)
+}
+
+// HTTPSAnswerInfo describes the HTTPS answer of a dial.
+type HTTPSAnswerInfo struct {
+	Host string // the name asked (resolver.HTTPSQueryName)
+	// Services are the services the dial uses, in the order their
+	// addresses are tried (HEv3 §5); Skipped counts those left out
+	// because their ALPN set holds no protocol the caller speaks.
+	Services []resolver.Service
+	Skipped  int
+	Err      error // why there are no services, if known
+	Elapsed  time.Duration
+}
+
+// HintsReplacedInfo describes address hints dropped because the A or
+// AAAA answer of their name arrived without them.
+type HintsReplacedInfo struct {
+	Host    string // the hints' name: the dialed host or a service's target
+	Family  resolver.Family
+	Dropped []netip.Addr
+	Elapsed time.Duration
+}
+
+// HTTPSAttemptInfo describes an attempt to an address of an HTTPS service.
+type HTTPSAttemptInfo struct {
+	Addr   netip.AddrPort
+	Index  int    // as in AttemptStartInfo
+	Target string // the service's target: the dialed host or another name
+	// Priority is the service's SvcPriority.
+	Priority uint16
+	// Hint reports an address from the service's ipv4hint or ipv6hint,
+	// not (yet) confirmed by an A or AAAA answer.
+	Hint bool
+	// PortChanged reports that the service's port parameter replaced the
+	// dialed port (Addr holds it).
+	PortChanged bool
+	// ECH reports that the attempt's TLS handshake is given the service's
+	// Encrypted Client Hello configuration.
+	ECH     bool
+	Elapsed time.Duration
+}
+
+// ECHInfo describes how an attempt's TLS handshake went with the
+// service's Encrypted Client Hello configuration.
+type ECHInfo struct {
+	Addr netip.AddrPort
+	// Accepted reports that the server accepted ECH.
+	Accepted bool
+	// Retried reports that the server rejected the configuration from
+	// DNS and the handshake was run again, on a new connection, with
+	// the retry configuration the server sent.
+	Retried bool
+	// Unusable reports a configuration crypto/tls cannot use (malformed,
+	// or no supported suite): the handshake ran without ECH.
+	Unusable bool
+	// Err is the handshake's error, or why the configuration is unusable.
+	Err     error
+	Elapsed time.Duration
 }
 
 // DNSAnswerInfo describes one family's DNS answer.
@@ -44,7 +119,11 @@ type DNSAnswerInfo struct {
 	// Synthesized reports IPv6 addresses made by the Dialer for a NAT64
 	// (RFC 8305 §7) from the IPv4 answer, not received from DNS.
 	Synthesized bool
-	Elapsed     time.Duration
+	// Hint reports addresses from an HTTPS record's ipv4hint or ipv6hint
+	// (RFC 9460 §7.3), used until the name's own answer arrives (HEv3
+	// §4.2.1). Host is then the service's target.
+	Hint    bool
+	Elapsed time.Duration
 }
 
 // AddressRejectedInfo describes an address a dial will not try.
@@ -129,6 +208,10 @@ func compose(a, b *Trace) *Trace {
 		AttemptStart:    both(a.AttemptStart, b.AttemptStart),
 		AttemptDone:     both(a.AttemptDone, b.AttemptDone),
 		DialDone:        both(a.DialDone, b.DialDone),
+		HTTPSAnswer:     both(a.HTTPSAnswer, b.HTTPSAnswer),
+		HintsReplaced:   both(a.HintsReplaced, b.HintsReplaced),
+		HTTPSAttempt:    both(a.HTTPSAttempt, b.HTTPSAttempt),
+		ECH:             both(a.ECH, b.ECH),
 	}
 }
 
@@ -188,6 +271,24 @@ func (h hooks) attemptDone(i AttemptDoneInfo) {
 func (h hooks) dialDone(i DialDoneInfo) {
 	if h.t != nil && h.t.DialDone != nil {
 		h.t.DialDone(i)
+	}
+}
+
+func (h hooks) httpsAnswer(i HTTPSAnswerInfo) {
+	if h.t != nil && h.t.HTTPSAnswer != nil {
+		h.t.HTTPSAnswer(i)
+	}
+}
+
+func (h hooks) hintsReplaced(i HintsReplacedInfo) {
+	if h.t != nil && h.t.HintsReplaced != nil {
+		h.t.HintsReplaced(i)
+	}
+}
+
+func (h hooks) ech(i ECHInfo) {
+	if h.t != nil && h.t.ECH != nil {
+		h.t.ECH(i)
 	}
 }
 
@@ -262,6 +363,8 @@ func LogTrace(logf func(format string, args ...any)) *Trace {
 		DNSAnswer: func(i DNSAnswerInfo) {
 			if i.Synthesized {
 				logf("happyeyeballs: +%s %s NAT64 addresses: %v", ms(i.Elapsed), i.Host, i.Addrs)
+			} else if i.Hint {
+				logf("happyeyeballs: +%s %s %s hints: %v", ms(i.Elapsed), i.Host, i.Family.QType(), i.Addrs)
 			} else if len(i.Addrs) > 0 {
 				logf("happyeyeballs: +%s %s %s answer: %v", ms(i.Elapsed), i.Host, i.Family.QType(), i.Addrs)
 			} else {
@@ -292,6 +395,39 @@ func LogTrace(logf func(format string, args ...any)) *Trace {
 				logf("happyeyeballs: +%s attempt %d to %v cancelled after %s: %v", ms(i.Elapsed), i.Index, i.Addr, ms(i.Duration), i.Err)
 			default:
 				logf("happyeyeballs: +%s attempt %d to %v failed after %s: %v", ms(i.Elapsed), i.Index, i.Addr, ms(i.Duration), i.Err)
+			}
+		},
+		HTTPSAnswer: func(i HTTPSAnswerInfo) {
+			if len(i.Services) == 0 && i.Skipped == 0 {
+				logf("happyeyeballs: +%s %s HTTPS answer: none (%v)", ms(i.Elapsed), i.Host, i.Err)
+				return
+			}
+			logf("happyeyeballs: +%s %s HTTPS answer: %d service(s), %d skipped (no common ALPN)", ms(i.Elapsed), i.Host, len(i.Services), i.Skipped)
+		},
+		HintsReplaced: func(i HintsReplacedInfo) {
+			logf("happyeyeballs: +%s %s %s answer replaced hints, dropped %v", ms(i.Elapsed), i.Host, i.Family.QType(), i.Dropped)
+		},
+		HTTPSAttempt: func(i HTTPSAttemptInfo) {
+			var what string
+			if i.Hint {
+				what += ", a hint"
+			}
+			if i.PortChanged {
+				what += fmt.Sprintf(", port %d from the record", i.Addr.Port())
+			}
+			if i.ECH {
+				what += ", with ECH"
+			}
+			logf("happyeyeballs: +%s attempt %d to %v is for service %s (priority %d)%s", ms(i.Elapsed), i.Index, i.Addr, i.Target, i.Priority, what)
+		},
+		ECH: func(i ECHInfo) {
+			switch {
+			case i.Unusable:
+				logf("happyeyeballs: +%s %v ECH configuration unusable, TLS without ECH: %v", ms(i.Elapsed), i.Addr, i.Err)
+			case i.Err != nil:
+				logf("happyeyeballs: +%s %v TLS with ECH failed (retried: %v): %v", ms(i.Elapsed), i.Addr, i.Retried, i.Err)
+			default:
+				logf("happyeyeballs: +%s %v TLS with ECH done, accepted: %v, retried: %v", ms(i.Elapsed), i.Addr, i.Accepted, i.Retried)
 			}
 		},
 		DialDone: func(i DialDoneInfo) {

@@ -350,6 +350,9 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 	nx := false
 	hostsAddrs := st.hosts().lookup(name)
 	switch {
+	case isPortPrefixedLocal(name, st.hosts().lookup):
+		// The HTTPS records of a port on a host that DNS is not asked
+		// about (RFC 9460 §9.1 names): none, NODATA at once.
 	case isLocalhost(name):
 		addrs = localhostAddrs(hostsAddrs)
 	case len(hostsAddrs) > 0:

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -336,4 +337,19 @@ func walkHTTPS(host, name string, cands []string, get func(name string) (result,
 		return Answer{Family: HTTPS, Err: renamed(r.err, host), TTL: ttl}, true
 	}
 	return neg.answer(HTTPS), true
+}
+
+// HTTPSQueryName returns the name whose HTTPS records describe the
+// service at host and port (RFC 9460 §9.1): host itself for port 443, the
+// default port of the https scheme, and "_PORT._https.host" (port-prefix
+// naming, RFC 9460 §2.3) for any other port. Ask Resolve for the HTTPS
+// family of the name returned. The Service.Target of a ServiceMode record
+// whose TargetName is "." is that name (its owner, RFC 9460 §2.5.2); a
+// port-prefixed name has no addresses of its own (it is an underscored
+// attribute leaf, RFC 8552), so a dialer resolves the host instead.
+func HTTPSQueryName(host string, port uint16) string {
+	if port == 443 {
+		return host
+	}
+	return "_" + strconv.Itoa(int(port)) + "._https." + host
 }

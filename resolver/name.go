@@ -216,3 +216,18 @@ func isRootedOf(cand, name string) bool {
 	}
 	return len(cand) == len(name)+1 && cand[len(name)] == '.' && cand[:len(name)] == name
 }
+
+// isPortPrefixedLocal reports whether name is a port-prefixed HTTPS name
+// ("_8443._https.host", RFC 9460 §9.1, see HTTPSQueryName) of a host that
+// is not asked of DNS: a localhost name or one in the hosts file (lookup).
+// Its queries would only leak the host's name to DNS.
+func isPortPrefixedLocal(name string, lookup func(string) []netip.Addr) bool {
+	if !strings.HasPrefix(name, "_") {
+		return false
+	}
+	port, rest, ok := strings.Cut(name[1:], "._https.")
+	if !ok || port == "" || strings.Trim(port, "0123456789") != "" {
+		return false
+	}
+	return isLocalhost(rest) || avoidDNS(rest) || len(lookup(rest)) > 0
+}
