@@ -106,10 +106,11 @@ type httpsDial struct {
 	events chan targetAnswer
 	ctx    context.Context // the lookups'; done when the dial returns
 
-	answered bool               // the HTTPS answer is in
-	services []resolver.Service // usable, in group order (see order)
-	skipped  int                // services no protocol of the caller's fits
-	targets  map[string]*target // by canonical name; the host's is ""
+	answered       bool               // the HTTPS answer is in
+	targetsPending int                // target address answers not yet in
+	services       []resolver.Service // usable, in group order (see order)
+	skipped        int                // services no protocol of the caller's fits
+	targets        map[string]*target // by canonical name; the host's is ""
 
 	// origin maps an address to its target's name when it came from a
 	// target other than the host or from a hint; hint marks hint
@@ -169,6 +170,9 @@ func (r *run) startHTTPS(ctx context.Context) {
 // with an error. Each family counts as a pending source until it is in.
 func (r *run) lookup(tag, name string, fams ...resolver.Family) {
 	r.ans.pending += len(fams)
+	if tag != "" {
+		r.svc.targetsPending += len(fams)
+	}
 	ch := r.d.resolver().Resolve(r.svc.ctx, name, fams...)
 	events, ctx := r.svc.events, r.svc.ctx
 	go func() {
@@ -208,6 +212,7 @@ func (r *run) httpsEvent(ev targetAnswer) {
 		r.httpsAnswer(ev.a)
 		return
 	}
+	r.svc.targetsPending--
 	t := r.svc.targets[ev.name]
 	fi := familyIndex(ev.a.Family)
 	t.answered[fi] = true
@@ -346,9 +351,25 @@ func (r *run) replaceHints(name string, a resolver.Answer) {
 }
 
 // awaitingHTTPS reports whether the first attempt still waits, within the
-// Resolution Delay, for the HTTPS answer (HEv3 §4.2).
+// Resolution Delay, for the HTTPS answer (HEv3 §4.2); or, the answer in,
+// for the addresses of its targets while no address any service covers
+// is known (HEv3 is silent; RFC 9460 §3 has SVCB endpoints tried before
+// the host's own addresses, which are only the last group, HEv3 §5.2).
 func (r *run) awaitingHTTPS() bool {
-	return r.svc != nil && !r.svc.answered
+	switch {
+	case r.svc == nil:
+		return false
+	case !r.svc.answered:
+		return true
+	case r.svc.targetsPending == 0:
+		return false
+	}
+	for _, a := range r.cands.untried {
+		if r.groupOf(a) < len(r.svc.services) {
+			return false
+		}
+	}
+	return true
 }
 
 // targetOf returns the target an address belongs to (nil: none, before
