@@ -549,3 +549,44 @@ func TestClient_Resolve_HTTPSCoalescing(t *testing.T) {
 		t.Errorf("HTTPS queries %v; want %v", names, want)
 	}
 }
+
+// TestHTTPSQueryName covers RFC 9460 §9.1: the host for port 443, a
+// port-prefixed name for any other.
+func TestHTTPSQueryName(t *testing.T) {
+	for _, tc := range []struct {
+		host string
+		port uint16
+		want string
+	}{
+		{"example.com", 443, "example.com"},
+		{"example.com", 8443, "_8443._https.example.com"},
+		{"example.com.", 80, "_80._https.example.com."},
+	} {
+		if got := HTTPSQueryName(tc.host, tc.port); got != tc.want {
+			t.Errorf("HTTPSQueryName(%q, %d) = %q; want %q", tc.host, tc.port, got, tc.want)
+		}
+	}
+}
+
+// TestIsPortPrefixedLocal: a port-prefixed name of a host DNS is not
+// asked about is answered without DNS (RFC 9460 §9.1 names, RFC 6761).
+func TestIsPortPrefixedLocal(t *testing.T) {
+	hosts := func(name string) []netip.Addr {
+		if name == "myhost." {
+			return []netip.Addr{netip.MustParseAddr("192.0.2.1")}
+		}
+		return nil
+	}
+	for name, want := range map[string]bool{
+		"_8443._https.localhost.":   true,
+		"_8443._https.myhost.":      true,
+		"_8443._https.example.com.": false,
+		"_x._https.myhost.":         false,
+		"_8443._tcp.myhost.":        false,
+		"myhost.":                   false,
+	} {
+		if got := isPortPrefixedLocal(name, hosts); got != want {
+			t.Errorf("isPortPrefixedLocal(%q) = %v; want %v", name, got, want)
+		}
+	}
+}
