@@ -339,6 +339,7 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 			Records: map[string][]netip.Addr{e.host: s.records()},
 			Delay:   s.dnsDelay,
 			Drop:    s.dnsDrop,
+			HTTPS:   map[string][]string{e.host: s.httpsRecords()},
 		})
 	}
 	oracle, oracleAddr := s.oracle()

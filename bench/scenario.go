@@ -72,6 +72,11 @@ type scenario struct {
 	// n is how many times each client dials; 0 means defaultN. -n
 	// overrides it for every scenario.
 	n int
+	// httpsHints makes the DNS zone publish an HTTPS record (RFC 9460)
+	// for the host whose ipv6hint and ipv4hint list every endpoint, and
+	// answer HTTPS queries at once (HEv3 §4.2.1: hints are early
+	// answers). Clients that ask for it know the addresses at once.
+	httpsHints bool
 }
 
 // defaultN is a scenario's dials per client unless it says otherwise.
@@ -168,12 +173,19 @@ func scenarios() []scenario {
 			endpoints: []endpoint{{addr: v6(1), state: listening, delay: rtt20, mtu: pmtuBlackHole}, ok(v4(1))}},
 		{name: "tls-v6-blackhole", about: "HTTPS; the one IPv6 address drops every packet", tls: true,
 			endpoints: []endpoint{dead(v6(1)), ok(v4(1))}},
+		{name: "tls-https-hints", about: "HTTPS; AAAA and A answer 1 s late, the HTTPS record with address hints at once", tls: true,
+			endpoints:  []endpoint{ok(v6(1)), ok(v4(1))},
+			dnsDelay:   map[uint16]time.Duration{dns.TypeAAAA: time.Second, dns.TypeA: time.Second},
+			httpsHints: true},
 	}
 }
 
 // answerDelay is when the DNS answer for addr's family arrives, and false
-// when it never does.
+// when it never does; with HTTPS hints, when the HTTPS answer does.
 func (s scenario) answerDelay(addr netip.Addr) (time.Duration, bool) {
+	if s.httpsHints && !s.dnsDrop[dns.TypeHTTPS] {
+		return s.dnsDelay[dns.TypeHTTPS], true
+	}
 	qtype := dns.TypeA
 	if addr.Is6() {
 		qtype = dns.TypeAAAA
@@ -239,6 +251,31 @@ func (s scenario) records() []netip.Addr {
 		out = append(out, e.addr)
 	}
 	return out
+}
+
+// httpsRecords returns the HTTPS RDATA the zone publishes for the host
+// (nil without httpsHints): one ServiceMode record, TargetName ".", with
+// every endpoint's address as a hint.
+func (s scenario) httpsRecords() []string {
+	if !s.httpsHints {
+		return nil
+	}
+	var v6s, v4s []string
+	for _, e := range s.endpoints {
+		if e.addr.Is6() {
+			v6s = append(v6s, e.addr.String())
+		} else {
+			v4s = append(v4s, e.addr.String())
+		}
+	}
+	rdata := "1 . alpn=h2"
+	if len(v4s) > 0 {
+		rdata += " ipv4hint=" + strings.Join(v4s, ",")
+	}
+	if len(v6s) > 0 {
+		rdata += " ipv6hint=" + strings.Join(v6s, ",")
+	}
+	return []string{rdata}
 }
 
 // validate checks that a scenario only uses pool addresses, once each.

@@ -2,9 +2,11 @@ package netem
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,11 @@ type Zone struct {
 	// Drop lists query types never answered: the query is read and
 	// ignored, as if it or its answer were lost.
 	Drop map[uint16]bool
+	// HTTPS maps a name listed in Records to the RDATA of its HTTPS
+	// records (RFC 9460) in zone-file syntax, e.g. "1 . alpn=h2
+	// ipv6hint=2001:db8::1". A listed name without them answers HTTPS
+	// queries NODATA. RDATA that does not parse is left out.
+	HTTPS map[string][]string
 }
 
 // A DNSServer is an authoritative-looking DNS server (miekg/dns) whose
@@ -79,6 +86,11 @@ func StartDNS(pc net.PacketConn, ln net.Listener) (*DNSServer, error) {
 func (s *DNSServer) SetZone(z Zone) {
 	z.Records = canonical(z.Records)
 	z.Delay = maps.Clone(z.Delay)
+	https := make(map[string][]string, len(z.HTTPS))
+	for name, rdata := range z.HTTPS {
+		https[dns.CanonicalName(name)] = slices.Clone(rdata)
+	}
+	z.HTTPS = https
 	z.Drop = maps.Clone(z.Drop)
 	s.zone.Store(&z)
 }
@@ -158,6 +170,14 @@ func answer(z *Zone, req *dns.Msg) *dns.Msg {
 		m.Rcode = dns.RcodeNameError
 	}
 	hdr := dns.RR_Header{Name: q.Name, Class: dns.ClassINET, Ttl: z.TTL}
+	if q.Qtype == dns.TypeHTTPS {
+		for _, rdata := range z.HTTPS[name] {
+			rr, err := dns.NewRR(fmt.Sprintf("%s %d IN HTTPS %s", q.Name, z.TTL, rdata))
+			if err == nil && rr != nil {
+				m.Answer = append(m.Answer, rr)
+			}
+		}
+	}
 	for _, a := range addrs {
 		switch {
 		case q.Qtype == dns.TypeAAAA && a.Is6() && !a.Is4In6():
