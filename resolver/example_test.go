@@ -174,3 +174,14 @@ func ExampleService() {
 	// HTTPS 2 backup.example.net. alpn=[h2] port=8443 hints=[] []
 	// IPv4 [192.0.2.10]
 }
+
+// HTTPSQueryName is the name to ask for the HTTPS records of a service
+// (RFC 9460 §9.1): the host itself on port 443, a port-prefixed name on
+// any other port.
+func ExampleHTTPSQueryName() {
+	fmt.Println(resolver.HTTPSQueryName("example.com", 443))
+	fmt.Println(resolver.HTTPSQueryName("example.com", 8443))
+	// Output:
+	// example.com
+	// _8443._https.example.com
+}
