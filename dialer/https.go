@@ -392,15 +392,22 @@ func (r *run) groupOf(addr netip.Addr) int {
 }
 
 // portFor is the port an attempt to addr dials: its service's port
-// parameter (RFC 9460 §7.2), or the dial's port.
+// parameter (RFC 9460 §7.2), or the dial's port. The Dialer's Policy
+// vetted addr with the dial's port; a service port it rejects is not
+// used (DNS must not steer a dial to a port the Policy forbids), the
+// dial's port is.
 func (r *run) portFor(addr netip.Addr) uint16 {
 	if r.svc == nil {
 		return r.port
 	}
-	if t, _ := r.targetOf(addr); t != nil && t.svc.Port != 0 {
-		return t.svc.Port
+	t, _ := r.targetOf(addr)
+	if t == nil || t.svc.Port == 0 || t.svc.Port == r.port {
+		return r.port
 	}
-	return r.port
+	if r.d.Policy != nil && r.d.Policy(r.host, netip.AddrPortFrom(addr, t.svc.Port)) != nil {
+		return r.port
+	}
+	return t.svc.Port
 }
 
 // endpointKey carries an attempt's *endpoint in its context, for the TLS

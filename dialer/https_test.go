@@ -7,6 +7,7 @@ package dialer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -295,6 +296,22 @@ func TestRFC9460_TargetAndPort(t *testing.T) {
 			check: wantLine("port 8443 from the record"),
 		},
 		{
+			name: "RFC9460/7.2/a port the Policy rejects is not dialed: the dialed port is",
+			hosts: host(simAnswer(0, v6a), simAnswer(0, v4a),
+				svcAnswer(0, resolver.Service{Priority: 1, Target: self, Port: 22})),
+			net: map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) {
+				d.Policy = func(_ string, ap netip.AddrPort) error {
+					if ap.Port() != 443 {
+						return errors.New("port not allowed")
+					}
+					return nil
+				}
+			},
+			want:   []apAt{{ap(v6a, 443), 0}},
+			winner: ap(v6a, 443), took: 10 * ms,
+		},
+		{
 			name: "RFC9460/2.5/TargetName: its AAAA is looked up and tried before the host's own addresses",
 			hosts: map[string]*resolver.Static{
 				"example.com":     {AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a), HTTPS: svcAnswer(0, resolver.Service{Priority: 1, Target: svc})},
@@ -475,4 +492,69 @@ func TestOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDialer_httpsSettings is the opt-in decision as a table (HEv3 §4.1,
+// RFC 9460 §9.1).
+func TestDialer_httpsSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mode HTTPSMode
+		td   *tlsDial
+		port uint16
+		want string // "" for nil, else "qname alpn… tls"
+	}{
+		{"plain, zero value: off", HTTPSAuto, nil, 443, ""},
+		{"plain, on", HTTPSOn, nil, 443, "example.com [h2 http/1.1] false"},
+		{"plain, on, other port", HTTPSOn, nil, 8080, "_8080._https.example.com [h2 http/1.1] false"},
+		{"TLS, zero value, no NextProtos: http/1.1", HTTPSAuto, &tlsDial{}, 443, "example.com [http/1.1] true"},
+		{"TLS, NextProtos", HTTPSAuto, &tlsDial{nextProtos: []string{"h2", "http/1.1"}}, 443, "example.com [h2 http/1.1] true"},
+		{"TLS, off", HTTPSOff, &tlsDial{}, 443, ""},
+		{"plain, off", HTTPSOff, nil, 443, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &Dialer{HTTPSRecords: tc.mode}
+			got := ""
+			if s := d.httpsSettings("example.com.", tc.port, tc.td); s != nil {
+				got = fmt.Sprint(s.qname, " ", s.alpn, " ", s.tls)
+			}
+			if got != tc.want {
+				t.Errorf("httpsSettings = %q; want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestHTTPSRecords_MetricsAndTrace checks that HTTPS answers are counted,
+// and that WithTrace composes the HTTPS hooks.
+func TestHTTPSRecords_MetricsAndTrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := new(simnet.Network)
+		n.Set(v6a, simnet.Accepting(ms))
+		var m Metrics
+		d := simDialer(n, &resolver.Static{
+			AAAA:  simAnswer(20*ms, v6a),
+			HTTPS: svcAnswer(10*ms, resolver.Service{Priority: 1, Target: self, IPv6Hint: []netip.Addr{v6a}}),
+		})
+		d.HTTPSRecords, d.Metrics = HTTPSOn, &m
+		var calls []string
+		ctx := WithTrace(t.Context(), &Trace{HTTPSAnswer: func(HTTPSAnswerInfo) { calls = append(calls, "first") }})
+		ctx = WithTrace(ctx, &Trace{
+			HTTPSAnswer:  func(i HTTPSAnswerInfo) { calls = append(calls, fmt.Sprintf("second %d %v", len(i.Services), i.Elapsed)) },
+			HTTPSAttempt: func(i HTTPSAttemptInfo) { calls = append(calls, fmt.Sprintf("attempt %v hint %v", i.Addr, i.Hint)) },
+		})
+		c, err := d.DialContext(ctx, "tcp", "example.com:443")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		want := []string{"first", "second 1 10ms", "attempt [2001:db8::1]:443 hint true"}
+		if !slices.Equal(calls, want) {
+			t.Errorf("trace calls = %q; want %q", calls, want)
+		}
+		s := m.Snapshot().HTTPS
+		if s.DNSPositive != 1 || s.DNSNegative != 0 || s.DNSErrors != 0 || s.DNSLatency.Count != 1 {
+			t.Errorf("HTTPS metrics = %+v; want one positive answer", s)
+		}
+	})
 }

@@ -125,3 +125,33 @@ func TestStartDNS_needsAConn(t *testing.T) {
 		t.Error("StartDNS(nil, nil) succeeded")
 	}
 }
+
+// TestDNSServer_HTTPS checks the HTTPS records a Zone publishes (RFC
+// 9460): answered at once while the address answers are late, NODATA for
+// a listed name without them, and unparsable RDATA left out.
+func TestDNSServer_HTTPS(t *testing.T) {
+	_, addr := loopbackDNS(t, Zone{
+		Records: map[string][]netip.Addr{"www.example.test": {netip.MustParseAddr("192.0.2.10")}, "other.example.test": nil},
+		Delay:   map[uint16]time.Duration{dns.TypeA: time.Second},
+		HTTPS:   map[string][]string{"WWW.example.test.": {"1 . alpn=h2 ipv4hint=192.0.2.10", "not rdata"}},
+	})
+	c := &dns.Client{Timeout: 500 * time.Millisecond}
+	for name, want := range map[string]int{"www.example.test.": 1, "other.example.test.": 0} {
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeHTTPS)
+		r, _, err := c.Exchange(m, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != want {
+			t.Fatalf("%s HTTPS: rcode %s, %d answers; want NOERROR, %d", name, dns.RcodeToString[r.Rcode], len(r.Answer), want)
+		}
+		if want == 0 {
+			continue
+		}
+		h, ok := r.Answer[0].(*dns.HTTPS)
+		if !ok || h.Priority != 1 || len(h.Value) != 2 {
+			t.Errorf("answer = %v; want the HTTPS record with alpn and ipv4hint", r.Answer[0])
+		}
+	}
+}
