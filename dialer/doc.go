@@ -32,6 +32,16 @@
 // request forgery (PublicOnly) no longer costs the dual-stack fallback;
 // Metrics counts what dials do, by address family.
 //
+// With HTTPS records (Dialer.HTTPSRecords; on by default in a TLSDialer,
+// off for plain TCP) a dial follows Happy Eyeballs version 3
+// (draft-ietf-happy-happyeyeballs-v3): the HTTPS query (RFC 9460) goes
+// out with AAAA and A and is waited for within the Resolution Delay;
+// address hints are early answers, replaced by the A and AAAA answers;
+// a service's TargetName and port change what is dialed; candidates are
+// grouped by the protocols the caller speaks and by service priority
+// before RFC 6724 sorting; and a TLSDialer hands the service's Encrypted
+// Client Hello configuration to crypto/tls.
+//
 // The zero Dialer is ready to use and is a drop-in replacement for
 // net.Dialer, for example as http.Transport.DialContext or a database
 // driver's dial hook:

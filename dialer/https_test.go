@@ -540,7 +540,9 @@ func TestHTTPSRecords_MetricsAndTrace(t *testing.T) {
 		var calls []string
 		ctx := WithTrace(t.Context(), &Trace{HTTPSAnswer: func(HTTPSAnswerInfo) { calls = append(calls, "first") }})
 		ctx = WithTrace(ctx, &Trace{
-			HTTPSAnswer:  func(i HTTPSAnswerInfo) { calls = append(calls, fmt.Sprintf("second %d %v", len(i.Services), i.Elapsed)) },
+			HTTPSAnswer: func(i HTTPSAnswerInfo) {
+				calls = append(calls, fmt.Sprintf("second %d %v", len(i.Services), i.Elapsed))
+			},
 			HTTPSAttempt: func(i HTTPSAttemptInfo) { calls = append(calls, fmt.Sprintf("attempt %v hint %v", i.Addr, i.Hint)) },
 		})
 		c, err := d.DialContext(ctx, "tcp", "example.com:443")
