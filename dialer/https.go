@@ -135,7 +135,7 @@ type targetAnswer struct {
 	a    resolver.Answer
 }
 
-// events returns the channel of HTTPS-side answers; nil (never ready) for
+// eventsC returns the channel of HTTPS-side answers; nil (never ready) for
 // a dial that did not ask.
 func (h *httpsDial) eventsC() <-chan targetAnswer {
 	if h == nil {
