@@ -205,11 +205,12 @@ func (r *run) lookup(tag, name string, fams ...resolver.Family) {
 	}()
 }
 
-// httpsEvent takes one answer of the HTTPS side.
-func (r *run) httpsEvent(ev targetAnswer) {
+// httpsEvent takes one answer of the HTTPS side. ctx is the dial's work
+// context, for NAT64 synthesis.
+func (r *run) httpsEvent(ctx context.Context, ev targetAnswer) {
 	r.ans.pending--
 	if ev.name == "" {
-		r.httpsAnswer(ev.a)
+		r.httpsAnswer(ctx, ev.a)
 		return
 	}
 	r.svc.targetsPending--
@@ -223,6 +224,9 @@ func (r *run) httpsEvent(ev targetAnswer) {
 	}
 	r.hooks.dnsAnswer(DNSAnswerInfo{Host: strings.TrimSuffix(ev.name, "."), Family: ev.a.Family, Addrs: added, Err: ev.a.Err, Elapsed: time.Since(r.start)})
 	r.addCandidates(added)
+	if ev.a.Family == resolver.IPv4 && len(added) > 0 {
+		r.startSynthesis(ctx, added) // HEv3 §8.2: on an IPv6-only network
+	}
 }
 
 // addCandidates adds addresses to the candidates (RFC 8305 §6, HEv3 §7).
@@ -239,7 +243,7 @@ func (r *run) addCandidates(added []netip.Addr) {
 // httpsAnswer takes the HTTPS answer: it orders the services, gives each
 // target's hints as early answers, looks up the targets other than the
 // host, and regroups the candidates.
-func (r *run) httpsAnswer(a resolver.Answer) {
+func (r *run) httpsAnswer(ctx context.Context, a resolver.Answer) {
 	h := r.svc
 	h.answered = true
 	r.hooks.m.httpsAnswer(a, time.Since(r.start))
@@ -269,15 +273,17 @@ func (r *run) httpsAnswer(a resolver.Answer) {
 			}
 			h.targets[name] = t
 		}
-		r.addHints(name, t, s)
+		r.addHints(ctx, name, t, s)
 	}
 	r.cands.group = r.groupOf
 	r.cands.add(nil) // regroup what is known
 }
 
 // addHints adds a service's address hints for the families whose answer
-// for its target is not in yet (HEv3 §4.2.1).
-func (r *run) addHints(name string, t *target, s *resolver.Service) {
+// for its target is not in yet (HEv3 §4.2.1). On an IPv6-only network,
+// IPv4 hints are synthesized into NAT64 addresses as A answers are (HEv3
+// §8.2).
+func (r *run) addHints(ctx context.Context, name string, t *target, s *resolver.Service) {
 	for _, f := range r.fams {
 		if r.targetAnswered(name, t, f) {
 			continue
@@ -298,6 +304,9 @@ func (r *run) addHints(name string, t *target, s *resolver.Service) {
 			r.hooks.dnsAnswer(DNSAnswerInfo{Host: hostOf(r, name), Family: f, Addrs: added, Hint: true, Elapsed: time.Since(r.start)})
 		}
 		r.addCandidates(added)
+		if f == resolver.IPv4 && len(added) > 0 {
+			r.startSynthesis(ctx, added)
+		}
 	}
 }
 

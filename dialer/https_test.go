@@ -494,6 +494,20 @@ func TestOrder(t *testing.T) {
 	}
 }
 
+// TestHEv3_8_2_HintsNAT64 covers HEv3 §8.2: IPv4 hints are synthesized
+// into NAT64 addresses on an IPv6-only network, as A answers are.
+func TestHEv3_8_2_HintsNAT64(t *testing.T) {
+	runSvcCases(t, []svcCase{{
+		name: "HEv3/8.2/IPv4 hint at 0, A at 1 s, IPv6-only network: the NAT64 address of the hint at 0",
+		hosts: host(simAnswer(0), simAnswer(time.Second, v4a),
+			svcAnswer(0, resolver.Service{Priority: 1, Target: self, IPv4Hint: []netip.Addr{v4a}})),
+		config: func(d *Dialer) { d.SourceAddr = ipv6Only; d.NAT64Prefix = pref64 },
+		net:    map[netip.Addr]simnet.Behavior{synth4a: simnet.Accepting(10 * ms)},
+		want:   []apAt{{ap(synth4a, 443), 0}},
+		winner: ap(synth4a, 443), took: 10 * ms,
+	}})
+}
+
 // TestDialer_httpsSettings is the opt-in decision as a table (HEv3 §4.1,
 // RFC 9460 §9.1).
 func TestDialer_httpsSettings(t *testing.T) {

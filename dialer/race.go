@@ -170,7 +170,7 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 		case syn := <-r.ans.synth:
 			r.mergeSynthesized(syn)
 		case ev := <-r.svc.eventsC():
-			r.httpsEvent(ev)
+			r.httpsEvent(workCtx, ev)
 		case res := <-results:
 			if c, won := r.result(res); won {
 				return c, nil
