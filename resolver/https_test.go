@@ -590,3 +590,31 @@ func TestIsPortPrefixedLocal(t *testing.T) {
 		}
 	}
 }
+
+// TestClient_Resolve_PortPrefixedLocal: the HTTPS records of a port on a
+// host from the hosts file or under localhost (RFC 9460 §9.1 names) are
+// NODATA at once, without a query; other port-prefixed names are asked.
+func TestClient_Resolve_PortPrefixedLocal(t *testing.T) {
+	hostsPath := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(hostsPath, []byte("192.0.2.7 pinned.example\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := dnstest.Start(t, dnstest.NewZone(
+		"_8443._https.svc.example. 60 IN HTTPS 1 . alpn=h2",
+	))
+	c := &Client{Config: &Config{Servers: []netip.AddrPort{srv.Addr}, Timeout: time.Second, Attempts: 1}, HostsPath: hostsPath}
+	t.Cleanup(func() { c.Close() })
+	for _, name := range []string{"_8443._https.pinned.example", "_8443._https.localhost", "_8443._https.app.localhost."} {
+		a := <-c.Resolve(context.Background(), name, HTTPS)
+		if a.Positive() || !errors.Is(a.Err, ErrNoData) {
+			t.Errorf("%s: got %+v; want NODATA", name, a)
+		}
+	}
+	if n := len(srv.Queries()); n != 0 {
+		t.Errorf("server got %d queries; want none", n)
+	}
+	a := <-c.Resolve(context.Background(), "_8443._https.svc.example.", HTTPS)
+	if len(a.Services) != 1 || a.Services[0].Target != "_8443._https.svc.example." {
+		t.Errorf("port-prefixed DNS name: got %+v; want its service", a)
+	}
+}
