@@ -213,3 +213,30 @@ func TestTLSDialer_ECH(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSDialer_HTTPSTarget covers RFC 9460 §2.3 and HEv3 §5: a service
+// whose TargetName is another name is dialed at that name's address and
+// the service's port, while TLS still names (and verifies) the host.
+func TestTLSDialer_HTTPSTarget(t *testing.T) {
+	srv := startECHServer(t)
+	res := &svcResolver{hosts: map[string]*resolver.Static{
+		"secret.example": {HTTPS: resolver.StaticAnswer{Services: []resolver.Service{{
+			Priority: 1, Target: "pool.cdn.example.", Port: srv.addr.Port(), ALPN: []string{"h2"},
+		}}}},
+		"pool.cdn.example": {A: resolver.StaticAnswer{Addrs: []netip.Addr{srv.addr.Addr()}}},
+	}}
+	config := srv.client.Clone()
+	config.NextProtos = []string{"h2", "http/1.1"}
+	d := &TLSDialer{NetDialer: &Dialer{Resolver: res, DisableHistory: true}, Config: config}
+	c, err := d.DialContext(t.Context(), "tcp", "secret.example:443")
+	require.NoError(t, err)
+	defer c.Close()
+	cs := c.(*tls.Conn).ConnectionState()
+	if cs.ServerName != "secret.example" || c.RemoteAddr().String() != srv.addr.String() {
+		t.Errorf("connected to %v with ServerName %q; want %v, secret.example", c.RemoteAddr(), cs.ServerName, srv.addr)
+	}
+	want := []string{"secret.example HTTPS", "secret.example AAAA", "secret.example A", "pool.cdn.example. AAAA", "pool.cdn.example. A"}
+	if got := res.Queries(); !slices.Equal(got, want) {
+		t.Errorf("queries = %q; want %q", got, want)
+	}
+}

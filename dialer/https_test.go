@@ -296,6 +296,14 @@ func TestRFC9460_TargetAndPort(t *testing.T) {
 			check: wantLine("port 8443 from the record"),
 		},
 		{
+			name: "HEv3/7/HTTPS after the Resolution Delay: attempts not yet started take its port",
+			hosts: host(simAnswer(0, v6a, v6b), simAnswer(0, v4a),
+				svcAnswer(80*ms, resolver.Service{Priority: 1, Target: self, Port: 8443})),
+			net:    map[netip.Addr]simnet.Behavior{v6a: bh, v4a: simnet.Accepting(10 * ms)},
+			want:   []apAt{{ap(v6a, 443), 50 * ms}, {ap(v4a, 8443), 300 * ms}},
+			winner: ap(v4a, 8443), took: 310 * ms,
+		},
+		{
 			name: "RFC9460/7.2/a port the Policy rejects is not dialed: the dialed port is",
 			hosts: host(simAnswer(0, v6a), simAnswer(0, v4a),
 				svcAnswer(0, resolver.Service{Priority: 1, Target: self, Port: 22})),
