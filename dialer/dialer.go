@@ -206,6 +206,12 @@ type Dialer struct {
 	// means a UDP "connect" probe (no packet is sent), cached briefly. It
 	// may be called from several goroutines at once.
 	SourceAddr func(dst netip.Addr) (src netip.Addr, ok bool)
+
+	// promptAttempt marks DialAttempt as a transport that returns as soon
+	// as its context is done (the tests' simulated network), so that the
+	// first attempt may run on the caller's goroutine as with the
+	// built-in one.
+	promptAttempt bool
 }
 
 // Compile-time checks that Dialer is a drop-in where net.Dialer is used.
