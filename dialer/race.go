@@ -64,9 +64,10 @@ func newRun(ctx context.Context, s settings, start time.Time) *run {
 
 // dialLiteral dials an IP literal: one attempt, no DNS.
 func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) {
+	workCtx, cancelWork := context.WithCancel(ctx)
 	if err := r.vet(ip, netip.Addr{}, false); err != nil {
 		r.reject(ip, err)
-		return r.race(ctx, nil)
+		return r.race(ctx, workCtx, cancelWork, nil)
 	}
 	r.cands.untried = []netip.Addr{ip}
 	if disc := r.discoverer(); disc != nil && r.needsNAT64(ip) {
@@ -80,25 +81,24 @@ func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) 
 			}
 		}
 	}
-	return r.race(ctx, nil)
+	return r.race(ctx, workCtx, cancelWork, nil)
 }
 
 // dialName resolves the host and races its addresses as they arrive.
 func (r *run) dialName(ctx context.Context) (net.Conn, error) {
 	r.hooks.dnsStart(r.host)
-	// The lookups end with the dial: a resolver that caches keeps its own
-	// queries alive for late answers (RFC 8305 §5).
-	lookupCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The lookups end with the dial, like its attempts: a resolver that
+	// caches keeps its own queries alive for late answers (RFC 8305 §5).
+	workCtx, cancelWork := context.WithCancel(ctx)
 	r.ans.named = true
 	r.ans.pending = len(r.fams)
 	r.ans.dnsPending = len(r.fams)
 	r.applyNameHistory()
-	answers := r.d.resolver().Resolve(lookupCtx, r.host, r.fams...)
+	answers := r.d.resolver().Resolve(workCtx, r.host, r.fams...)
 	if answers == nil {
 		r.resolverClosed()
 	}
-	return r.race(ctx, answers)
+	return r.race(ctx, workCtx, cancelWork, answers)
 }
 
 // raceChans are the channels between one race's collector and its
@@ -119,10 +119,9 @@ type raceChans struct {
 
 // race runs the connection attempts: it merges answers as they arrive,
 // starts attempts when the schedule says, and returns the first
-// connection.
-func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Conn, error) {
-	// What the dial starts (attempts, NAT64 synthesis) ends with it.
-	workCtx, cancelWork := context.WithCancel(ctx)
+// connection. What the dial starts (lookups, attempts, NAT64 synthesis)
+// runs under workCtx, which race cancels (cancelWork) before it returns.
+func (r *run) race(ctx, workCtx context.Context, cancelWork context.CancelFunc, answers <-chan resolver.Answer) (net.Conn, error) {
 	ch := raceChans{results: make(chan attemptResult), done: make(chan struct{})}
 	if r.handshake != nil {
 		ch.tcpUp = make(chan tcpConnected)
@@ -277,7 +276,9 @@ func (r *run) raceInline(ctx, workCtx context.Context, cancelWork context.Cancel
 		out      chan outcome
 	)
 	if wait, ok := r.sched.next(r.progress(), now); ok {
-		out = make(chan outcome, 1) // one outcome, read once the attempt has reported
+		// Unbuffered: this goroutine always reads the outcome, once its
+		// attempt has reported.
+		out = make(chan outcome)
 		takeover = time.AfterFunc(wait, func() {
 			c, err := r.collect(ctx, workCtx, cancelWork, nil, ch)
 			out <- outcome{c, err}
