@@ -220,6 +220,12 @@ type Dialer struct {
 	// shuffle, when set, replaces rand.Shuffle for services of equal
 	// priority (HEv3 §5.2): a seam for tests.
 	shuffle func(n int, swap func(i, j int))
+
+	// promptAttempt marks DialAttempt as a transport that returns as soon
+	// as its context is done (the tests' simulated network), so that the
+	// first attempt may run on the caller's goroutine as with the
+	// built-in one.
+	promptAttempt bool
 }
 
 // Compile-time checks that Dialer is a drop-in where net.Dialer is used.

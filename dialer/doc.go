@@ -24,8 +24,12 @@
 // name's family that does not answer goes second, a late AAAA answer is
 // not waited for again, and measured round trips order destinations and
 // set the Connection Attempt Delay; so a broken IPv6 path costs one delay
-// once rather than on every connection. On Linux a fresh process starts
-// from what the kernel remembers of recent connections.
+// once rather than on every connection. An attempt that has not answered
+// within its delay while no other address waits gets up to two backup
+// attempts on new sockets (with round-trip history, or when the host has
+// a single address), so that a lost SYN costs one delay rather than the
+// kernel's 1 s retransmission. On Linux a fresh process starts from what
+// the kernel remembers of recent connections.
 //
 // TLSDialer lets the TLS handshake decide the race; Dialer.Policy vets
 // every candidate address inside the race, so a guard against server-side

@@ -177,18 +177,27 @@ func runSimCases(t *testing.T, cases []simCase) {
 			if tc.skip != "" {
 				t.Skip(tc.skip)
 			}
-			synctest.Test(t, func(t *testing.T) { runSim(t, tc) })
+			synctest.Test(t, func(t *testing.T) { runSim(t, tc, false) })
+		})
+		// The same dial with the first attempt made from the caller's
+		// goroutine where the race allows it: nothing may change.
+		t.Run(tc.name+"/inline", func(t *testing.T) {
+			if tc.skip != "" {
+				t.Skip(tc.skip)
+			}
+			synctest.Test(t, func(t *testing.T) { runSim(t, tc, true) })
 		})
 	}
 }
 
-func runSim(t *testing.T, tc simCase) {
+func runSim(t *testing.T, tc simCase, inline bool) {
 	t.Helper()
 	n := new(simnet.Network)
 	for a, b := range tc.hosts {
 		n.Set(a, b)
 	}
 	d := simDialer(n, &resolver.Static{AAAA: tc.aaaa, A: tc.a})
+	d.promptAttempt = inline
 	if tc.config != nil {
 		tc.config(d)
 	}

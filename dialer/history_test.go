@@ -273,8 +273,9 @@ func TestDialContext_noIPv6RouteNoResolutionDelay(t *testing.T) {
 // history) that does not answer within its Connection Attempt Delay has
 // likely lost its SYN; with no other address waiting, a new socket's
 // fresh SYN goes out then, rather than the kernel's retransmission at 1 s.
-// At most two per address and dial; none without history (cold dials
-// behave as before).
+// At most two per address and dial. Without history only an address
+// that is the dial's only one has backups (cold dials to several
+// addresses behave as RFC 8305 describes), 250 ms apart.
 func TestHistory_BackupAttempts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var ok, lossy, dead simnet.Network
@@ -291,10 +292,33 @@ func TestHistory_BackupAttempts(t *testing.T) {
 			},
 		}
 
-		// Cold: no history, no backup: the kernel's retransmission.
+		// Cold, the only address: the backup at 250 ms connects 20 ms
+		// later, not the kernel's retransmission at 1 s.
 		use.Store(&lossy)
 		took, _ := dialTimes(t, d, "tcp", 1)
-		require.Equal(t, time.Second+20*ms, took[0])
+		require.Equal(t, 270*ms, took[0])
+
+		// Cold, with another address waiting: that address is the
+		// fallback, and no backup is made.
+		d.Resolver = &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a)}
+		var starts []AttemptStartInfo
+		ctx := WithTrace(context.Background(), &Trace{AttemptStart: func(i AttemptStartInfo) { starts = append(starts, i) }})
+		var deadBoth simnet.Network
+		deadBoth.Set(v6a, simnet.BlackHoled())
+		deadBoth.Set(v4a, simnet.BlackHoled())
+		d.DialAttempt = deadBoth.Dial
+		d.Timeout = time.Second
+		_, err := d.DialContext(ctx, "tcp", "example.com:443")
+		require.Error(t, err)
+		require.Len(t, starts, 2)
+		assert.Equal(t, []time.Duration{0, 250 * ms}, []time.Duration{starts[0].Elapsed, starts[1].Elapsed})
+		assert.False(t, starts[1].Backup)
+		synctest.Wait() // the losers are gone before d changes
+		d.Resolver = &resolver.Static{A: simAnswer(0, v4a)}
+		d.Timeout = 0
+		d.DialAttempt = func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
+			return use.Swap(&ok).Dial(ctx, network, ap)
+		}
 
 		d.History = new(History)
 		use.Store(&ok)
@@ -317,13 +341,13 @@ func TestHistory_BackupAttempts(t *testing.T) {
 		// A black hole with history draws two backups, no more, 100 ms
 		// apart, until the deadline.
 		use.Store(&dead)
-		var starts []time.Duration
-		ctx := WithTrace(context.Background(), &Trace{AttemptStart: func(i AttemptStartInfo) { starts = append(starts, i.Elapsed) }})
+		var at []time.Duration
+		ctx = WithTrace(context.Background(), &Trace{AttemptStart: func(i AttemptStartInfo) { at = append(at, i.Elapsed) }})
 		d.DialAttempt = dead.Dial
 		d.Timeout = time.Second
 		_, err = d.DialContext(ctx, "tcp", "example.com:443")
 		require.Error(t, err)
-		require.Equal(t, []time.Duration{0, 100 * ms, 200 * ms}, starts)
+		require.Equal(t, []time.Duration{0, 100 * ms, 200 * ms}, at)
 	})
 }
 

@@ -279,7 +279,7 @@ func (r *run) learnSlow(winner netip.AddrPort) {
 // hasBackup reports whether a backup attempt may start when the schedule
 // says (see backupCandidate).
 func (r *run) hasBackup() bool {
-	if r.learn == nil || len(r.running) == 0 || r.sched.left(len(r.cands.untried), len(r.cands.tried)) > 0 {
+	if len(r.running) == 0 || r.sched.left(len(r.cands.untried), len(r.cands.tried)) > 0 {
 		return false
 	}
 	_, ok := r.backupCandidate()
@@ -287,14 +287,20 @@ func (r *run) hasBackup() bool {
 }
 
 // backupCandidate returns the address for a backup attempt (Chromium's
-// backup connect job, generalised): when no other address is waiting, a
-// destination known to work (it has round-trip history) whose attempt has
-// not answered within its Connection Attempt Delay has more likely lost a
-// SYN or SYN-ACK than gone dark, and a new socket's fresh SYN is not bound
-// to the kernel's 1 s retransmission timer. At most maxBackups per address
-// and dial; the first address tried that qualifies. With no history there
-// are no backups: a black hole would only draw more attempts.
+// backup connect job, generalised): when no other address is waiting, an
+// attempt that has not answered within its Connection Attempt Delay has
+// more likely lost a SYN or SYN-ACK than gone dark, and a new socket's
+// fresh SYN is not bound to the kernel's 1 s retransmission timer (RFC
+// 6298 §2). At most maxBackups per address and dial; the first address
+// tried that qualifies. An address qualifies when it is known to work
+// (it has round-trip history), or when it is the dial's only address
+// once every answer is in: a host with one address, as most database
+// servers have, has nothing else to race. With no history and other
+// addresses there are no backups, so that cold dials to several
+// addresses behave as RFC 8305 describes and a black hole draws no more
+// attempts than it did.
 func (r *run) backupCandidate() (netip.Addr, bool) {
+	lone := r.ans.pending == 0 && len(r.cands.tried) == 1 && len(r.cands.untried) == 0
 	for _, a := range r.running {
 		addr := a.addr.Addr()
 		n := 0
@@ -305,6 +311,9 @@ func (r *run) backupCandidate() (netip.Addr, bool) {
 		}
 		if n >= maxBackups {
 			continue
+		}
+		if lone {
+			return addr, true
 		}
 		if _, _, ok := r.learn.attemptDelay(a.addr); ok {
 			return addr, true

@@ -65,9 +65,10 @@ func newRun(ctx context.Context, s settings, start time.Time) *run {
 
 // dialLiteral dials an IP literal: one attempt, no DNS.
 func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) {
+	workCtx, cancelWork := context.WithCancel(ctx)
 	if err := r.vet(ip, netip.Addr{}, false); err != nil {
 		r.reject(ip, err)
-		return r.race(ctx, nil)
+		return r.race(ctx, workCtx, cancelWork, nil)
 	}
 	r.cands.untried = []netip.Addr{ip}
 	if disc := r.discoverer(); disc != nil && r.needsNAT64(ip) {
@@ -81,52 +82,116 @@ func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) 
 			}
 		}
 	}
-	if len(r.cands.untried) == 1 {
-		return r.dialOnly(ctx)
-	}
-	return r.race(ctx, nil)
+	return r.race(ctx, workCtx, cancelWork, nil)
 }
 
 // dialName resolves the host and races its addresses as they arrive.
 func (r *run) dialName(ctx context.Context) (net.Conn, error) {
 	r.hooks.dnsStart(r.host)
-	// The lookups end with the dial: a resolver that caches keeps its own
-	// queries alive for late answers (RFC 8305 §5).
-	lookupCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The lookups end with the dial, like its attempts: a resolver that
+	// caches keeps its own queries alive for late answers (RFC 8305 §5).
+	workCtx, cancelWork := context.WithCancel(ctx)
 	r.ans.named = true
 	r.ans.pending = len(r.fams)
 	r.ans.dnsPending = len(r.fams)
 	r.applyNameHistory()
-	r.startHTTPS(lookupCtx)
-	answers := r.d.resolver().Resolve(lookupCtx, r.host, r.fams...)
+	r.startHTTPS(workCtx)
+	answers := r.d.resolver().Resolve(workCtx, r.host, r.fams...)
 	if answers == nil {
 		r.resolverClosed()
 	}
-	return r.race(ctx, answers)
+	return r.race(ctx, workCtx, cancelWork, answers)
+}
+
+// raceChans are the channels between one race's collector and its
+// attempts.
+type raceChans struct {
+	// results carries the attempts' results. Unbuffered: a result is
+	// either taken by the collector while the dial is running, or handled
+	// by its sender once done is closed; never lost.
+	results chan attemptResult
+	// tcpUp, with a Handshake, carries the attempts' reports (unbuffered,
+	// or dropped once done is closed) that TCP has connected and the
+	// handshake begins; nil without one.
+	tcpUp chan tcpConnected
+	// done is closed when the dial returns. An attempt that finishes after
+	// that finds no receiver and closes its own connection.
+	done chan struct{}
 }
 
 // race runs the connection attempts: it merges answers as they arrive,
 // starts attempts when the schedule says, and returns the first
-// connection.
-func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Conn, error) {
-	// What the dial starts (attempts, NAT64 synthesis) ends with it.
-	workCtx, cancelWork := context.WithCancel(ctx)
-	defer cancelWork()
-	// done is closed when the dial returns. An attempt that finishes after
-	// that finds no receiver and closes its own connection.
-	done := make(chan struct{})
-	defer close(done)
-	// Unbuffered: a result is either taken by this goroutine while the dial
-	// is running, or handled by its sender once done is closed; never lost.
-	results := make(chan attemptResult)
-	// With a Handshake, attempts report here (unbuffered, or dropped once
-	// done is closed) when TCP has connected and the handshake begins.
-	var tcpUp chan tcpConnected
+// connection. What the dial starts (lookups, attempts, NAT64 synthesis)
+// runs under workCtx, which race cancels (cancelWork) before it returns.
+func (r *run) race(ctx, workCtx context.Context, cancelWork context.CancelFunc, answers <-chan resolver.Answer) (net.Conn, error) {
+	ch := raceChans{results: make(chan attemptResult), done: make(chan struct{})}
 	if r.handshake != nil {
-		tcpUp = make(chan tcpConnected)
+		ch.tcpUp = make(chan tcpConnected)
 	}
+	if r.handshake == nil && (r.d.DialAttempt == nil || r.d.promptAttempt) && ctx.Err() == nil {
+		// The answers that are in already (a hosts entry, a cached name, a
+		// Static resolver) are taken one at a time, as the collector would
+		// take them, until the first attempt is due.
+		now := time.Now()
+		for answers != nil && !r.due(now) {
+			var ok bool
+			if answers, ok = r.takeReady(workCtx, answers); !ok {
+				break
+			}
+		}
+		if r.due(now) {
+			index, ap, offset := r.begin(now)
+			for answers != nil {
+				var ok bool
+				if answers, ok = r.takeReady(workCtx, answers); !ok {
+					break
+				}
+			}
+			if answers == nil && r.ans.pending == 0 {
+				return r.raceInline(ctx, workCtx, cancelWork, ch, index, ap, offset)
+			}
+			go r.attempt(r.attemptContext(workCtx, index, ap), ch, index, ap, offset)
+		}
+	}
+	return r.collect(ctx, workCtx, cancelWork, answers, ch)
+}
 
+// due reports whether the schedule would start an attempt now.
+func (r *run) due(now time.Time) bool {
+	wait, ok := r.sched.next(r.progress(), now)
+	return ok && wait == 0
+}
+
+// takeReady takes one answer from the resolver if one is in, without
+// waiting. It returns the channel (nil once the resolver has closed it)
+// and whether it took anything.
+func (r *run) takeReady(workCtx context.Context, answers <-chan resolver.Answer) (<-chan resolver.Answer, bool) {
+	select {
+	case a, ok := <-answers:
+		if !ok {
+			r.resolverClosed()
+			return nil, true
+		}
+		r.takeAnswer(workCtx, a)
+		return answers, true
+	default:
+		return answers, false
+	}
+}
+
+// takeAnswer merges one answer from the resolver, and starts NAT64
+// synthesis for new IPv4 addresses where it applies.
+func (r *run) takeAnswer(workCtx context.Context, a resolver.Answer) {
+	if added := r.merge(a, false, nil); a.Family == resolver.IPv4 && len(added) > 0 {
+		r.startSynthesis(workCtx, added)
+	}
+}
+
+// collect is the collector: it runs the race until a connection wins or
+// the dial fails, and then ends it (ch.done closed, the work cancelled).
+func (r *run) collect(ctx, workCtx context.Context, cancelWork context.CancelFunc, answers <-chan resolver.Answer, ch raceChans) (net.Conn, error) {
+	defer cancelWork()
+	defer close(ch.done)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -148,7 +213,7 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 				timerC = timer.C
 				break
 			}
-			r.startAttempt(workCtx, results, tcpUp, done, now)
+			r.startAttempt(workCtx, ch, now)
 		}
 		if r.ans.pending == 0 && len(r.running) == 0 && r.sched.left(len(r.cands.untried), len(r.cands.tried)) == 0 {
 			// Attempts that hit the deadline through their sockets can all
@@ -164,18 +229,16 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 				answers = nil
 				continue
 			}
-			if added := r.merge(a, false, nil); a.Family == resolver.IPv4 && len(added) > 0 {
-				r.startSynthesis(workCtx, added)
-			}
+			r.takeAnswer(workCtx, a)
 		case syn := <-r.ans.synth:
 			r.mergeSynthesized(syn)
 		case ev := <-r.svc.eventsC():
 			r.httpsEvent(workCtx, ev)
-		case res := <-results:
+		case res := <-ch.results:
 			if c, won := r.result(res); won {
 				return c, nil
 			}
-		case up := <-tcpUp:
+		case up := <-ch.tcpUp:
 			// HEv3: the latest attempt's TCP connected and its handshake
 			// (TLS) runs. The next attempt does not start blindly on the
 			// timer: not before the handshake has had two of the round
@@ -191,6 +254,55 @@ func (r *run) race(ctx context.Context, answers <-chan resolver.Answer) (net.Con
 			return nil, r.fail(ctx.Err())
 		}
 	}
+}
+
+// raceInline makes the first attempt, begun already, from the caller's
+// goroutine, as net.Dialer does with its first address, so that a
+// connection that is made at once costs no goroutine and no channel
+// hand-off. It is used when every answer is in (so that nothing but the
+// attempt and the clock can change the race while it runs), with the
+// built-in transport (which returns as soon as its context is done, so a
+// winner elsewhere is never held up by it), and without a Handshake
+// (whose progress the collector follows). If the
+// schedule would start another attempt while this one still runs, a
+// collector takes the race over at that moment on a timer's goroutine,
+// and this attempt reports to it like any other; if the attempt ends
+// first, this goroutine goes on as the collector. The race is the same
+// either way.
+func (r *run) raceInline(ctx, workCtx context.Context, cancelWork context.CancelFunc, ch raceChans, index int, ap netip.AddrPort, offset time.Duration) (net.Conn, error) {
+	now := r.lastStart
+	type outcome struct {
+		conn net.Conn
+		err  error
+	}
+	var (
+		takeover *time.Timer
+		out      chan outcome
+	)
+	if wait, ok := r.sched.next(r.progress(), now); ok {
+		// Unbuffered: this goroutine always reads the outcome, once its
+		// attempt has reported.
+		out = make(chan outcome)
+		takeover = time.AfterFunc(wait, func() {
+			c, err := r.collect(ctx, workCtx, cancelWork, nil, ch)
+			out <- outcome{c, err}
+		})
+	}
+	begun := time.Now()
+	conn, rtt, err := r.connect(workCtx, ap, nil)
+	res := attemptResult{index: index, addr: ap, offset: offset, begun: begun, rtt: rtt, conn: conn, err: err}
+	if takeover == nil || takeover.Stop() {
+		// No collector took over: this goroutine still owns the run.
+		if c, won := r.result(res); won {
+			cancelWork()
+			close(ch.done)
+			return c, nil
+		}
+		return r.collect(ctx, workCtx, cancelWork, nil, ch)
+	}
+	r.report(ch, res)
+	o := <-out
+	return o.conn, o.err
 }
 
 // progress is the state of the dial the schedule reads.
@@ -222,24 +334,6 @@ func (r *run) ctxErr(ctx context.Context) error {
 		return context.DeadlineExceeded
 	}
 	return nil
-}
-
-// dialOnly dials a dial's one candidate (an IP literal) from the
-// caller's goroutine: no collector, no timer. It behaves as race would.
-func (r *run) dialOnly(ctx context.Context) (net.Conn, error) {
-	if err := r.ctxErr(ctx); err != nil {
-		return nil, r.fail(err)
-	}
-	index, ap, offset := r.begin(time.Now())
-	begun := time.Now()
-	conn, rtt, err := r.connect(ctx, ap, nil)
-	if c, won := r.result(attemptResult{index: index, addr: ap, offset: offset, begun: begun, rtt: rtt, conn: conn, err: err}); won {
-		return c, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, r.fail(err)
-	}
-	return nil, r.fail(r.ctxErr(ctx))
 }
 
 // result takes an attempt's result: the connection and true for a
@@ -303,9 +397,9 @@ type tcpConnected struct {
 	rtt   time.Duration
 }
 
-func (r *run) startAttempt(ctx context.Context, results chan<- attemptResult, tcpUp chan<- tcpConnected, done <-chan struct{}, now time.Time) {
+func (r *run) startAttempt(ctx context.Context, ch raceChans, now time.Time) {
 	index, ap, offset := r.begin(now)
-	go r.attempt(r.attemptContext(ctx, index, ap), results, tcpUp, done, index, ap, offset)
+	go r.attempt(r.attemptContext(ctx, index, ap), ch, index, ap, offset)
 }
 
 // connect makes one attempt's connection: TCP, then the handshake if any.
@@ -337,10 +431,10 @@ func (r *run) connect(ctx context.Context, ap netip.AddrPort, up func(rtt time.D
 
 // attempt makes one connection attempt and reports it to the collector,
 // or, if the dial has already returned, closes what it connected.
-func (r *run) attempt(ctx context.Context, results chan<- attemptResult, tcpUp chan<- tcpConnected, done <-chan struct{}, index int, ap netip.AddrPort, offset time.Duration) {
+func (r *run) attempt(ctx context.Context, ch raceChans, index int, ap netip.AddrPort, offset time.Duration) {
 	begun := time.Now()
 	select {
-	case <-done:
+	case <-ch.done:
 		// The dial ended (won or cancelled) between this attempt's start
 		// and its goroutine running: make no connection.
 		r.hooks.connectDone(ap, context.Canceled)
@@ -353,27 +447,34 @@ func (r *run) attempt(ctx context.Context, results chan<- attemptResult, tcpUp c
 	default:
 	}
 	var up func(time.Duration)
-	if tcpUp != nil {
+	if ch.tcpUp != nil {
 		up = func(rtt time.Duration) {
 			select {
-			case tcpUp <- tcpConnected{index, rtt}:
-			case <-done:
+			case ch.tcpUp <- tcpConnected{index, rtt}:
+			case <-ch.done:
 			}
 		}
 	}
 	conn, rtt, err := r.connect(ctx, ap, up)
+	r.report(ch, attemptResult{index: index, addr: ap, offset: offset, begun: begun, rtt: rtt, conn: conn, err: err})
+}
+
+// report hands an attempt's result to the collector or, if the dial has
+// already returned, closes what the attempt connected.
+func (r *run) report(ch raceChans, res attemptResult) {
 	select {
-	case results <- attemptResult{index: index, addr: ap, offset: offset, begun: begun, rtt: rtt, conn: conn, err: err}:
-	case <-done:
-		if conn != nil {
-			conn.Close()
+	case ch.results <- res:
+	case <-ch.done:
+		err := res.err
+		if res.conn != nil {
+			res.conn.Close()
 			err = errLateWinner
-			r.learn.connected(ap, rtt)
+			r.learn.connected(res.addr, res.rtt)
 		}
-		r.hooks.m.attemptCancelled(ap)
+		r.hooks.m.attemptCancelled(res.addr)
 		r.hooks.attemptDone(AttemptDoneInfo{
-			Addr: ap, Index: index, Err: err, Cancelled: true,
-			Elapsed: time.Since(r.start), Duration: time.Since(begun),
+			Addr: res.addr, Index: res.index, Err: err, Cancelled: true,
+			Elapsed: time.Since(r.start), Duration: time.Since(res.begun),
 		})
 	}
 }

@@ -277,3 +277,71 @@ func TestDialer_Handshake(t *testing.T) {
 		},
 	})
 }
+
+// TestBackup_LoneAddress: a dial with one address (an IP literal, or a
+// name with one answer) makes a backup attempt on a new socket when the
+// first has not answered within the Connection Attempt Delay, so that a
+// lost SYN costs 250 ms instead of the kernel's 1 s retransmission (RFC
+// 6298 §2); at most two, 250 ms apart; the losers are closed. Whether the
+// first attempt runs on the caller's goroutine changes nothing.
+func TestBackup_LoneAddress(t *testing.T) {
+	for _, inline := range []bool{false, true} {
+		for _, tc := range []struct {
+			name, address string
+			lost          int
+			took          time.Duration
+			starts        []time.Duration
+		}{
+			{"literal/first SYN lost", "192.0.2.1:443", 1, 270 * ms, []time.Duration{0, 250 * ms}},
+			{"literal/two SYNs lost", "192.0.2.1:443", 2, 520 * ms, []time.Duration{0, 250 * ms, 500 * ms}},
+			{"name/first SYN lost", "example.com:443", 1, 270 * ms, []time.Duration{0, 250 * ms}},
+			// Every attempt's first SYN is lost: the first attempt's
+			// retransmission at 1 s wins.
+			{"name/three SYNs lost", "example.com:443", 3, 1020 * ms, []time.Duration{0, 250 * ms, 500 * ms}},
+		} {
+			name := tc.name
+			if inline {
+				name += "/inline"
+			}
+			t.Run(name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					// The first tc.lost attempts lose their first SYN.
+					var lossy, n simnet.Network
+					lossy.Set(v4a, simnet.Lossy(20*ms, 1))
+					n.Set(v4a, simnet.Accepting(20*ms))
+					var mu sync.Mutex
+					made := 0
+					d := simDialer(&n, &resolver.Static{A: simAnswer(0, v4a)})
+					d.DialAttempt = func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
+						mu.Lock()
+						use := &n
+						if made < tc.lost {
+							use = &lossy
+						}
+						made++
+						mu.Unlock()
+						return use.Dial(ctx, network, ap)
+					}
+					d.promptAttempt = inline
+					var starts []time.Duration
+					var backups int
+					ctx := WithTrace(t.Context(), &Trace{AttemptStart: func(i AttemptStartInfo) {
+						starts = append(starts, i.Elapsed)
+						if i.Backup {
+							backups++
+						}
+					}})
+					start := time.Now()
+					c, err := d.DialContext(ctx, "tcp", tc.address)
+					require.NoError(t, err)
+					defer c.Close()
+					require.Equal(t, tc.took, time.Since(start))
+					require.Equal(t, tc.starts, starts)
+					require.Equal(t, len(tc.starts)-1, backups)
+					synctest.Wait()
+					require.Equal(t, len(tc.starts), made)
+				})
+			})
+		}
+	}
+}

@@ -152,7 +152,9 @@ func TestRFC8305_3_Resolution(t *testing.T) {
 			aaaa: simAnswer(5*ms, v6a), a: simAnswer(0, v4a),
 			hosts:   map[netip.Addr]simnet.Behavior{v6a: bh, v4a: simnet.Accepting(1 * ms)},
 			network: "tcp6", cancel: time.Second,
-			want: []simAt{{v6a, 5 * ms}},
+			// The only address: two backup attempts to it, a Connection
+			// Attempt Delay apart (see TestHistory_BackupAttempts).
+			want: []simAt{{v6a, 5 * ms}, {v6a, 255 * ms}, {v6a, 505 * ms}},
 			took: time.Second, err: wantCanceled,
 		},
 		{
