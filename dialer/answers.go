@@ -241,6 +241,7 @@ func (r *run) learnName(winner netip.AddrPort) {
 	if r.learn == nil || !r.ans.named {
 		return
 	}
+	r.learnHTTPS()
 	var second resolver.Family
 	set := false
 	if winner.IsValid() && len(r.cands.tried) > 0 {

@@ -125,6 +125,7 @@ type nameState struct {
 	second      resolver.Family // the family to try second; zero: none learned
 	secondUntil time.Time
 	aaaaLate    time.Time // until when the AAAA answer is not waited for
+	httpsLate   time.Time // the same for the HTTPS answer (https.go; not saved to files)
 	at          time.Time // when last updated (newer wins when merging a saved History)
 }
 

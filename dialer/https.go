@@ -107,6 +107,8 @@ type httpsDial struct {
 	ctx    context.Context // the lookups'; done when the dial returns
 
 	answered       bool               // the HTTPS answer is in
+	answeredAt     time.Time          // when
+	noWait         bool               // it was late on recent dials: not waited for
 	targetsPending int                // target address answers not yet in
 	services       []resolver.Service // usable, in group order (see order)
 	skipped        int                // services no protocol of the caller's fits
@@ -162,6 +164,7 @@ func (r *run) startHTTPS(ctx context.Context) {
 	if r.d.shuffle != nil {
 		r.svc.shuffle = r.d.shuffle
 	}
+	r.svc.noWait = time.Now().Before(r.learn.nameState().httpsLate)
 	r.lookup("", r.https.qname, resolver.HTTPS)
 }
 
@@ -245,7 +248,7 @@ func (r *run) addCandidates(added []netip.Addr) {
 // host, and regroups the candidates.
 func (r *run) httpsAnswer(ctx context.Context, a resolver.Answer) {
 	h := r.svc
-	h.answered = true
+	h.answered, h.answeredAt = true, time.Now()
 	r.hooks.m.httpsAnswer(a, time.Since(r.start))
 	h.services, h.skipped = order(a.Services, h.set.alpn, h.shuffle)
 	r.hooks.httpsAnswer(HTTPSAnswerInfo{
@@ -369,7 +372,7 @@ func (r *run) awaitingHTTPS() bool {
 	case r.svc == nil:
 		return false
 	case !r.svc.answered:
-		return true
+		return !r.svc.noWait
 	case r.svc.targetsPending == 0:
 		return false
 	}
@@ -379,6 +382,30 @@ func (r *run) awaitingHTTPS() bool {
 		}
 	}
 	return true
+}
+
+// learnHTTPS records, as the dial ends, whether the HTTPS answer missed
+// the Resolution Delay (counted from the first address) or came within
+// it. An answer that missed it on a recent dial is not waited for again
+// (it is still asked for and used), as for a late AAAA answer (see
+// History); one in time brings the wait back.
+func (r *run) learnHTTPS() {
+	if r.svc == nil || r.learn == nil || r.ans.first.IsZero() {
+		return
+	}
+	due := r.ans.first.Add(r.sched.resolutionDelay)
+	late := (!r.svc.answered && time.Now().After(due)) || (r.svc.answered && r.svc.answeredAt.After(due))
+	onTime := r.svc.answered && !r.svc.answeredAt.After(due)
+	if !late && !onTime {
+		return
+	}
+	r.learn.h.updateName(r.learn.nameKey(), func(st *nameState) {
+		if late {
+			st.httpsLate = time.Now().Add(historyTTL)
+		} else {
+			st.httpsLate = time.Time{}
+		}
+	})
 }
 
 // targetOf returns the target an address belongs to (nil: none, before

@@ -516,6 +516,27 @@ func TestHEv3_8_2_HintsNAT64(t *testing.T) {
 	}})
 }
 
+// TestHistory_LateHTTPSLearned: an HTTPS answer that missed the
+// Resolution Delay is not waited for on the next dials (HEv3 §4.2 costs
+// it once); when it comes in time again, the wait is back.
+func TestHistory_LateHTTPSLearned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n simnet.Network
+		n.Set(v6a, simnet.Accepting(20*ms))
+		d := simDialer(&n, &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a), HTTPS: simNever})
+		d.History, d.HTTPSRecords = new(History), HTTPSOn
+		took, _ := dialTimes(t, d, "tcp", 2)
+		if want := []time.Duration{70 * ms, 20 * ms}; !slices.Equal(took, want) {
+			t.Errorf("lost HTTPS: dials took %v; want %v", took, want)
+		}
+		d.Resolver = &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a), HTTPS: svcAnswer(10*ms, resolver.Service{Priority: 1, Target: self})}
+		took, _ = dialTimes(t, d, "tcp", 2)
+		if want := []time.Duration{20 * ms, 30 * ms}; !slices.Equal(took, want) {
+			t.Errorf("HTTPS in time again: dials took %v; want %v (not waited for, then waited for)", took, want)
+		}
+	})
+}
+
 // TestDialer_httpsSettings is the opt-in decision as a table (HEv3 §4.1,
 // RFC 9460 §9.1).
 func TestDialer_httpsSettings(t *testing.T) {
