@@ -7,7 +7,9 @@ package dialer
 //     them (HEv3 §4.1 orders it first), for HTTPSQueryName(host, port)
 //     (RFC 9460 §9.1).
 //   - The first attempt waits, within the Resolution Delay, for the HTTPS
-//     answer as for the AAAA one (HEv3 §4.2).
+//     answer as for the AAAA one (HEv3 §4.2); an answer that missed the
+//     delay on a recent dial to the name is not waited for again (learned
+//     in the History, like a late AAAA answer).
 //   - ipv4hint and ipv6hint addresses are early answers for their target
 //     until its A and AAAA answers arrive, which replace them: a hint that
 //     is not in the answer and was not tried yet is dropped (HEv3 §4.2.1,
