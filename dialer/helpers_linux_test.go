@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -125,6 +126,13 @@ func (ev *events) wait(t *testing.T) {
 		defer ev.mu.Unlock()
 		t.Fatalf("attempts still running 5s after the dial: started %v, done %v", ev.starts, ev.dones)
 	}
+}
+
+// startsCopy returns the AttemptStart events so far.
+func (ev *events) startsCopy() []AttemptStartInfo {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	return slices.Clone(ev.starts)
 }
 
 func (ev *events) startAddrs() []netip.AddrPort {

@@ -17,6 +17,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -1194,5 +1195,46 @@ func TestLoopback_UnusableAnswersNeverDialed(t *testing.T) {
 				cl.Close()
 			}
 		})
+	}
+}
+
+// TestLoopback_LoneAddressBackups: a dial with one address whose SYNs go
+// unanswered (a full accept queue) makes two backup attempts on new
+// sockets, a Connection Attempt Delay apart, from the caller's goroutine
+// and the collector alike (IP literal and name), then ends at its Timeout
+// with every socket closed.
+func TestLoopback_LoneAddressBackups(t *testing.T) {
+	e := loopback.Single(t, loopback.V4, loopback.BlackHole)
+	fdBaseline(t)
+	for _, address := range []string{e.Addr.String(), fmt.Sprintf("lone.test:%d", e.Addr.Port())} {
+		d := Dialer{
+			Resolver:               &resolver.Static{A: resolver.StaticAnswer{Addrs: []netip.Addr{loopback.V4}}},
+			ConnectionAttemptDelay: 100 * time.Millisecond,
+			Timeout:                600 * time.Millisecond,
+			DisableHistory:         true,
+		}
+		var ev events
+		ctx := WithTrace(context.Background(), ev.trace())
+		c, err := d.DialContext(ctx, "tcp", address)
+		if err == nil {
+			c.Close()
+			t.Fatalf("%s: dial to a black hole succeeded", address)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s: error %v, want a timeout", address, err)
+		}
+		ev.wait(t)
+		starts := ev.startsCopy()
+		if len(starts) != 3 {
+			t.Fatalf("%s: %d attempts, want the first and two backups", address, len(starts))
+		}
+		for i, s := range starts {
+			if s.Addr != e.Addr || s.Backup != (i > 0) {
+				t.Errorf("%s: attempt %d = %v backup=%v, want %v backup=%v", address, i, s.Addr, s.Backup, e.Addr, i > 0)
+			}
+			if i > 0 && s.Elapsed-starts[i-1].Elapsed < 90*time.Millisecond {
+				t.Errorf("%s: attempt %d started %v after the one before, want the 100 ms delay", address, i, s.Elapsed-starts[i-1].Elapsed)
+			}
+		}
 	}
 }
