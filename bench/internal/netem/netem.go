@@ -223,6 +223,49 @@ func (n *Network) SetIPv6(s Side, on bool) error {
 	return nil
 }
 
+// SetTCPMetricsSave turns the kernel's per-destination TCP metrics cache
+// on or off in side's namespace (net.ipv4.tcp_no_metrics_save, which is
+// per namespace: 0 saves, as on a host with the defaults). New turns it
+// off in both namespaces so that one run's round trips do not leak into
+// the next. With it on, the kernel saves a destination's smoothed RTT when
+// a connection to it closes; entries saved stay readable (and are used by
+// new connections) after it is turned off again, until FlushTCPMetrics.
+func (n *Network) SetTCPMetricsSave(s Side, on bool) error {
+	v := "1"
+	if on {
+		v = "0"
+	}
+	return n.Run(s, func() error {
+		if err := os.WriteFile("/proc/sys/net/ipv4/tcp_no_metrics_save", []byte(v), 0); err != nil {
+			return fmt.Errorf("netem: sysctl net/ipv4/tcp_no_metrics_save in %s: %w", n.names[s], err)
+		}
+		return nil
+	})
+}
+
+// FlushTCPMetrics empties the kernel's TCP metrics table of side's
+// namespace (`ip tcp_metrics flush all`): the host then remembers no
+// destination.
+func (n *Network) FlushTCPMetrics(s Side) error {
+	return run("ip", "-n", n.names[s], "tcp_metrics", "flush", "all")
+}
+
+// TCPMetrics returns the entries of the kernel's TCP metrics table in
+// side's namespace as `ip tcp_metrics show` prints them, one a line.
+func (n *Network) TCPMetrics(s Side) ([]string, error) {
+	out, err := exec.Command("ip", "-n", n.names[s], "tcp_metrics", "show").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("netem: ip -n %s tcp_metrics show: %v: %s", n.names[s], err, strings.TrimSpace(string(out)))
+	}
+	var lines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines, nil
+}
+
 // Namespace returns the name of one side's namespace, for `ip netns exec`.
 func (n *Network) Namespace(s Side) string { return n.names[s] }
 

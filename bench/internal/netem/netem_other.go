@@ -30,6 +30,15 @@ func CleanStale() {}
 // SetIPv6 fails off Linux.
 func (n *Network) SetIPv6(Side, bool) error { return errNotLinux }
 
+// SetTCPMetricsSave fails off Linux.
+func (n *Network) SetTCPMetricsSave(Side, bool) error { return errNotLinux }
+
+// FlushTCPMetrics fails off Linux.
+func (n *Network) FlushTCPMetrics(Side) error { return errNotLinux }
+
+// TCPMetrics fails off Linux.
+func (n *Network) TCPMetrics(Side) ([]string, error) { return nil, errNotLinux }
+
 // Namespace returns "" off Linux.
 func (n *Network) Namespace(Side) string { return "" }
 
