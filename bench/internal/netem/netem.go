@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -264,6 +265,63 @@ func (n *Network) TCPMetrics(s Side) ([]string, error) {
 		}
 	}
 	return lines, nil
+}
+
+// WaitTCPSettled waits, up to timeout, until no TCP connection in side's
+// namespace is still open or closing: every socket is listening, closed,
+// or in TIME_WAIT. The kernel saves a connection's TCP metrics as it
+// reaches TIME_WAIT (or the end of a passive close), reading
+// tcp_no_metrics_save then, not when the connection began: a connection
+// still closing when saving is turned on, or after a flush, adds its
+// entry afterwards. It returns an error naming the sockets left when
+// timeout passes first.
+func (n *Network) WaitTCPSettled(s Side, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var open []string
+		err := n.Run(s, func() error {
+			var err error
+			open, err = openTCP()
+			return err
+		})
+		switch {
+		case err != nil:
+			return err
+		case len(open) == 0:
+			return nil
+		case time.Now().After(deadline):
+			return fmt.Errorf("netem: TCP connections in %s still open after %v: %v", n.names[s], timeout, open)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// openTCP lists the TCP sockets of the calling thread's namespace that
+// are neither listening, closed, nor in TIME_WAIT, as "state local
+// remote" in /proc's hex.
+func openTCP() ([]string, error) {
+	var open []string
+	for _, f := range []string{"tcp", "tcp6"} {
+		// thread-self: the namespace of this (locked) thread; /proc/net
+		// is the process's.
+		b, err := os.ReadFile("/proc/thread-self/net/" + f)
+		if err != nil {
+			return nil, fmt.Errorf("netem: %w", err)
+		}
+		lines := strings.Split(string(b), "\n")
+		for _, l := range lines[min(1, len(lines)):] { // a header line first
+			fs := strings.Fields(l)
+			if len(fs) < 4 {
+				continue
+			}
+			switch fs[3] {
+			case "06", "07", "0A": // TIME_WAIT, CLOSE, LISTEN (include/net/tcp_states.h)
+				continue
+			}
+			open = append(open, fs[3]+" "+fs[1]+" "+fs[2])
+		}
+	}
+	return open, nil
 }
 
 // Namespace returns the name of one side's namespace, for `ip netns exec`.
