@@ -356,6 +356,9 @@ func TestHistory_HostMemory(t *testing.T) {
 		c.Close()
 		require.Len(t, starts, 2)
 		assert.Equal(t, v6a, starts[0].Addr.Addr())
+		for _, st := range starts {
+			assert.False(t, st.Reordered || st.Early, "nothing known, nothing moved: %+v", st)
+		}
 		synctest.Wait()
 
 		// With it: the AAAA answer comes first (so IPv6 starts), but the
@@ -375,6 +378,11 @@ func TestHistory_HostMemory(t *testing.T) {
 		assert.Equal(t, "host", starts[1].Known)
 		assert.Equal(t, "host", starts[1].DelayFrom)
 		assert.Equal(t, 100*ms, starts[1].Delay, "20 + 4×10 ms, raised to 100 ms")
+		// The order is RFC 6724's (IPv6 was the only address when the
+		// first attempt started); the start time is the history's.
+		assert.False(t, starts[0].Reordered || starts[0].Early, "%+v", starts[0])
+		assert.False(t, starts[1].Reordered, "%+v", starts[1])
+		assert.True(t, starts[1].Early, "started at the 10 ms floor, not after 250 ms: %+v", starts[1])
 		synctest.Wait()
 
 		// When the A answer comes first, IPv4 (known) goes first at once.
@@ -387,6 +395,9 @@ func TestHistory_HostMemory(t *testing.T) {
 		c.Close()
 		require.NotEmpty(t, starts)
 		assert.Equal(t, v4a, starts[0].Addr.Addr())
+		assert.Equal(t, "host", starts[0].Known)
+		assert.True(t, starts[0].Reordered, "RFC 6724 alone puts the IPv6 address first: %+v", starts[0])
+		assert.False(t, starts[0].Early, "%+v", starts[0])
 		synctest.Wait()
 
 		// Loopback destinations are left out.

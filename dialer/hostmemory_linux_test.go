@@ -372,7 +372,7 @@ func TestHostMemory_kernelTCPMetrics(t *testing.T) {
 	cold := func(t *testing.T, rep hostMemChildReport) {
 		t.Helper()
 		first := rep.Attempts[0]
-		if first.Addr != dead || first.Known != "" || first.DelayFrom != "" || first.Delay != DefaultConnectionAttemptDelay {
+		if first.Addr != dead || first.Known != "" || first.DelayFrom != "" || first.Delay != DefaultConnectionAttemptDelay || first.Reordered {
 			t.Errorf("first attempt %+v; want %v, nothing known, the default delay", first, dead)
 		}
 		if rep.Addr != live || rep.Took < 20*time.Millisecond+DefaultConnectionAttemptDelay {
@@ -391,8 +391,8 @@ func TestHostMemory_kernelTCPMetrics(t *testing.T) {
 
 		rep := fresh(t)
 		first := rep.Attempts[0]
-		if first.Addr != live || first.Known != "host" || first.DelayFrom != "host" {
-			t.Errorf("first attempt %+v; want %v, known from the host, its delay from the host's RTT", first, live)
+		if first.Addr != live || first.Known != "host" || first.DelayFrom != "host" || !first.Reordered {
+			t.Errorf("first attempt %+v; want %v, known from the host, moved ahead of %v, its delay from the host's RTT", first, live, dead)
 		}
 		// Both answers are in at 25 ms; the veth's round trip is well
 		// under a millisecond.

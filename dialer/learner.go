@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -326,6 +327,25 @@ func (r *run) nextKnown() bool {
 		}
 	}
 	return true
+}
+
+// historyEffect says, for the Trace, how the learned history shaped the
+// attempt about to start now to the first untried address: reordered,
+// when RFC 6724 sorting and the interleaving alone (the Dialer's
+// PreferredFamily, sources without the history's marks, no history rank)
+// would have picked another of the untried addresses; early, when it
+// starts before the previous attempt's delay ran out only because the
+// address is known to work (see nextKnown). It costs a second plan, made
+// only when a Trace wants it.
+func (r *run) historyEffect(now time.Time) (reordered, early bool) {
+	if r.learn == nil || len(r.cands.untried) == 0 {
+		return false, false
+	}
+	plain := plan(slices.Clone(r.cands.untried), r.cands.tried, r.cands.firstCount, r.d.preferredFamily(), r.rawSrc, nil)
+	reordered = plain[0] != r.cands.untried[0]
+	early = len(r.cands.tried) > 0 && !r.failed && len(r.running) > 0 &&
+		now.Before(r.lastStart.Add(r.lastDelay)) && r.nextKnown()
+	return reordered, early
 }
 
 // attemptDelay is the Connection Attempt Delay after starting an attempt
