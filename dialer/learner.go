@@ -94,6 +94,25 @@ func (l *learner) rtt(src netip.Addr, dst netip.AddrPort, st destState) (srtt, r
 	return e.RTT, e.RTTVar, fromHost, true
 }
 
+// hostUsedFamily reports whether, with HostMemory, the host's kernel
+// saved a connection over family f within the round-trip lifetime, from
+// the source address the host uses toward f (so on this network).
+func (l *learner) hostUsedFamily(f resolver.Family) bool {
+	if !l.h.HostMemory {
+		return false
+	}
+	probe := networkProbe4
+	if f == resolver.IPv6 {
+		probe = networkProbe6
+	}
+	src, ok := l.src(probe)
+	if !ok {
+		return false
+	}
+	age, ok := hostNewest(src)
+	return ok && age < rttTTL
+}
+
 // known says what the History knows of dst, for the Trace: "unreachable",
 // "refused", where a round trip came from ("history", "host"), or "".
 func (l *learner) known(dst netip.AddrPort) string {

@@ -202,6 +202,7 @@ func (r *run) progress() progress {
 		nextKnown: r.nextKnown(),
 		// Only the first attempt waits for the preferred family.
 		awaitingPreferred: len(r.cands.tried) == 0 && r.awaitingPreferred(),
+		awaitingKnown:     len(r.cands.tried) == 0 && r.awaitingKnown(),
 		firstAnswer:       r.ans.first,
 		deadline:          r.deadline,
 	}

@@ -73,6 +73,9 @@ type table struct {
 	// newest holds, per destination, the entry updated most recently,
 	// whatever its source.
 	newest map[netip.Addr]Entry
+	// bySource holds, per source, the age of its entry updated most
+	// recently, whatever its destination.
+	bySource map[netip.Addr]time.Duration
 }
 
 type pair struct{ src, dst netip.Addr }
@@ -106,6 +109,31 @@ func (c *Cache) Lookup(src, dst netip.Addr) (Entry, bool) {
 		e.Age += since
 	}
 	return e, true
+}
+
+// Newest reports how long ago the kernel last saved an entry for a
+// connection from src, to any destination: a connection from that address
+// closed then, having worked. IPv4-mapped addresses match their IPv4
+// form; zones are ignored. It reports false for a zero src, when the table
+// (as last read) has no entry from src, when it has not been read yet, or
+// when the last read failed. Like Lookup, it never waits for the kernel.
+func (c *Cache) Newest(src netip.Addr) (time.Duration, bool) {
+	now := time.Now()
+	t := c.tab.Load()
+	if t == nil || !now.Before(t.expires) {
+		c.refresh()
+	}
+	if t == nil || !src.IsValid() {
+		return 0, false
+	}
+	age, ok := t.bySource[src.Unmap().WithZone("")]
+	if !ok {
+		return 0, false
+	}
+	if since := now.Sub(t.read); since > 0 {
+		age += since
+	}
+	return age, true
 }
 
 // refresh starts a background read unless one is running.
@@ -145,10 +173,11 @@ func newTable(es []Entry, now time.Time, ttl time.Duration) *table {
 		es = es[:maxEntries]
 	}
 	t := &table{
-		read:    now,
-		expires: now.Add(ttl),
-		pairs:   make(map[pair]Entry, len(es)),
-		newest:  make(map[netip.Addr]Entry, len(es)),
+		read:     now,
+		expires:  now.Add(ttl),
+		pairs:    make(map[pair]Entry, len(es)),
+		newest:   make(map[netip.Addr]Entry, len(es)),
+		bySource: make(map[netip.Addr]time.Duration),
 	}
 	for _, e := range es {
 		if !e.Dst.IsValid() {
@@ -158,6 +187,11 @@ func newTable(es []Entry, now time.Time, ttl time.Duration) *table {
 		t.pairs[pair{e.Src, e.Dst}] = e
 		if old, ok := t.newest[e.Dst]; !ok || e.Age < old.Age {
 			t.newest[e.Dst] = e
+		}
+		if e.Src.IsValid() {
+			if old, ok := t.bySource[e.Src]; !ok || e.Age < old {
+				t.bySource[e.Src] = e.Age
+			}
 		}
 	}
 	return t
