@@ -107,6 +107,12 @@ func (r *run) merge(a resolver.Answer, synthesized bool, embedded []netip.Addr) 
 		if r.ans.first.IsZero() {
 			r.ans.first = time.Now()
 		}
+		if r.learn != nil && r.learn.h.HostMemory {
+			// The kernel's table, read in the background since the dial
+			// began, must be in before these are sorted; after a
+			// process's first read this returns at once.
+			hostReady(hostMemoryWait)
+		}
 		r.cands.add(added)
 	}
 	if synthesized {

@@ -334,8 +334,10 @@ func TestHistory_BackupAttempts(t *testing.T) {
 // goes first, and the Trace says why.
 func TestHistory_HostMemory(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		savedLookup, savedNewest := hostLookup, hostNewest
-		defer func() { hostLookup, hostNewest = savedLookup, savedNewest }()
+		savedLookup, savedNewest, savedReady := hostLookup, hostNewest, hostReady
+		defer func() { hostLookup, hostNewest, hostReady = savedLookup, savedNewest, savedReady }()
+		var readyWaits []time.Duration
+		hostReady = func(d time.Duration) bool { readyWaits = append(readyWaits, d); return true }
 		hostLookup = func(src, dst netip.Addr) (tcpmetrics.Entry, bool) {
 			if dst == v4a || dst == netip.MustParseAddr("127.0.0.1") {
 				return tcpmetrics.Entry{Src: src, Dst: dst, RTT: 20 * ms, RTTVar: 10 * ms, Age: time.Minute}, true
@@ -367,6 +369,7 @@ func TestHistory_HostMemory(t *testing.T) {
 		for _, st := range starts {
 			assert.False(t, st.Reordered || st.Early, "nothing known, nothing moved: %+v", st)
 		}
+		assert.Empty(t, readyWaits, "without HostMemory the kernel's table is not waited for")
 		synctest.Wait()
 
 		// With it: the AAAA answer comes first, with nothing the host
@@ -387,6 +390,7 @@ func TestHistory_HostMemory(t *testing.T) {
 		assert.True(t, starts[0].Reordered, "RFC 6724 alone puts the IPv6 address first: %+v", starts[0])
 		assert.Equal(t, "host", starts[0].DelayFrom)
 		assert.Equal(t, 100*ms, starts[0].Delay, "20 + 4×10 ms, raised to 100 ms")
+		assert.Equal(t, []time.Duration{time.Millisecond, time.Millisecond}, readyWaits, "the table waited for (1 ms at most) as each answer's addresses arrive")
 		synctest.Wait()
 
 		// The A answer 15 ms after the AAAA answer: the first attempt

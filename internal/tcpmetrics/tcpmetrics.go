@@ -52,7 +52,8 @@ type Entry struct {
 // Lookup of a Cache finds nothing, and a caller that wants the table ready
 // early calls Lookup once ahead of need. At most one read runs at a time.
 // A failed read is silent: until the next read, after the TTL, every
-// Lookup reports false.
+// Lookup reports false. Wait lets a caller wait, for a bounded time, for
+// the first read.
 type Cache struct {
 	// dump reads the table; nil means Dump. Tests replace it.
 	dump func() ([]Entry, error)
@@ -61,6 +62,9 @@ type Cache struct {
 
 	tab        atomic.Pointer[table]
 	refreshing atomic.Bool
+	// ready is closed once the first read has finished (see Wait).
+	readyInit, readyClose sync.Once
+	ready                 chan struct{}
 	// wg counts the background read, so that tests can wait for it.
 	wg sync.WaitGroup
 }
@@ -136,6 +140,31 @@ func (c *Cache) Newest(src netip.Addr) (time.Duration, bool) {
 	return age, true
 }
 
+// Wait waits, at most d, until the Cache holds a table: until its first
+// read has finished (a failed read counts, as an empty table). It starts
+// that read if none runs, returns at once once a table is held, and
+// reports whether one is. For a caller about to look up that can spare
+// d once, at its start, rather than find nothing on its first lookups.
+func (c *Cache) Wait(d time.Duration) bool {
+	if c.tab.Load() != nil {
+		return true
+	}
+	c.refresh()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.readyChan():
+		return true
+	case <-t.C:
+		return c.tab.Load() != nil
+	}
+}
+
+func (c *Cache) readyChan() chan struct{} {
+	c.readyInit.Do(func() { c.ready = make(chan struct{}) })
+	return c.ready
+}
+
 // refresh starts a background read unless one is running.
 func (c *Cache) refresh() {
 	if !c.refreshing.CompareAndSwap(false, true) {
@@ -154,6 +183,7 @@ func (c *Cache) refresh() {
 		}
 		t := newTable(es, time.Now(), c.ttlOrDefault())
 		c.tab.Store(t)
+		c.readyClose.Do(func() { close(c.readyChan()) })
 		// Only now may another read start: the new table is in place, so
 		// no Lookup sees the expired one and starts a second read.
 		c.refreshing.Store(false)

@@ -245,6 +245,46 @@ func TestCache_Newest(t *testing.T) {
 	})
 }
 
+// TestCache_Wait: Wait starts the first read and waits for it, at most
+// the time given; once a table is held (a failed read holds an empty
+// one), it returns at once.
+func TestCache_Wait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := &Cache{dump: func() ([]Entry, error) {
+			time.Sleep(5 * time.Millisecond)
+			return []Entry{{Src: src4, Dst: dst4, RTT: time.Millisecond}}, nil
+		}}
+		start := time.Now()
+		if slow.Wait(time.Millisecond) {
+			t.Errorf("Wait(1ms) on a 5 ms read = true")
+		}
+		if got := time.Since(start); got != time.Millisecond {
+			t.Errorf("Wait(1ms) took %v", got)
+		}
+		start = time.Now()
+		if !slow.Wait(time.Second) {
+			t.Errorf("Wait(1s) on a read 4 ms from done = false")
+		}
+		if got := time.Since(start); got != 4*time.Millisecond {
+			t.Errorf("Wait(1s) took %v; want the read's 4 ms left", got)
+		}
+		if _, ok := slow.Lookup(src4, dst4); !ok {
+			t.Errorf("Lookup after Wait found nothing")
+		}
+		start = time.Now()
+		if !slow.Wait(time.Second) || time.Since(start) != 0 {
+			t.Errorf("Wait with a table held did not return at once")
+		}
+
+		failing := &Cache{dump: func() ([]Entry, error) { return nil, errors.New("no netlink") }}
+		if !failing.Wait(time.Millisecond) {
+			t.Errorf("Wait on a failed read = false; want true (an empty table)")
+		}
+		slow.wg.Wait()
+		failing.wg.Wait()
+	})
+}
+
 // TestCache_bounded: a table keeps at most maxEntries.
 func TestCache_bounded(t *testing.T) {
 	es := make([]Entry, maxEntries+100)
