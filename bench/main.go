@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	go run ./bench [-n N] [-seed 1] [-scenarios a,b] [-clients x,y] [-json FILE] [-baseline BIN]
+//	go run ./bench [-n N] [-seed 1] [-scenarios a,b] [-clients x,y] [-json FILE] [-baseline BIN] [-host-warm=false]
 //
 // As root, with /dev/net/tun, it builds an emulated network
 // (internal/netem): a client and a server namespace joined by a
@@ -24,7 +24,12 @@
 // Without root or TUN it says so and runs the subset it can on loopback.
 //
 // Each client dials 10 times per scenario, 60 in the loss scenarios; -n
-// sets one number for all. -baseline BIN runs the Go client of another
+// sets one number for all. In the emulated network, every fresh-process
+// client then runs a second series in plain TCP scenarios, "fresh
+// process, warm host": n fresh processes in a row with the client
+// namespace's kernel TCP metrics saved (net.ipv4.tcp_no_metrics_save=0,
+// the Linux default; off everywhere else in the bench), the table
+// flushed before each client's series; -host-warm=false skips it. -baseline BIN runs the Go client of another
 // build of the bench (another commit of this module) as base-cold and
 // base-warm beside ours, for before/after numbers from one session.
 //
