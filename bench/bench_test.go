@@ -369,3 +369,95 @@ func TestBaselineClients(t *testing.T) {
 		t.Error("/bin/true accepted as a bench binary")
 	}
 }
+
+func TestHostWarmResult_summarize(t *testing.T) {
+	h := hostWarmResult{Runs: []run{
+		{MS: 292, Family: "IPv4", Attempts: 2},
+		{MS: 45, Family: "IPv4", Attempts: 1},
+		{MS: 52, Family: "IPv4", Attempts: 2},
+		{MS: 10000, Err: "no connection within 10s", Capped: true},
+	}}
+	h.summarize(40)
+	if h.FirstMS != 292 || h.FirstErr != "" {
+		t.Errorf("first = %v, %q; want 292, none", h.FirstMS, h.FirstErr)
+	}
+	l := h.Later
+	if l.OK != 2 || l.Failed != 1 || l.P50 != 45 || l.Max != 52 || l.Ratio != 45.0/40 || l.AttemptsPerSuccess != 1.5 || l.Runs != nil {
+		t.Errorf("later = %+v", l)
+	}
+	if len(h.Runs) != 4 {
+		t.Errorf("summarize changed Runs: %d", len(h.Runs))
+	}
+	failed := hostWarmResult{Runs: []run{{MS: 3, Err: "refused"}}}
+	failed.summarize(40)
+	if failed.FirstMS != -1 || failed.FirstErr != "refused" || failed.Later.OK != 0 || failed.Later.Ratio != -1 {
+		t.Errorf("a failed first process: %+v", failed)
+	}
+}
+
+func TestWriteMarkdown_hostWarm(t *testing.T) {
+	s := scenarioResult{Scenario: "v6-blackhole", About: "dead v6", N: 3, OracleMS: 40, OracleFamily: "IPv4", Clients: []clientResult{
+		{Client: "ours-cold", Runs: []run{{MS: 292, Family: "IPv4", Attempts: 2}}, HostWarm: &hostWarmResult{Runs: []run{
+			{MS: 293, Family: "IPv4", Attempts: 2}, {MS: 45, Family: "IPv4", Attempts: 1}, {MS: 52, Family: "IPv4", Attempts: 2}}}},
+		{Client: "ours-warm", Runs: []run{{MS: 41, Family: "IPv4", Attempts: 1}}},
+		{Client: "curl", Runs: []run{{MS: 242, Family: "IPv4", Attempts: 2}}, HostWarm: &hostWarmResult{Stopped: "not run: stopped in the round-robin"}},
+	}}
+	for i := range s.Clients {
+		s.Clients[i].summarize(40, true)
+		if h := s.Clients[i].HostWarm; h != nil {
+			h.summarize(40)
+		}
+	}
+	var b bytes.Buffer
+	writeMarkdown(&b, &report{Mode: "netem", Scenarios: []scenarioResult{s}})
+	for _, want := range []string{
+		"| scenario | client | cold p50 ms | host-warm first ms | later p50 ms |",
+		"| **v6-blackhole** | *oracle* (IPv4) | 40.0 | | | | | | | | | | |",
+		"| | ours-cold | 292.0 | 293.0 | 45.0 | 48.5 | 52.0 | 1.12 | 2 | 0 | 0 / 2 | 1.5 | 41.0 |",
+		"| | curl | 242.0 | not run: stopped in the round-robin | | | | | | | | | – |",
+		"- v6-blackhole / curl (host-warm): not run: stopped in the round-robin",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, b.String())
+		}
+	}
+	// Without host-warm series, no such table.
+	b.Reset()
+	s.Clients[0].HostWarm, s.Clients[2].HostWarm = nil, nil
+	writeMarkdown(&b, &report{Mode: "netem", Scenarios: []scenarioResult{s}})
+	if strings.Contains(b.String(), "host-warm first") {
+		t.Errorf("a host-warm table without host-warm series:\n%s", b.String())
+	}
+}
+
+// TestEmulated_hostWarm runs the fresh-process, warm-host series end to
+// end: behind an IPv6 black hole, the first fresh process of ours pays
+// the Connection Attempt Delay, the later ones find the IPv4 address in
+// the kernel's TCP metrics and start it first (well inside the 250 ms
+// delay); net.Dialer, which ignores the kernel's table, does not change.
+func TestEmulated_hostWarm(t *testing.T) {
+	r := runEmulatedTest(t, "ours-cold,net.Dialer", "v6-blackhole", options{n: 3, seed: 1, cap: 5 * time.Second, hostWarm: true})
+	s := r.Scenarios[0]
+	for _, c := range s.Clients {
+		h := c.HostWarm
+		if h == nil || len(h.Runs) != 3 {
+			t.Fatalf("%s: host-warm series %+v; want 3 runs", c.Client, h)
+		}
+		if h.FirstMS < 250+40 || h.Later.OK != 2 {
+			t.Errorf("%s: first process %.1f ms, later %d ok; want ≥ 290 ms (nothing remembered), 2 ok", c.Client, h.FirstMS, h.Later.OK)
+		}
+		if len(h.TCPMetrics) != 1 || !strings.HasPrefix(h.TCPMetrics[0], v4(1).String()+" ") {
+			t.Errorf("%s: kernel TCP metrics after the series %q; want one entry, for %v", c.Client, h.TCPMetrics, v4(1))
+		}
+		switch c.Client {
+		case "ours-cold":
+			if h.Later.Max > 150 {
+				t.Errorf("ours: later fresh processes took up to %.1f ms; want well under the 250 ms delay", h.Later.Max)
+			}
+		case "net.Dialer":
+			if h.Later.P50 < 300 {
+				t.Errorf("net.Dialer: later fresh processes %.1f ms; want its cold 340 ms", h.Later.P50)
+			}
+		}
+	}
+}

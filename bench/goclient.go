@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log"
 	"net"
 	"os"
 	"runtime"
@@ -21,6 +22,10 @@ import (
 const clientCommand = "__client"
 
 var runtimeVersion = runtime.Version()
+
+// traceEnv, when set in a Go client's environment, makes "ours" log its
+// dials' Trace events (dialer.LogTrace) to stderr; bench -v sets it.
+const traceEnv = "HAPPYEYEBALLS_BENCH_TRACE"
 
 // dialFunc is one dial by the implementation under test.
 type dialFunc func(ctx context.Context, network, address string) (net.Conn, error)
@@ -82,6 +87,13 @@ func goClientMain(args []string) int {
 	if *addr == "" || *capDur <= 0 {
 		fmt.Fprintln(os.Stderr, "bench client: -addr and a positive -cap are required")
 		return 2
+	}
+	if os.Getenv(traceEnv) != "" && *impl == "ours" {
+		tr := dialer.LogTrace(log.New(os.Stderr, "", log.Lmicroseconds).Printf)
+		inner := dial
+		dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+			return inner(dialer.WithTrace(ctx, tr), network, address)
+		}
 	}
 	enc := json.NewEncoder(os.Stdout)
 	in := bufio.NewScanner(os.Stdin)

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	go run ./bench [-n N] [-seed 1] [-scenarios a,b] [-clients x,y] [-json FILE] [-baseline BIN]
+//	go run ./bench [-n N] [-seed 1] [-scenarios a,b] [-clients x,y] [-json FILE] [-baseline BIN] [-host-warm=false]
 //
 // As root, with /dev/net/tun, it builds an emulated network
 // (internal/netem): a client and a server namespace joined by a
@@ -24,7 +24,12 @@
 // Without root or TUN it says so and runs the subset it can on loopback.
 //
 // Each client dials 10 times per scenario, 60 in the loss scenarios; -n
-// sets one number for all. -baseline BIN runs the Go client of another
+// sets one number for all. In the emulated network, every fresh-process
+// client then runs a second series in plain TCP scenarios, "fresh
+// process, warm host": n fresh processes in a row with the client
+// namespace's kernel TCP metrics saved (net.ipv4.tcp_no_metrics_save=0,
+// the Linux default; off everywhere else in the bench), the table
+// flushed before each client's series; -host-warm=false skips it. -baseline BIN runs the Go client of another
 // build of the bench (another commit of this module) as base-cold and
 // base-warm beside ours, for before/after numbers from one session.
 //
@@ -71,6 +76,10 @@ type options struct {
 	// baseline is a bench binary whose Go client runs as base-cold and
 	// base-warm; "" for none.
 	baseline string
+	// hostWarm runs, in the emulated network, every fresh-process client
+	// a second time with the kernel's TCP metrics saved (see
+	// runHostWarm).
+	hostWarm bool
 }
 
 func benchMain(args []string) int {
@@ -84,6 +93,7 @@ func benchMain(args []string) int {
 	fs.DurationVar(&o.cap, "cap", 10*time.Second, "give up on one dial after this long (counted as a failure)")
 	fs.BoolVar(&o.loopback, "loopback", false, "run the loopback subset even when the emulated network is available")
 	fs.BoolVar(&o.verbose, "v", false, "log every dial to stderr")
+	fs.BoolVar(&o.hostWarm, "host-warm", true, "also run each fresh-process client as a series of fresh processes on a warm host: the client namespace's kernel TCP metrics saved (net.ipv4.tcp_no_metrics_save=0), flushed before each client's series (plain TCP scenarios, emulated network only)")
 	fs.StringVar(&o.baseline, "baseline", "", "a bench binary built from another commit: its Go client (this module's Dialer there) runs as base-cold and base-warm")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -213,6 +223,9 @@ func runEmulated(ctx context.Context, r *report, scs []scenario, cls []client, o
 		"time = inside each client, from just before name resolution to connected; oracle = when the fastest working address is known + its handshake RTT",
 		"attempts = distinct TCP connections begun (first SYNs) counted at the wire, per successful dial",
 	)
+	if o.hostWarm {
+		r.Notes = append(r.Notes, hostWarmNote)
+	}
 	for _, s := range scs {
 		if err := s.validate(); err != nil {
 			return err
@@ -247,7 +260,11 @@ func runEmulated(ctx context.Context, r *report, scs []scenario, cls []client, o
 		return err
 	}
 	launch := func(ctx context.Context, name string, args ...string) *exec.Cmd {
-		return n.Command(ctx, netem.Client, name, args...)
+		cmd := n.Command(ctx, netem.Client, name, args...)
+		if o.verbose {
+			cmd.Env = append(os.Environ(), traceEnv+"=1")
+		}
+		return cmd
 	}
 	listen := func(a netip.AddrPort) (ln net.Listener, err error) {
 		err = n.Run(netem.Server, func() error {
@@ -376,12 +393,16 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 		for i := range res.Clients {
 			if res.Clients[i].Skipped == "" {
 				res.Clients[i].summarize(res.OracleMS, e.net != nil)
+				if hw := res.Clients[i].HostWarm; hw != nil {
+					hw.summarize(res.OracleMS)
+				}
 				if s.tls {
 					res.Clients[i].summarizeFirstByte(res.OracleFirstByteMS)
 				}
 			}
 		}
 	}()
+	m := measurer{e: e, rules: rules, endpoints: endpointAddrs, cap: o.cap, wait: wait}
 	for i := range n {
 		for ci, c := range cls {
 			cr := &res.Clients[ci]
@@ -392,16 +413,7 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 				return res, err
 			}
 			seed := o.seed ^ uint64(si)<<32 ^ uint64(i)<<16 ^ uint64(c.seedIndex)
-			if e.net != nil {
-				if err := e.net.SetRules(seed, rules...); err != nil {
-					return res, err
-				}
-			}
-			time.Sleep(settle)
-			if e.net != nil {
-				e.net.ResetCounters()
-			}
-			rr, err := e.dial(ctx, c, &warm[ci], o.cap, wait)
+			one, err := m.measure(ctx, c, &warm[ci], seed)
 			if errors.Is(err, errNoStart) {
 				if len(cr.Runs) == 0 {
 					cr.Skipped = err.Error()
@@ -410,24 +422,9 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 				}
 				continue
 			}
-			if ctx.Err() != nil {
-				return res, ctx.Err() // interrupted: this dial says nothing about the client
-			}
 			if err != nil {
-				rr = result{MS: float64(wait) / float64(time.Millisecond), Err: err.Error()}
+				return res, err
 			}
-			one := run{MS: rr.MS, FirstByteMS: rr.FirstMS, Family: rr.family(), Addr: rr.Addr, Err: rr.Err}
-			if e.net != nil {
-				for a, cnt := range e.net.Counters() {
-					if endpointAddrs[a] {
-						one.Attempts += cnt.Attempts
-						one.SYNs += cnt.SYNs
-					}
-				}
-			}
-			// A dial (or, in HTTPS scenarios, its request) that was still
-			// running at the cap.
-			one.Capped = one.Err != "" && max(one.MS, one.FirstByteMS) >= 0.99*float64(o.cap)/float64(time.Millisecond)
 			cr.Runs = append(cr.Runs, one)
 			// A client that hits the cap again and again will go on doing
 			// so: running it n times would only add minutes to the bench.
@@ -443,8 +440,166 @@ func runScenario(ctx context.Context, e env, s scenario, si int, cls []client, o
 			}
 		}
 	}
+	if o.hostWarm && e.net != nil && !s.tls {
+		if err := m.runHostWarm(ctx, s, si, cls, res, o); err != nil {
+			return res, err
+		}
+	}
 	fmt.Fprintf(os.Stderr, "bench: %s done in %.0f s\n", s.name, time.Since(started).Seconds())
 	return res, nil
+}
+
+// measurer makes one measured dial in a scenario.
+type measurer struct {
+	e         env
+	rules     []netem.Rule
+	endpoints map[netip.Addr]bool // the scenario's addresses, whose attempts count
+	cap, wait time.Duration
+}
+
+// measure sets the wire for one dial (its rules reseeded with seed),
+// lets the previous dial settle, and runs one dial of c (see env.dial).
+// A harness failure is a failed run; err is errNoStart (wrapped) when the
+// client could not be started, or the context's error when interrupted
+// (the dial then says nothing about the client).
+func (m measurer) measure(ctx context.Context, c client, warm **process, seed uint64) (run, error) {
+	e := m.e
+	if e.net != nil {
+		if err := e.net.SetRules(seed, m.rules...); err != nil {
+			return run{}, err
+		}
+	}
+	time.Sleep(settle)
+	if e.net != nil {
+		e.net.ResetCounters()
+	}
+	rr, err := e.dial(ctx, c, warm, m.cap, m.wait)
+	if errors.Is(err, errNoStart) {
+		return run{}, err
+	}
+	if ctx.Err() != nil {
+		return run{}, ctx.Err()
+	}
+	if err != nil {
+		rr = result{MS: float64(m.wait) / float64(time.Millisecond), Err: err.Error()}
+	}
+	one := run{MS: rr.MS, FirstByteMS: rr.FirstMS, Family: rr.family(), Addr: rr.Addr, Err: rr.Err}
+	if e.net != nil {
+		for a, cnt := range e.net.Counters() {
+			if m.endpoints[a] {
+				one.Attempts += cnt.Attempts
+				one.SYNs += cnt.SYNs
+			}
+		}
+	}
+	// A dial (or, in HTTPS scenarios, its request) that was still
+	// running at the cap.
+	one.Capped = one.Err != "" && max(one.MS, one.FirstByteMS) >= 0.99*float64(m.cap)/float64(time.Millisecond)
+	return one, nil
+}
+
+// tcpSettleTimeout bounds the wait for the client namespace's
+// connections to finish closing (a FIN exchange is one round trip; the
+// slowest scenario path is 300 ms).
+const tcpSettleTimeout = 3 * time.Second
+
+// hostWarmNote says in the report what the host-warm table is.
+const hostWarmNote = "fresh process, warm host: after the round-robin dials (metrics off, as on every other row), each fresh-process client again as n fresh processes in a row with the client namespace's kernel TCP metrics saved (net.ipv4.tcp_no_metrics_save=0, as on a host with the defaults), the table flushed (ip tcp_metrics flush all) before each client's series; the first process of a series meets an empty table, like cold; later = the others"
+
+// runHostWarm runs, after the round-robin dials, every fresh-process
+// client of s again as a series of n fresh processes in a row, on a host
+// whose kernel keeps its per-destination TCP metrics as it does by
+// default (net.ipv4.tcp_no_metrics_save=0 in the client namespace): a
+// connection that closes leaves its destination and round trip in the
+// kernel's table, where the next process may look. The table is flushed
+// before each client's series, so that every client starts from the same
+// empty table (the first process of a series is as cold as any), and
+// after the last; saving goes off again when the phase ends, so the next
+// scenario's dials are as cold as before. Before each dial the previous
+// process's connections are let finish closing (their entries are saved
+// then), as between two commands a user runs. Each series runs in one block,
+// not round-robin: interleaved clients would warm the host for each
+// other. Dial i draws the same losses as dial i of the round-robin. A
+// client that was stopped in the round-robin is not run again.
+func (m measurer) runHostWarm(ctx context.Context, s scenario, si int, cls []client, res *scenarioResult, o options) (err error) {
+	nw := m.e.net
+	// Connections still closing save their entry when they reach
+	// TIME_WAIT, reading the sysctl then: let the round-robin's finish
+	// closing before saving goes on, and each series' before the flush
+	// that starts the next. A connection that does not settle is
+	// reported, not waited for.
+	settleTCP := func() {
+		if err := nw.WaitTCPSettled(netem.Client, tcpSettleTimeout); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %s host-warm: %v\n", s.name, err)
+		}
+	}
+	settleTCP()
+	if err := nw.SetTCPMetricsSave(netem.Client, true); err != nil {
+		return err
+	}
+	defer func() {
+		settleTCP()
+		err = errors.Join(err, nw.SetTCPMetricsSave(netem.Client, false), nw.FlushTCPMetrics(netem.Client))
+	}()
+	n := res.N
+	for ci, c := range cls {
+		cr := &res.Clients[ci]
+		if c.warm || cr.Skipped != "" {
+			continue
+		}
+		hw := &hostWarmResult{}
+		cr.HostWarm = hw
+		if cr.Stopped != "" {
+			hw.Stopped = "not run: stopped in the round-robin"
+			continue
+		}
+		settleTCP()
+		if err := nw.FlushTCPMetrics(netem.Client); err != nil {
+			return err
+		}
+		capped := 0
+		for i := range n {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if i > 0 {
+				// The previous process's connection must have closed, and
+				// its entry be saved, for this one to find it.
+				settleTCP()
+			}
+			seed := o.seed ^ uint64(si)<<32 ^ uint64(i)<<16 ^ uint64(c.seedIndex)
+			one, err := m.measure(ctx, c, nil, seed)
+			if errors.Is(err, errNoStart) {
+				hw.Stopped = err.Error()
+				break
+			}
+			if err != nil {
+				return err
+			}
+			hw.Runs = append(hw.Runs, one)
+			if o.verbose {
+				fmt.Fprintf(os.Stderr, "%s %s host-warm #%d: %.1f ms %s %s attempts=%d %s\n", s.name, c.name, i+1, one.MS, one.Family, one.Addr, one.Attempts, one.Err)
+			}
+			if one.Capped {
+				if capped++; capped == maxCapped && i < n-1 {
+					hw.Stopped = fmt.Sprintf("stopped after %d dials in a row hit the %v cap", maxCapped, o.cap)
+					break
+				}
+			} else {
+				capped = 0
+			}
+		}
+		// What the kernel remembered after the series, for the record:
+		// each line a destination the client's connections reached.
+		hw.TCPMetrics, err = nw.TCPMetrics(netem.Client)
+		if err != nil {
+			return err
+		}
+		if o.verbose {
+			fmt.Fprintf(os.Stderr, "%s %s host-warm: kernel TCP metrics after the series: %q\n", s.name, c.name, hw.TCPMetrics)
+		}
+	}
+	return nil
 }
 
 // errNoStart marks a client whose program could not be started.

@@ -53,6 +53,49 @@ type clientResult struct {
 	// FirstByte summarizes the time to the first HTTPS response byte, in
 	// HTTPS scenarios only.
 	FirstByte *firstByteSummary `json:"first_byte,omitempty"`
+	// HostWarm is the client's series of fresh processes on a warm host
+	// (-host-warm): fresh-process clients in plain TCP scenarios in the
+	// emulated network only.
+	HostWarm *hostWarmResult `json:"host_warm,omitempty"`
+}
+
+// hostWarmResult is one client's series of fresh processes with the
+// kernel's TCP metrics saved, from a flushed table: the first process
+// finds nothing the host remembers, the later ones find what the earlier
+// ones left.
+type hostWarmResult struct {
+	// Stopped says why the series ran fewer than n dials, or none.
+	Stopped string `json:"stopped,omitempty"`
+	// Runs are the series' dials in order.
+	Runs []run `json:"runs,omitempty"`
+	// FirstMS is the first process's time (as cold as any); -1 when it
+	// failed or did not run. FirstErr is its error.
+	FirstMS  float64 `json:"first_ms"`
+	FirstErr string  `json:"first_err,omitempty"`
+	// Later summarizes Runs after the first, like a client's summary
+	// (Runs left out).
+	Later clientResult `json:"later"`
+	// TCPMetrics is what `ip tcp_metrics show` listed in the client
+	// namespace after the series.
+	TCPMetrics []string `json:"tcp_metrics,omitempty"`
+}
+
+// summarize fills in FirstMS and Later from Runs.
+func (h *hostWarmResult) summarize(oracleMS float64) {
+	h.FirstMS, h.FirstErr = -1, ""
+	if len(h.Runs) > 0 {
+		if r := h.Runs[0]; r.Err == "" {
+			h.FirstMS = r.MS
+		} else {
+			h.FirstErr = r.Err
+		}
+	}
+	h.Later = clientResult{}
+	if len(h.Runs) > 1 {
+		h.Later.Runs = h.Runs[1:]
+	}
+	h.Later.summarize(oracleMS, true)
+	h.Later.Runs = nil
 }
 
 // firstByteSummary is the time to the first HTTPS response byte over the
@@ -227,6 +270,11 @@ func writeMarkdown(w io.Writer, r *report) {
 	if len(https) > 0 {
 		writeHTTPSTable(w, https)
 	}
+	if slices.ContainsFunc(plain, func(s scenarioResult) bool {
+		return slices.ContainsFunc(s.Clients, func(c clientResult) bool { return c.HostWarm != nil })
+	}) {
+		writeHostWarmTable(w, plain)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Scenarios:")
 	for _, s := range r.Scenarios {
@@ -238,8 +286,15 @@ func writeMarkdown(w io.Writer, r *report) {
 			if c.Stopped != "" {
 				failures = append(failures, fmt.Sprintf("- %s / %s: %s", s.Scenario, c.Client, c.Stopped))
 			}
+			if c.HostWarm != nil && c.HostWarm.Stopped != "" {
+				failures = append(failures, fmt.Sprintf("- %s / %s (host-warm): %s", s.Scenario, c.Client, c.HostWarm.Stopped))
+			}
 			seen := map[string]bool{}
-			for _, run := range c.Runs {
+			runs := c.Runs
+			if c.HostWarm != nil {
+				runs = append(slices.Clip(runs), c.HostWarm.Runs...)
+			}
+			for _, run := range runs {
 				if run.Err != "" && !seen[run.Err] {
 					seen[run.Err] = true
 					failures = append(failures, fmt.Sprintf("- %s / %s: %s", s.Scenario, c.Client, oneLine(run.Err)))
@@ -379,4 +434,65 @@ func writeHTTPSTable(w io.Writer, scs []scenarioResult) {
 				c.Client, p50, ms(c.Mean), ms(c.P90), ratio(c.Ratio), fbP50, ms(fb.Mean), ms(fb.P90), ratio(fb.Ratio), c.OK, fail, c.IPv6, c.IPv4, att)
 		}
 	}
+}
+
+// writeHostWarmTable prints, per fresh-process client, its three
+// conditions side by side: cold (the round-robin, metrics off), fresh
+// process on a warm host (the series with the kernel's TCP metrics saved:
+// its first process, then the later ones), and warm (one process: the
+// client's -warm partner, ours-warm for ours-cold; none for the peers).
+func writeHostWarmTable(w io.Writer, scs []scenarioResult) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Fresh process, warm host: each fresh-process client again as n fresh processes in a row with the kernel's TCP metrics saved, flushed before each client's series; first = the first process (an empty table), later = the others; cold and warm p50 from the table above")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| scenario | client | cold p50 ms | host-warm first ms | later p50 ms | later mean ms | later p90 ms | later p50 / oracle | later ok | later fail | later IPv6 / IPv4 | later attempts / ok | warm p50 ms |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|")
+	for _, s := range scs {
+		fmt.Fprintf(w, "| **%s** | *oracle* (%s) | %s | | | | | | | | | | |\n", s.Scenario, s.OracleFamily, ms(s.OracleMS))
+		for _, c := range s.Clients {
+			h := c.HostWarm
+			if h == nil {
+				continue
+			}
+			cold := ms(c.P50)
+			if c.OK == 0 {
+				cold = "–"
+			}
+			warm := "–"
+			if i := slices.IndexFunc(s.Clients, func(o clientResult) bool { return o.Client == warmPartner(c.Client) }); i >= 0 && s.Clients[i].OK > 0 {
+				warm = ms(s.Clients[i].P50)
+			}
+			if h.Stopped != "" && len(h.Runs) == 0 {
+				fmt.Fprintf(w, "| | %s | %s | %s | | | | | | | | | %s |\n", c.Client, cold, h.Stopped, warm)
+				continue
+			}
+			first := ms(h.FirstMS)
+			if h.FirstMS < 0 {
+				first = "failed"
+			}
+			l := h.Later
+			ratio, att := "–", "–"
+			if l.Ratio >= 0 {
+				ratio = fmt.Sprintf("%.2f", l.Ratio)
+			}
+			if l.AttemptsPerSuccess >= 0 {
+				att = fmt.Sprintf("%.1f", l.AttemptsPerSuccess)
+			}
+			fail := fmt.Sprint(l.Failed)
+			if h.Stopped != "" {
+				fail += " (stopped)"
+			}
+			fmt.Fprintf(w, "| | %s | %s | %s | %s | %s | %s | %s | %d | %s | %d / %d | %s | %s |\n",
+				c.Client, cold, first, ms(l.P50), ms(l.Mean), ms(l.P90), ratio, l.OK, fail, l.IPv6, l.IPv4, att, warm)
+		}
+	}
+}
+
+// warmPartner names the one-process client that pairs with a fresh-process
+// one: ours-warm for ours-cold, base-warm for base-cold; "" for the others.
+func warmPartner(client string) string {
+	if base, ok := strings.CutSuffix(client, "-cold"); ok {
+		return base + "-warm"
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -25,9 +26,16 @@ type tcpServers struct {
 // the server namespace.
 type listenFunc func(addr netip.AddrPort) (net.Listener, error)
 
-// startServers listens on every address given. Each connection gets the
-// HTTP response, a half-close, and is closed when the client closes or
-// after two seconds.
+// startServers listens on every address given. Each connection gets, once
+// the client has sent a request head, the HTTP response and a half-close,
+// and is closed when the client closes or after two seconds. A client
+// that closes without a request (the Go, Node and Python clients close
+// once connected) gets nothing: the server closes in turn, and the
+// client's side ends in TIME_WAIT, where the kernel saves the
+// destination's TCP metrics when that is on (net/ipv4/tcp_minisocks.c,
+// tcp_time_wait). A response sent unasked would reach a socket its client
+// had closed, which answers data with a RST (RFC 1122 §4.2.2.13) and
+// saves nothing.
 func startServers(listen listenFunc, addrs []netip.AddrPort) (*tcpServers, error) {
 	s := &tcpServers{conns: make(map[net.Conn]struct{})}
 	for _, a := range addrs {
@@ -75,6 +83,9 @@ func (s *tcpServers) serve(c net.Conn) {
 		c.Close()
 	}()
 	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if !readRequestHead(bufio.NewReader(c)) {
+		return
+	}
 	if _, err := io.WriteString(c, httpResponse); err != nil {
 		return
 	}
@@ -96,4 +107,19 @@ func (s *tcpServers) close() {
 	s.conns = nil
 	s.mu.Unlock()
 	s.wg.Wait()
+}
+
+// readRequestHead reads up to the blank line that ends an HTTP request
+// head (at most 64 lines), and reports whether it came.
+func readRequestHead(r *bufio.Reader) bool {
+	for range 64 {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return false
+		}
+		if line == "\r\n" || line == "\n" {
+			return true
+		}
+	}
+	return false
 }

@@ -78,6 +78,12 @@ func (r *run) merge(a resolver.Answer, synthesized bool, embedded []netip.Addr) 
 		if r.ans.first.IsZero() {
 			r.ans.first = time.Now()
 		}
+		if r.learn != nil && r.learn.h.HostMemory {
+			// The kernel's table, read in the background since the dial
+			// began, must be in before these are sorted; after a
+			// process's first read this returns at once.
+			hostReady(hostMemoryWait)
+		}
 		r.cands.add(added)
 	}
 	if synthesized {
@@ -192,6 +198,34 @@ func (r *run) awaitingPreferred() bool {
 		}
 	}
 	return true
+}
+
+// awaitingKnown reports whether the first attempt should wait, briefly,
+// for a family's answer still outstanding because the host's kernel
+// remembers connections over that family (History.HostMemory: a fresh
+// entry from the source address the host uses toward it) while none of
+// the addresses known so far is known to work. The answer may hold an
+// address that worked, which the history rules of RFC 8305 §4 put first.
+// Where the kernel keeps no metrics (or holds none from that source)
+// nothing changes.
+func (r *run) awaitingKnown() bool {
+	if r.learn == nil || !r.learn.h.HostMemory || r.ans.pending == 0 || r.cands.used == nil {
+		return false
+	}
+	for _, a := range r.cands.untried {
+		if r.cands.used(a) {
+			return false
+		}
+	}
+	for _, f := range r.fams {
+		if f == resolver.IPv6 && r.ans.noWait {
+			continue // AAAA answers for this name came late: not waited for
+		}
+		if !r.ans.answered[familyIndex(f)] && r.learn.hostUsedFamily(f) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasRoute reports whether the host has a route toward global addresses

@@ -358,13 +358,23 @@ func TestHistory_BackupAttempts(t *testing.T) {
 // goes first, and the Trace says why.
 func TestHistory_HostMemory(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		saved := hostLookup
-		defer func() { hostLookup = saved }()
+		savedLookup, savedNewest, savedReady := hostLookup, hostNewest, hostReady
+		defer func() { hostLookup, hostNewest, hostReady = savedLookup, savedNewest, savedReady }()
+		var readyWaits []time.Duration
+		hostReady = func(d time.Duration) bool { readyWaits = append(readyWaits, d); return true }
 		hostLookup = func(src, dst netip.Addr) (tcpmetrics.Entry, bool) {
 			if dst == v4a || dst == netip.MustParseAddr("127.0.0.1") {
 				return tcpmetrics.Entry{Src: src, Dst: dst, RTT: 20 * ms, RTTVar: 10 * ms, Age: time.Minute}, true
 			}
 			return tcpmetrics.Entry{}, false
+		}
+		// The kernel's newest entry from each source: the IPv4 one's (a
+		// minute old); none from the IPv6 source.
+		hostNewest = func(src netip.Addr) (time.Duration, bool) {
+			if src.Is4() {
+				return time.Minute, true
+			}
+			return 0, false
 		}
 		var n simnet.Network
 		n.Set(v6a, simnet.BlackHoled())
@@ -380,26 +390,73 @@ func TestHistory_HostMemory(t *testing.T) {
 		c.Close()
 		require.Len(t, starts, 2)
 		assert.Equal(t, v6a, starts[0].Addr.Addr())
+		for _, st := range starts {
+			assert.False(t, st.Reordered || st.Early, "nothing known, nothing moved: %+v", st)
+		}
+		assert.Empty(t, readyWaits, "without HostMemory the kernel's table is not waited for")
 		synctest.Wait()
 
-		// With it: the AAAA answer comes first (so IPv6 starts), but the
-		// IPv4 address the kernel knows to work is not held back behind it:
-		// it starts after the 10 ms floor, not 250 ms.
+		// With it: the AAAA answer comes first, with nothing the host
+		// knows, and the host remembers IPv4 connections: the first
+		// attempt waits (up to 10 ms) for the A answer, here in at once,
+		// whose address the host knows; it goes first.
 		starts = nil
 		d.History = &History{HostMemory: true}
 		start := time.Now()
 		c, err = d.DialContext(ctx, "tcp", "example.com:443")
 		require.NoError(t, err)
 		c.Close()
-		assert.Equal(t, 30*ms, time.Since(start))
+		assert.Equal(t, 20*ms, time.Since(start))
+		require.Len(t, starts, 1)
+		assert.Equal(t, v4a, starts[0].Addr.Addr())
+		assert.Equal(t, time.Duration(0), starts[0].Elapsed)
+		assert.Equal(t, "host", starts[0].Known)
+		assert.True(t, starts[0].Reordered, "RFC 6724 alone puts the IPv6 address first: %+v", starts[0])
+		assert.Equal(t, "host", starts[0].DelayFrom)
+		assert.Equal(t, 100*ms, starts[0].Delay, "20 + 4×10 ms, raised to 100 ms")
+		assert.Equal(t, []time.Duration{time.Millisecond, time.Millisecond}, readyWaits, "the table waited for (1 ms at most) as each answer's addresses arrive")
+		synctest.Wait()
+
+		// The A answer 15 ms after the AAAA answer: the first attempt
+		// waits 10 ms for it, then starts IPv6; the known IPv4 address,
+		// in at 15 ms, is not held back behind it: it starts 10 ms after
+		// the first (RFC 8305 §5's minimum), not 250 ms.
+		starts = nil
+		d.Resolver = &resolver.Static{AAAA: simAnswer(0, v6a), A: simAnswer(15*ms, v4a)}
+		d.History = &History{HostMemory: true}
+		start = time.Now()
+		c, err = d.DialContext(ctx, "tcp", "example.com:443")
+		require.NoError(t, err)
+		c.Close()
+		assert.Equal(t, 40*ms, time.Since(start))
 		require.Len(t, starts, 2)
 		assert.Equal(t, v6a, starts[0].Addr.Addr())
+		assert.Equal(t, 10*ms, starts[0].Elapsed)
 		assert.Equal(t, v4a, starts[1].Addr.Addr())
-		assert.Equal(t, 10*ms, starts[1].Elapsed)
+		assert.Equal(t, 20*ms, starts[1].Elapsed)
 		assert.Equal(t, "host", starts[1].Known)
 		assert.Equal(t, "host", starts[1].DelayFrom)
-		assert.Equal(t, 100*ms, starts[1].Delay, "20 + 4×10 ms, raised to 100 ms")
+		// The order is RFC 6724's (IPv6 was the only address when the
+		// first attempt started); the start time is the history's.
+		assert.False(t, starts[0].Reordered || starts[0].Early, "%+v", starts[0])
+		assert.False(t, starts[1].Reordered, "%+v", starts[1])
+		assert.True(t, starts[1].Early, "started at the 10 ms floor, not after 250 ms: %+v", starts[1])
 		synctest.Wait()
+
+		// A host that remembers no IPv4 connection (the kernel keeps no
+		// metrics, or none from this source): no wait, IPv6 starts at
+		// once as RFC 8305 §3 says.
+		hostNewest = func(netip.Addr) (time.Duration, bool) { return 0, false }
+		starts = nil
+		d.History = &History{HostMemory: true}
+		c, err = d.DialContext(ctx, "tcp", "example.com:443")
+		require.NoError(t, err)
+		c.Close()
+		require.NotEmpty(t, starts)
+		assert.Equal(t, v6a, starts[0].Addr.Addr())
+		assert.Equal(t, time.Duration(0), starts[0].Elapsed)
+		synctest.Wait()
+		hostNewest = func(src netip.Addr) (time.Duration, bool) { return time.Minute, src.Is4() }
 
 		// When the A answer comes first, IPv4 (known) goes first at once.
 		starts = nil
@@ -411,6 +468,9 @@ func TestHistory_HostMemory(t *testing.T) {
 		c.Close()
 		require.NotEmpty(t, starts)
 		assert.Equal(t, v4a, starts[0].Addr.Addr())
+		assert.Equal(t, "host", starts[0].Known)
+		assert.True(t, starts[0].Reordered, "RFC 6724 alone puts the IPv6 address first: %+v", starts[0])
+		assert.False(t, starts[0].Early, "%+v", starts[0])
 		synctest.Wait()
 
 		// Loopback destinations are left out.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -91,6 +92,25 @@ func (l *learner) rtt(src netip.Addr, dst netip.AddrPort, st destState) (srtt, r
 		return 0, 0, "", false
 	}
 	return e.RTT, e.RTTVar, fromHost, true
+}
+
+// hostUsedFamily reports whether, with HostMemory, the host's kernel
+// saved a connection over family f within the round-trip lifetime, from
+// the source address the host uses toward f (so on this network).
+func (l *learner) hostUsedFamily(f resolver.Family) bool {
+	if !l.h.HostMemory {
+		return false
+	}
+	probe := networkProbe4
+	if f == resolver.IPv6 {
+		probe = networkProbe6
+	}
+	src, ok := l.src(probe)
+	if !ok {
+		return false
+	}
+	age, ok := hostNewest(src)
+	return ok && age < rttTTL
 }
 
 // known says what the History knows of dst, for the Trace: "unreachable",
@@ -335,6 +355,25 @@ func (r *run) nextKnown() bool {
 		}
 	}
 	return true
+}
+
+// historyEffect says, for the Trace, how the learned history shaped the
+// attempt about to start now to the first untried address: reordered,
+// when RFC 6724 sorting and the interleaving alone (the Dialer's
+// PreferredFamily, sources without the history's marks, no history rank)
+// would have picked another of the untried addresses; early, when it
+// starts before the previous attempt's delay ran out only because the
+// address is known to work (see nextKnown). It costs a second plan, made
+// only when a Trace wants it.
+func (r *run) historyEffect(now time.Time) (reordered, early bool) {
+	if r.learn == nil || len(r.cands.untried) == 0 {
+		return false, false
+	}
+	plain := plan(slices.Clone(r.cands.untried), r.cands.tried, r.cands.firstCount, r.d.preferredFamily(), r.rawSrc, nil)
+	reordered = plain[0] != r.cands.untried[0]
+	early = len(r.cands.tried) > 0 && !r.failed && len(r.running) > 0 &&
+		now.Before(r.lastStart.Add(r.lastDelay)) && r.nextKnown()
+	return reordered, early
 }
 
 // attemptDelay is the Connection Attempt Delay after starting an attempt

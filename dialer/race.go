@@ -319,6 +319,7 @@ func (r *run) progress() progress {
 		// Only the first attempt waits for the preferred family.
 		// HEv3 §4.2: and for the HTTPS answer, when asked for.
 		awaitingPreferred: len(r.cands.tried) == 0 && (r.awaitingPreferred() || r.awaitingHTTPS()),
+		awaitingKnown:     len(r.cands.tried) == 0 && r.awaitingKnown(),
 		firstAnswer:       r.ans.first,
 		deadline:          r.deadline,
 	}
@@ -358,10 +359,14 @@ func (r *run) result(res attemptResult) (net.Conn, bool) {
 // it; it returns the attempt's index, address and start offset.
 func (r *run) begin(now time.Time) (int, netip.AddrPort, time.Duration) {
 	var addr netip.Addr
+	var reordered, early bool
 	backup := r.sched.left(len(r.cands.untried), len(r.cands.tried)) == 0
 	if !backup {
 		if len(r.cands.tried) == 0 {
 			r.noteFirstStart(r.awaitingPreferred())
+		}
+		if r.hooks.t != nil && r.hooks.t.AttemptStart != nil {
+			reordered, early = r.historyEffect(now)
 		}
 		addr = r.cands.next()
 	} else {
@@ -381,6 +386,7 @@ func (r *run) begin(now time.Time) (int, netip.AddrPort, time.Duration) {
 		r.hooks.attemptStart(AttemptStartInfo{
 			Addr: ap, Index: index, Elapsed: offset,
 			Delay: r.lastDelay, DelayFrom: from, Backup: backup, Known: r.learn.known(ap),
+			Reordered: reordered, Early: early,
 		})
 	}
 	r.hooks.m.attemptStarted(ap)

@@ -9,7 +9,11 @@ import "time"
 //
 //   - §3: the first attempt waits up to the Resolution Delay for the
 //     preferred family's answer when another family's addresses came
-//     first;
+//     first; and, when nothing known to work came first while the host
+//     remembers connections over the family still to answer
+//     (History.HostMemory), up to the 10 ms of §5's minimum for that
+//     answer: it may hold an address known to work, which then goes
+//     first (§4's history rules) instead of 10 ms later;
 //   - §5: later attempts start one Connection Attempt Delay after the
 //     previous start, or at once when an attempt failed (the RFC is
 //     silent; every implementation does this), never within 10 ms of the
@@ -54,6 +58,11 @@ type progress struct {
 	awaitingPreferred bool
 	firstAnswer       time.Time
 
+	// awaitingKnown reports that no address known so far is known to
+	// work, and that an answer still outstanding is of a family the host
+	// has connected over recently (see run.awaitingKnown).
+	awaitingKnown bool
+
 	// deadline is when the dial fails; zero means none.
 	deadline time.Time
 }
@@ -83,14 +92,25 @@ func (s schedule) next(p progress, now time.Time) (wait time.Duration, ok bool) 
 		return 0, false
 	}
 	if p.tried == 0 {
-		if !p.awaitingPreferred {
+		var wait time.Duration
+		switch {
+		case p.awaitingPreferred:
+			// RFC 8305 §3: the first answer is not of the preferred
+			// family; give that family's answer the Resolution Delay to
+			// arrive.
+			wait = s.resolutionDelay
+		case p.awaitingKnown:
+			// The answer still out may hold an address the host knows to
+			// work, which would go first. Waiting for it longer than the
+			// 10 ms that would separate it from an attempt started now
+			// (RFC 8305 §5) could not start it sooner.
+			wait = min(s.resolutionDelay, MinConnectionAttemptDelay)
+		default:
 			return 0, true
 		}
-		// RFC 8305 §3: the first answer is not of the preferred family;
-		// give that family's answer the Resolution Delay to arrive. Near a
-		// deadline, wait at most half the time left, so that the addresses
-		// known are still tried.
-		due := p.firstAnswer.Add(s.resolutionDelay)
+		// Near a deadline, wait at most half the time left, so that the
+		// addresses known are still tried.
+		due := p.firstAnswer.Add(wait)
 		if !p.deadline.IsZero() {
 			due = minNonzeroTime(due, p.firstAnswer.Add(p.deadline.Sub(p.firstAnswer)/2))
 		}

@@ -53,6 +53,20 @@ func TestSchedule_next(t *testing.T) {
 		{name: "RFC8305/3/far-deadline-waits-whole-delay", sched: rfc,
 			p: progress{untried: 1, awaitingPreferred: true, firstAnswer: at(0), deadline: at(time.Second)}, wait: 50 * ms},
 
+		// HostMemory: nothing known to work in hand, the host remembers
+		// connections over the family still to answer: wait for it, but
+		// never longer than RFC 8305 §5's 10 ms minimum.
+		{name: "host-memory/awaiting-known-family-waits-10ms", sched: rfc,
+			p: progress{untried: 1, awaitingKnown: true, firstAnswer: at(10 * ms)}, now: 10 * ms, wait: 10 * ms},
+		{name: "host-memory/awaiting-known-family-counts-from-first-answer", sched: rfc,
+			p: progress{untried: 1, awaitingKnown: true, firstAnswer: at(10 * ms)}, now: 14 * ms, wait: 6 * ms},
+		{name: "host-memory/resolution-delay-wins-when-both", sched: rfc,
+			p: progress{untried: 1, awaitingPreferred: true, awaitingKnown: true, firstAnswer: at(0)}, wait: 50 * ms},
+		{name: "host-memory/shorter-resolution-delay-bounds-the-wait", sched: with(func(s *schedule) { s.resolutionDelay = 5 * ms }),
+			p: progress{untried: 1, awaitingKnown: true, firstAnswer: at(0)}, wait: 5 * ms},
+		{name: "host-memory/near-deadline-waits-half-the-time-left", sched: rfc,
+			p: progress{untried: 1, awaitingKnown: true, firstAnswer: at(0), deadline: at(8 * ms)}, wait: 4 * ms},
+
 		// RFC 8305 §5: the Connection Attempt Delay between starts.
 		{name: "RFC8305/5/next-after-connection-attempt-delay", sched: rfc,
 			p: progress{untried: 1, tried: 1, running: 1, lastStart: at(0)}, now: 100 * ms, wait: 150 * ms},

@@ -154,6 +154,18 @@ type AttemptStartInfo struct {
 	// recently (so it is preferred), "unreachable" that it did not answer
 	// (so it is tried last), "refused".
 	Known string
+	// Reordered reports that what the History knew changed the order:
+	// RFC 6724 sorting and the family interleaving alone (RFC 8305 §4),
+	// over the same addresses, would have tried another address now. The
+	// Known of this attempt and of the others says why (with HostMemory,
+	// "host": the kernel's TCP metrics).
+	Reordered bool
+	// Early reports that the attempt started before the previous one's
+	// Connection Attempt Delay ran out, at the 10 ms minimum (RFC 8305
+	// §5), because its address is known to work and none in flight is
+	// (Known says from where). An attempt that starts at once because
+	// the previous one failed is not Early.
+	Early bool
 }
 
 // AttemptDoneInfo describes a connection attempt that ended.
@@ -381,6 +393,12 @@ func LogTrace(logf func(format string, args ...any)) *Trace {
 			}
 			if i.Known != "" {
 				why += ", known " + i.Known
+			}
+			if i.Reordered {
+				why += ", moved ahead by history"
+			}
+			if i.Early {
+				why += ", started early"
 			}
 			if i.DelayFrom != "" {
 				why += fmt.Sprintf(", next in %s (RTT from %s)", ms(i.Delay), i.DelayFrom)

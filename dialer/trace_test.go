@@ -267,6 +267,7 @@ func TestLogTrace(t *testing.T) {
 			AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{v6a}},
 			A:    resolver.StaticAnswer{Addrs: []netip.Addr{v4a}, Delay: 5 * time.Millisecond},
 		})
+		d.History = new(History)
 		var lines []string
 		var mu sync.Mutex
 		logf := func(format string, args ...any) {
@@ -287,6 +288,24 @@ func TestLogTrace(t *testing.T) {
 			"happyeyeballs: +270ms attempt 1 to 192.0.2.1:443 connected in 20ms and won",
 			"happyeyeballs: +270ms dial to example.com connected to 192.0.2.1:443 after 2 attempt(s)",
 			"happyeyeballs: +270ms attempt 0 to [2001:db8::1]:443 cancelled after 270ms: dial tcp6 [2001:db8::1]:443: operation was canceled",
+		}
+		mu.Lock()
+		assert.Equal(t, want, lines, "log")
+		lines = nil
+		mu.Unlock()
+
+		// The next dial knows: IPv6 went unanswered, IPv4 connected in
+		// 20 ms. The line says what the history changed.
+		c, err = d.DialContext(ctx, "tcp", "example.com:443")
+		require.NoError(t, err)
+		c.Close()
+		synctest.Wait()
+		want = []string{
+			"happyeyeballs: +0s example.com AAAA answer: [2001:db8::1]",
+			"happyeyeballs: +5ms example.com A answer: [192.0.2.1]",
+			"happyeyeballs: +5ms attempt 0 to 192.0.2.1:443 started, known history, moved ahead by history, next in 100ms (RTT from history)",
+			"happyeyeballs: +25ms attempt 0 to 192.0.2.1:443 connected in 20ms and won",
+			"happyeyeballs: +25ms dial to example.com connected to 192.0.2.1:443 after 1 attempt(s)",
 		}
 		mu.Lock()
 		defer mu.Unlock()

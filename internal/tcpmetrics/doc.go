@@ -12,7 +12,8 @@
 //
 // Dump reads the table once. Cache keeps the last read for a couple of
 // seconds and answers Lookup from memory, refreshing in the background, so
-// that a dial never waits for the kernel.
+// that a dial never waits for the kernel but, with Wait, once for the
+// first read of a process, for a time it bounds.
 //
 // On systems other than Linux, Dump returns errors.ErrUnsupported and a
 // Cache never finds anything.

@@ -52,7 +52,8 @@ type Entry struct {
 // Lookup of a Cache finds nothing, and a caller that wants the table ready
 // early calls Lookup once ahead of need. At most one read runs at a time.
 // A failed read is silent: until the next read, after the TTL, every
-// Lookup reports false.
+// Lookup reports false. Wait lets a caller wait, for a bounded time, for
+// the first read.
 type Cache struct {
 	// dump reads the table; nil means Dump. Tests replace it.
 	dump func() ([]Entry, error)
@@ -61,6 +62,9 @@ type Cache struct {
 
 	tab        atomic.Pointer[table]
 	refreshing atomic.Bool
+	// ready is closed once the first read has finished (see Wait).
+	readyInit, readyClose sync.Once
+	ready                 chan struct{}
 	// wg counts the background read, so that tests can wait for it.
 	wg sync.WaitGroup
 }
@@ -73,6 +77,9 @@ type table struct {
 	// newest holds, per destination, the entry updated most recently,
 	// whatever its source.
 	newest map[netip.Addr]Entry
+	// bySource holds, per source, the age of its entry updated most
+	// recently, whatever its destination.
+	bySource map[netip.Addr]time.Duration
 }
 
 type pair struct{ src, dst netip.Addr }
@@ -108,6 +115,56 @@ func (c *Cache) Lookup(src, dst netip.Addr) (Entry, bool) {
 	return e, true
 }
 
+// Newest reports how long ago the kernel last saved an entry for a
+// connection from src, to any destination: a connection from that address
+// closed then, having worked. IPv4-mapped addresses match their IPv4
+// form; zones are ignored. It reports false for a zero src, when the table
+// (as last read) has no entry from src, when it has not been read yet, or
+// when the last read failed. Like Lookup, it never waits for the kernel.
+func (c *Cache) Newest(src netip.Addr) (time.Duration, bool) {
+	now := time.Now()
+	t := c.tab.Load()
+	if t == nil || !now.Before(t.expires) {
+		c.refresh()
+	}
+	if t == nil || !src.IsValid() {
+		return 0, false
+	}
+	age, ok := t.bySource[src.Unmap().WithZone("")]
+	if !ok {
+		return 0, false
+	}
+	if since := now.Sub(t.read); since > 0 {
+		age += since
+	}
+	return age, true
+}
+
+// Wait waits, at most d, until the Cache holds a table: until its first
+// read has finished (a failed read counts, as an empty table). It starts
+// that read if none runs, returns at once once a table is held, and
+// reports whether one is. For a caller about to look up that can spare
+// d once, at its start, rather than find nothing on its first lookups.
+func (c *Cache) Wait(d time.Duration) bool {
+	if c.tab.Load() != nil {
+		return true
+	}
+	c.refresh()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.readyChan():
+		return true
+	case <-t.C:
+		return c.tab.Load() != nil
+	}
+}
+
+func (c *Cache) readyChan() chan struct{} {
+	c.readyInit.Do(func() { c.ready = make(chan struct{}) })
+	return c.ready
+}
+
 // refresh starts a background read unless one is running.
 func (c *Cache) refresh() {
 	if !c.refreshing.CompareAndSwap(false, true) {
@@ -126,6 +183,7 @@ func (c *Cache) refresh() {
 		}
 		t := newTable(es, time.Now(), c.ttlOrDefault())
 		c.tab.Store(t)
+		c.readyClose.Do(func() { close(c.readyChan()) })
 		// Only now may another read start: the new table is in place, so
 		// no Lookup sees the expired one and starts a second read.
 		c.refreshing.Store(false)
@@ -145,10 +203,11 @@ func newTable(es []Entry, now time.Time, ttl time.Duration) *table {
 		es = es[:maxEntries]
 	}
 	t := &table{
-		read:    now,
-		expires: now.Add(ttl),
-		pairs:   make(map[pair]Entry, len(es)),
-		newest:  make(map[netip.Addr]Entry, len(es)),
+		read:     now,
+		expires:  now.Add(ttl),
+		pairs:    make(map[pair]Entry, len(es)),
+		newest:   make(map[netip.Addr]Entry, len(es)),
+		bySource: make(map[netip.Addr]time.Duration),
 	}
 	for _, e := range es {
 		if !e.Dst.IsValid() {
@@ -158,6 +217,11 @@ func newTable(es []Entry, now time.Time, ttl time.Duration) *table {
 		t.pairs[pair{e.Src, e.Dst}] = e
 		if old, ok := t.newest[e.Dst]; !ok || e.Age < old.Age {
 			t.newest[e.Dst] = e
+		}
+		if e.Src.IsValid() {
+			if old, ok := t.bySource[e.Src]; !ok || e.Age < old {
+				t.bySource[e.Src] = e.Age
+			}
 		}
 	}
 	return t

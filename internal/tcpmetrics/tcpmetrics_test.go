@@ -205,6 +205,86 @@ func TestCache_Lookup(t *testing.T) {
 	}
 }
 
+// TestCache_Newest: per source, the age of its newest entry, whatever
+// the destination; Newest, like Lookup, starts the first read and finds
+// nothing before it.
+func TestCache_Newest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		otherDst := netip.MustParseAddr("192.0.2.2")
+		c := &Cache{dump: func() ([]Entry, error) {
+			return []Entry{
+				{Src: src4, Dst: dst4, RTT: time.Millisecond, Age: 30 * time.Second},
+				{Src: src4, Dst: otherDst, RTT: time.Millisecond, Age: 10 * time.Second},
+				{Src: src6, Dst: dst6, RTT: time.Millisecond, Age: time.Minute},
+				{Dst: netip.MustParseAddr("2001:db8::99"), RTT: time.Millisecond}, // an old kernel: no source
+			}, nil
+		}}
+		if age, ok := c.Newest(src4); ok {
+			t.Fatalf("first Newest = %v, true; want nothing before the first read", age)
+		}
+		synctest.Wait()
+		time.Sleep(time.Second)
+		tests := []struct {
+			name    string
+			src     netip.Addr
+			wantAge time.Duration // 0: not found
+		}{
+			{"the newest of two", src4, 11 * time.Second},
+			{"mapped", netip.AddrFrom16(src4.As16()), 11 * time.Second},
+			{"ipv6", src6.WithZone("eth0"), time.Minute + time.Second},
+			{"unknown source", netip.MustParseAddr("192.0.2.200"), 0},
+			{"zero source", netip.Addr{}, 0},
+		}
+		for _, tt := range tests {
+			age, ok := c.Newest(tt.src)
+			if ok != (tt.wantAge != 0) || age != tt.wantAge {
+				t.Errorf("%s: Newest(%v) = %v, %v; want %v", tt.name, tt.src, age, ok, tt.wantAge)
+			}
+		}
+		c.wg.Wait()
+	})
+}
+
+// TestCache_Wait: Wait starts the first read and waits for it, at most
+// the time given; once a table is held (a failed read holds an empty
+// one), it returns at once.
+func TestCache_Wait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := &Cache{dump: func() ([]Entry, error) {
+			time.Sleep(5 * time.Millisecond)
+			return []Entry{{Src: src4, Dst: dst4, RTT: time.Millisecond}}, nil
+		}}
+		start := time.Now()
+		if slow.Wait(time.Millisecond) {
+			t.Errorf("Wait(1ms) on a 5 ms read = true")
+		}
+		if got := time.Since(start); got != time.Millisecond {
+			t.Errorf("Wait(1ms) took %v", got)
+		}
+		start = time.Now()
+		if !slow.Wait(time.Second) {
+			t.Errorf("Wait(1s) on a read 4 ms from done = false")
+		}
+		if got := time.Since(start); got != 4*time.Millisecond {
+			t.Errorf("Wait(1s) took %v; want the read's 4 ms left", got)
+		}
+		if _, ok := slow.Lookup(src4, dst4); !ok {
+			t.Errorf("Lookup after Wait found nothing")
+		}
+		start = time.Now()
+		if !slow.Wait(time.Second) || time.Since(start) != 0 {
+			t.Errorf("Wait with a table held did not return at once")
+		}
+
+		failing := &Cache{dump: func() ([]Entry, error) { return nil, errors.New("no netlink") }}
+		if !failing.Wait(time.Millisecond) {
+			t.Errorf("Wait on a failed read = false; want true (an empty table)")
+		}
+		slow.wg.Wait()
+		failing.wg.Wait()
+	})
+}
+
 // TestCache_bounded: a table keeps at most maxEntries.
 func TestCache_bounded(t *testing.T) {
 	es := make([]Entry, maxEntries+100)

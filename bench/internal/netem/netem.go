@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -221,6 +222,106 @@ func (n *Network) SetIPv6(s Side, on bool) error {
 		}
 	}
 	return nil
+}
+
+// SetTCPMetricsSave turns the kernel's per-destination TCP metrics cache
+// on or off in side's namespace (net.ipv4.tcp_no_metrics_save, which is
+// per namespace: 0 saves, as on a host with the defaults). New turns it
+// off in both namespaces so that one run's round trips do not leak into
+// the next. With it on, the kernel saves a destination's smoothed RTT when
+// a connection to it closes; entries saved stay readable (and are used by
+// new connections) after it is turned off again, until FlushTCPMetrics.
+func (n *Network) SetTCPMetricsSave(s Side, on bool) error {
+	v := "1"
+	if on {
+		v = "0"
+	}
+	return n.Run(s, func() error {
+		if err := os.WriteFile("/proc/sys/net/ipv4/tcp_no_metrics_save", []byte(v), 0); err != nil {
+			return fmt.Errorf("netem: sysctl net/ipv4/tcp_no_metrics_save in %s: %w", n.names[s], err)
+		}
+		return nil
+	})
+}
+
+// FlushTCPMetrics empties the kernel's TCP metrics table of side's
+// namespace (`ip tcp_metrics flush all`): the host then remembers no
+// destination.
+func (n *Network) FlushTCPMetrics(s Side) error {
+	return run("ip", "-n", n.names[s], "tcp_metrics", "flush", "all")
+}
+
+// TCPMetrics returns the entries of the kernel's TCP metrics table in
+// side's namespace as `ip tcp_metrics show` prints them, one a line.
+func (n *Network) TCPMetrics(s Side) ([]string, error) {
+	out, err := exec.Command("ip", "-n", n.names[s], "tcp_metrics", "show").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("netem: ip -n %s tcp_metrics show: %v: %s", n.names[s], err, strings.TrimSpace(string(out)))
+	}
+	var lines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines, nil
+}
+
+// WaitTCPSettled waits, up to timeout, until no TCP connection in side's
+// namespace is still open or closing: every socket is listening, closed,
+// or in TIME_WAIT. The kernel saves a connection's TCP metrics as it
+// reaches TIME_WAIT (or the end of a passive close), reading
+// tcp_no_metrics_save then, not when the connection began: a connection
+// still closing when saving is turned on, or after a flush, adds its
+// entry afterwards. It returns an error naming the sockets left when
+// timeout passes first.
+func (n *Network) WaitTCPSettled(s Side, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var open []string
+		err := n.Run(s, func() error {
+			var err error
+			open, err = openTCP()
+			return err
+		})
+		switch {
+		case err != nil:
+			return err
+		case len(open) == 0:
+			return nil
+		case time.Now().After(deadline):
+			return fmt.Errorf("netem: TCP connections in %s still open after %v: %v", n.names[s], timeout, open)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// openTCP lists the TCP sockets of the calling thread's namespace that
+// are neither listening, closed, nor in TIME_WAIT, as "state local
+// remote" in /proc's hex.
+func openTCP() ([]string, error) {
+	var open []string
+	for _, f := range []string{"tcp", "tcp6"} {
+		// thread-self: the namespace of this (locked) thread; /proc/net
+		// is the process's.
+		b, err := os.ReadFile("/proc/thread-self/net/" + f)
+		if err != nil {
+			return nil, fmt.Errorf("netem: %w", err)
+		}
+		lines := strings.Split(string(b), "\n")
+		for _, l := range lines[min(1, len(lines)):] { // a header line first
+			fs := strings.Fields(l)
+			if len(fs) < 4 {
+				continue
+			}
+			switch fs[3] {
+			case "06", "07", "0A": // TIME_WAIT, CLOSE, LISTEN (include/net/tcp_states.h)
+				continue
+			}
+			open = append(open, fs[3]+" "+fs[1]+" "+fs[2])
+		}
+	}
+	return open, nil
 }
 
 // Namespace returns the name of one side's namespace, for `ip netns exec`.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/netip"
 	"os/exec"
+	"time"
 )
 
 // errNotLinux is why nothing here works off Linux: network namespaces and
@@ -29,6 +30,18 @@ func CleanStale() {}
 
 // SetIPv6 fails off Linux.
 func (n *Network) SetIPv6(Side, bool) error { return errNotLinux }
+
+// SetTCPMetricsSave fails off Linux.
+func (n *Network) SetTCPMetricsSave(Side, bool) error { return errNotLinux }
+
+// FlushTCPMetrics fails off Linux.
+func (n *Network) FlushTCPMetrics(Side) error { return errNotLinux }
+
+// TCPMetrics fails off Linux.
+func (n *Network) TCPMetrics(Side) ([]string, error) { return nil, errNotLinux }
+
+// WaitTCPSettled fails off Linux.
+func (n *Network) WaitTCPSettled(Side, time.Duration) error { return errNotLinux }
 
 // Namespace returns "" off Linux.
 func (n *Network) Namespace(Side) string { return "" }

@@ -288,6 +288,59 @@ func TestNetwork(t *testing.T) {
 		}
 	})
 
+	// net.ipv4.tcp_no_metrics_save is per namespace: off (New's default)
+	// the client's kernel remembers nothing; on, a closed connection
+	// leaves its destination in the table; a flush empties it.
+	t.Run("TCP metrics saved only when on", func(t *testing.T) {
+		must(t, n.SetRules(1, Rule{Prefix: DocIPv4, Delay: 5 * time.Millisecond}))
+		// entries waits (bounded) for the table to list want entries for
+		// v4Addr: the kernel saves one when the connection reaches
+		// TIME_WAIT, a round trip after the close.
+		entries := func(want int) []string {
+			t.Helper()
+			var got []string
+			for deadline := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
+				all, err := n.TCPMetrics(Client)
+				must(t, err)
+				got = nil
+				for _, l := range all {
+					if strings.HasPrefix(l, v4Addr.String()+" ") {
+						got = append(got, l)
+					}
+				}
+				if len(got) == want || time.Now().After(deadline) {
+					return got
+				}
+			}
+		}
+		t.Cleanup(func() {
+			must(t, n.SetTCPMetricsSave(Client, false))
+			must(t, n.FlushTCPMetrics(Client))
+		})
+		must(t, n.FlushTCPMetrics(Client))
+		if _, err := dial(t, n, v4Addr, 2*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		// Ten round trips: the connection is long in TIME_WAIT, where an
+		// entry would have been saved.
+		time.Sleep(100 * time.Millisecond)
+		if got := entries(0); len(got) != 0 {
+			t.Errorf("with tcp_no_metrics_save=1: %q; want no entry", got)
+		}
+		must(t, n.SetTCPMetricsSave(Client, true))
+		if _, err := dial(t, n, v4Addr, 2*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		got := entries(1)
+		if len(got) != 1 || !strings.Contains(got[0], " rtt ") {
+			t.Errorf("with tcp_no_metrics_save=0: %q; want one entry with an rtt", got)
+		}
+		must(t, n.FlushTCPMetrics(Client))
+		if got := entries(0); len(got) != 0 {
+			t.Errorf("after a flush: %q; want no entry", got)
+		}
+	})
+
 	t.Run("DNS through resolv.conf", func(t *testing.T) {
 		must(t, n.SetRules(1))
 		srv, err := n.ListenDNS(dnsV4)
