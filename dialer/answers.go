@@ -206,8 +206,10 @@ func (r *run) awaitingPreferred() bool {
 // entry from the source address the host uses toward it) while none of
 // the addresses known so far is known to work. The answer may hold an
 // address that worked, which the history rules of RFC 8305 §4 put first.
-// Where the kernel keeps no metrics (or holds none from that source)
-// nothing changes.
+// Where the kernel keeps no metrics (or holds none from that source), or
+// remembers connections over the family that answered too (it works on
+// this host, so its addresses start at once as RFC 8305 §3 says), nothing
+// changes.
 func (r *run) awaitingKnown() bool {
 	if r.learn == nil || !r.learn.h.HostMemory || r.ans.pending == 0 || r.cands.used == nil {
 		return false
@@ -217,15 +219,21 @@ func (r *run) awaitingKnown() bool {
 			return false
 		}
 	}
+	wait := false
 	for _, f := range r.fams {
-		if f == resolver.IPv6 && r.ans.noWait {
-			continue // AAAA answers for this name came late: not waited for
-		}
-		if !r.ans.answered[familyIndex(f)] && r.learn.hostUsedFamily(f) {
-			return true
+		switch answered := r.ans.answered[familyIndex(f)]; {
+		case answered && r.learn.hostUsedFamily(f):
+			// The family that answered works on this host (for other
+			// destinations): RFC 8305 §3 applies as it is, and its
+			// addresses start at once.
+			return false
+		case answered, f == resolver.IPv6 && r.ans.noWait:
+			// AAAA answers for this name came late: not waited for.
+		case r.learn.hostUsedFamily(f):
+			wait = true
 		}
 	}
-	return false
+	return wait
 }
 
 // hasRoute reports whether the host has a route toward global addresses

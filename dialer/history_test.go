@@ -456,6 +456,23 @@ func TestHistory_HostMemory(t *testing.T) {
 		assert.Equal(t, v6a, starts[0].Addr.Addr())
 		assert.Equal(t, time.Duration(0), starts[0].Elapsed)
 		synctest.Wait()
+
+		// A host that remembers IPv6 connections too (to other
+		// destinations): IPv6 works here, so its unknown address starts at
+		// once (RFC 8305 §3), and the known IPv4 one 10 ms after its
+		// answer (at 5 ms).
+		hostNewest = func(netip.Addr) (time.Duration, bool) { return time.Minute, true }
+		starts = nil
+		d.History = &History{HostMemory: true}
+		c, err = d.DialContext(ctx, "tcp", "example.com:443")
+		require.NoError(t, err)
+		c.Close()
+		require.Len(t, starts, 2)
+		assert.Equal(t, v6a, starts[0].Addr.Addr())
+		assert.Equal(t, time.Duration(0), starts[0].Elapsed)
+		assert.Equal(t, v4a, starts[1].Addr.Addr())
+		assert.Equal(t, 15*ms, starts[1].Elapsed)
+		synctest.Wait()
 		hostNewest = func(src netip.Addr) (time.Duration, bool) { return time.Minute, src.Is4() }
 
 		// When the A answer comes first, IPv4 (known) goes first at once.
