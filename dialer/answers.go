@@ -286,11 +286,17 @@ func (r *run) learnName(winner netip.AddrPort) {
 	r.learnHTTPS()
 	var second resolver.Family
 	set := false
+	ttl := historyTTL
 	if winner.IsValid() && len(r.cands.tried) > 0 {
 		first, won := resolver.Of(r.cands.tried[0]), resolver.Of(winner.Addr())
 		switch {
 		case won != first && r.unanswered(first):
 			second, set = first, true
+		case won != first && r.refused(first):
+			// The service does not listen on that family's addresses
+			// (a server bound to IPv4 only): the other family goes first
+			// for as long as a refusal is remembered.
+			second, set, ttl = first, true, refusedTTL
 		case won == other(r.cands.prefer) && r.cands.prefer != r.d.preferredFamily():
 			set = true // the family learned to go second won: forget it
 		}
@@ -300,7 +306,28 @@ func (r *run) learnName(winner netip.AddrPort) {
 	if !slices.Contains(r.fams, resolver.IPv6) {
 		late, onTime = false, false
 	}
-	r.learn.learnName(second, set, late && !onTime, onTime)
+	r.learn.learnName(second, set, ttl, late && !onTime, onTime)
+}
+
+// refused reports whether every attempt of family f was refused (RST:
+// the host is there, the service is not listening on that address).
+func (r *run) refused(f resolver.Family) bool {
+	n := 0
+	for _, a := range r.running {
+		if resolver.Of(a.addr.Addr()) == f {
+			return false
+		}
+	}
+	for _, a := range r.failures {
+		if resolver.Of(a.Addr.Addr()) != f {
+			continue
+		}
+		if causeOf(a.Err) != causeRefused {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // unanswered reports whether every attempt of family f in this dial went

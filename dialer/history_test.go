@@ -69,7 +69,10 @@ func TestHistory_BlackHoleLearned(t *testing.T) {
 }
 
 // TestHistory_RefusalIsNotUnreachable: a refused attempt proves the path
-// works and must not demote the address.
+// works: the address is not marked unreachable, and the name's refused
+// family goes second only for as long as a refusal is remembered (the
+// service listens on the other family's addresses only), 30 s, not the
+// 10 minutes of a black hole.
 func TestHistory_RefusalIsNotUnreachable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var n simnet.Network
@@ -77,14 +80,37 @@ func TestHistory_RefusalIsNotUnreachable(t *testing.T) {
 		n.Set(v4a, simnet.Accepting(20*time.Millisecond))
 		d := simDialer(&n, dualStatic(v6a, v4a))
 		d.History = new(History)
-		for i := range 2 {
-			c, err := d.DialContext(context.Background(), "tcp", "example.com:443")
+		var starts []AttemptStartInfo
+		ctx := WithTrace(context.Background(), &Trace{AttemptStart: func(i AttemptStartInfo) { starts = append(starts, i) }})
+		dial := func() (time.Duration, []AttemptStartInfo) {
+			t.Helper()
+			starts = nil
+			start := time.Now()
+			c, err := d.DialContext(ctx, "tcp", "example.com:443")
 			require.NoError(t, err)
+			took := time.Since(start)
 			c.Close()
-			if first := n.Attempts()[2*i]; first.Addr.Addr() != v6a {
-				t.Errorf("dial %d tried %v first, want %v", i, first.Addr, v6a)
-			}
+			synctest.Wait()
+			return took, starts
 		}
+		// Cold: IPv6 first (RFC 6724), refused after 5 ms, IPv4 at the
+		// 10 ms floor (RFC 8305 §5).
+		took, s := dial()
+		require.Equal(t, 30*time.Millisecond, took)
+		require.Equal(t, v6a, s[0].Addr.Addr())
+		// Warm: IPv4 first; IPv6 is still there, known "refused", not
+		// "unreachable".
+		took, s = dial()
+		require.Equal(t, 20*time.Millisecond, took)
+		require.Len(t, s, 1)
+		require.Equal(t, v4a, s[0].Addr.Addr())
+		l := &learner{h: d.History, src: simnet.SourceAll, port: 443}
+		require.Equal(t, "refused", l.known(netip.AddrPortFrom(v6a, 443)))
+		// Once the refusal is forgotten, IPv6 goes first again.
+		time.Sleep(refusedTTL)
+		n.Set(v6a, simnet.Accepting(20*time.Millisecond))
+		_, s = dial()
+		require.Equal(t, v6a, s[0].Addr.Addr())
 	})
 }
 

@@ -256,16 +256,16 @@ func (l *learner) nameState() nameState {
 }
 
 // learnName records, for the dial's host name, which family to try
-// second (zero: forget it) and whether the AAAA answer missed the
+// second (zero: forget it) for the next ttl, and whether the AAAA answer missed the
 // Resolution Delay (late) or came in time (onTime).
-func (l *learner) learnName(second resolver.Family, setSecond bool, aaaaLate, aaaaOnTime bool) {
+func (l *learner) learnName(second resolver.Family, setSecond bool, ttl time.Duration, aaaaLate, aaaaOnTime bool) {
 	if l == nil || (!setSecond && !aaaaLate && !aaaaOnTime) {
 		return
 	}
 	now := time.Now()
 	l.h.updateName(l.nameKey(), func(st *nameState) {
 		if setSecond {
-			st.second, st.secondUntil = second, now.Add(historyTTL)
+			st.second, st.secondUntil = second, now.Add(ttl)
 		}
 		switch {
 		case aaaaLate:
