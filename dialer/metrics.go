@@ -141,6 +141,11 @@ type AttemptFailures struct {
 	Other       int64 // anything else, a failed Handshake (TLS) among them
 }
 
+// Total is the number of failed attempts, whatever the cause.
+func (f AttemptFailures) Total() int64 {
+	return f.Refused + f.Timeout + f.Unreachable + f.Other
+}
+
 // Histogram is a distribution of durations: Counts[i] is how many were at
 // most Bounds[i] (and more than Bounds[i-1]); the last count has no upper
 // bound, so len(Counts) == len(Bounds)+1.

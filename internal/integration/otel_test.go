@@ -45,8 +45,10 @@ func registerOTel(meter metric.Meter, metrics *dialer.Metrics) (metric.Registrat
 	dials := counter("happyeyeballs.dials", "{dial}", "Dials made, by result.")
 	fallbacks := counter("happyeyeballs.fallbacks", "{dial}", "Dials won by a family other than that of their first attempt.")
 	answers := counter("happyeyeballs.dns.answers", "{answer}", "DNS answers, by family and kind (positive, negative, error).")
-	attempts := counter("happyeyeballs.attempts", "{attempt}", "Connection attempts started, won and cancelled, and addresses rejected (not tried).")
+	started := counter("happyeyeballs.attempts.started", "{attempt}", "Connection attempts started.")
+	attempts := counter("happyeyeballs.attempts", "{attempt}", "Connection attempts ended, by outcome (won, failed, cancelled).")
 	failures := counter("happyeyeballs.attempt.failures", "{attempt}", "Connection attempts failed, by cause.")
+	rejected := counter("happyeyeballs.addresses.rejected", "{address}", "Addresses not tried: unusable, or rejected by the Dialer's Policy.")
 	connectCount := counter("happyeyeballs.connect.time.count", "{dial}", "Dials connected, by the family that won.")
 	connectSum := seconds("happyeyeballs.connect.time.sum", "Total time from the start of a dial to its connection, by the family that won.")
 	dnsCount := counter("happyeyeballs.dns.latency.count", "{answer}", "DNS answers timed.")
@@ -71,10 +73,11 @@ func registerOTel(meter metric.Meter, metrics *dialer.Metrics) (metric.Registrat
 			observe(answers, f.DNSPositive, "kind", "positive")
 			observe(answers, f.DNSNegative, "kind", "negative")
 			observe(answers, f.DNSErrors, "kind", "error")
-			observe(attempts, f.AttemptsStarted, "outcome", "started")
+			o.ObserveInt64(started, f.AttemptsStarted, metric.WithAttributes(family))
 			observe(attempts, f.AttemptsWon, "outcome", "won")
+			observe(attempts, f.AttemptsFailed.Total(), "outcome", "failed")
 			observe(attempts, f.AttemptsCancelled, "outcome", "cancelled")
-			observe(attempts, f.Rejected, "outcome", "rejected")
+			o.ObserveInt64(rejected, f.Rejected, metric.WithAttributes(family))
 			observe(failures, f.AttemptsFailed.Refused, "cause", "refused")
 			observe(failures, f.AttemptsFailed.Timeout, "cause", "timeout")
 			observe(failures, f.AttemptsFailed.Unreachable, "cause", "unreachable")
@@ -85,7 +88,7 @@ func registerOTel(meter metric.Meter, metrics *dialer.Metrics) (metric.Registrat
 			o.ObserveFloat64(dnsSum, f.DNSLatency.Sum.Seconds(), metric.WithAttributes(family))
 		}
 		return nil
-	}, dials, fallbacks, answers, attempts, failures, connectCount, connectSum, dnsCount, dnsSum, share)
+	}, dials, fallbacks, answers, started, attempts, failures, rejected, connectCount, connectSum, dnsCount, dnsSum, share)
 }
 
 // TestOTel_observable collects a Metrics through registerOTel's
@@ -139,14 +142,16 @@ func TestOTel_observable(t *testing.T) {
 		"happyeyeballs.dns.answers{family=ipv4,kind=negative}": 0,
 		"happyeyeballs.dns.answers{family=ipv4,kind=error}":    0,
 
-		"happyeyeballs.attempts{family=ipv6,outcome=started}":   1,
+		"happyeyeballs.attempts.started{family=ipv6}":           1,
 		"happyeyeballs.attempts{family=ipv6,outcome=won}":       0,
+		"happyeyeballs.attempts{family=ipv6,outcome=failed}":    0,
 		"happyeyeballs.attempts{family=ipv6,outcome=cancelled}": 1,
-		"happyeyeballs.attempts{family=ipv6,outcome=rejected}":  0,
-		"happyeyeballs.attempts{family=ipv4,outcome=started}":   3,
+		"happyeyeballs.attempts.started{family=ipv4}":           3,
 		"happyeyeballs.attempts{family=ipv4,outcome=won}":       2,
+		"happyeyeballs.attempts{family=ipv4,outcome=failed}":    1,
 		"happyeyeballs.attempts{family=ipv4,outcome=cancelled}": 0,
-		"happyeyeballs.attempts{family=ipv4,outcome=rejected}":  0,
+		"happyeyeballs.addresses.rejected{family=ipv6}":         0,
+		"happyeyeballs.addresses.rejected{family=ipv4}":         0,
 
 		"happyeyeballs.attempt.failures{cause=refused,family=ipv6}":     0,
 		"happyeyeballs.attempt.failures{cause=timeout,family=ipv6}":     0,

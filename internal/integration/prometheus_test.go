@@ -32,18 +32,21 @@ var (
 		"DNS answers, by family and kind (positive, negative, error).", []string{"family", "kind"}, nil)
 	dnsLatencyDesc = prometheus.NewDesc("happyeyeballs_dns_latency_seconds",
 		"Time from the start of a dial to each DNS answer.", []string{"family"}, nil)
+	startedDesc = prometheus.NewDesc("happyeyeballs_attempts_started_total",
+		"Connection attempts started.", []string{"family"}, nil)
 	attemptsDesc = prometheus.NewDesc("happyeyeballs_attempts_total",
-		"Connection attempts started, won and cancelled, and addresses rejected (not tried).",
-		[]string{"family", "outcome"}, nil)
+		"Connection attempts ended, by outcome (won, failed, cancelled).", []string{"family", "outcome"}, nil)
 	failuresDesc = prometheus.NewDesc("happyeyeballs_attempt_failures_total",
 		"Connection attempts failed, by cause.", []string{"family", "cause"}, nil)
+	rejectedDesc = prometheus.NewDesc("happyeyeballs_addresses_rejected_total",
+		"Addresses not tried: unusable, or rejected by the Dialer's Policy.", []string{"family"}, nil)
 	connectDesc = prometheus.NewDesc("happyeyeballs_connect_seconds",
 		"Time from the start of a dial to its connection, by the family that won.", []string{"family"}, nil)
 )
 
 func (c metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dialsDesc, fallbacksDesc, ipv6ShareDesc,
-		dnsAnswersDesc, dnsLatencyDesc, attemptsDesc, failuresDesc, connectDesc} {
+		dnsAnswersDesc, dnsLatencyDesc, startedDesc, attemptsDesc, failuresDesc, rejectedDesc, connectDesc} {
 		ch <- d
 	}
 }
@@ -61,10 +64,11 @@ func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(dnsAnswersDesc, f.DNSPositive, fam, "positive")
 		counter(dnsAnswersDesc, f.DNSNegative, fam, "negative")
 		counter(dnsAnswersDesc, f.DNSErrors, fam, "error")
-		counter(attemptsDesc, f.AttemptsStarted, fam, "started")
+		counter(startedDesc, f.AttemptsStarted, fam)
 		counter(attemptsDesc, f.AttemptsWon, fam, "won")
+		counter(attemptsDesc, f.AttemptsFailed.Total(), fam, "failed")
 		counter(attemptsDesc, f.AttemptsCancelled, fam, "cancelled")
-		counter(attemptsDesc, f.Rejected, fam, "rejected")
+		counter(rejectedDesc, f.Rejected, fam)
 		counter(failuresDesc, f.AttemptsFailed.Refused, fam, "refused")
 		counter(failuresDesc, f.AttemptsFailed.Timeout, fam, "timeout")
 		counter(failuresDesc, f.AttemptsFailed.Unreachable, fam, "unreachable")
@@ -120,15 +124,17 @@ happyeyeballs_dns_answers_total{family="ipv4",kind="positive"} 2
 happyeyeballs_dns_answers_total{family="ipv6",kind="error"} 0
 happyeyeballs_dns_answers_total{family="ipv6",kind="negative"} 0
 happyeyeballs_dns_answers_total{family="ipv6",kind="positive"} 2
-# HELP happyeyeballs_attempts_total Connection attempts started, won and cancelled, and addresses rejected (not tried).
+# HELP happyeyeballs_attempts_started_total Connection attempts started.
+# TYPE happyeyeballs_attempts_started_total counter
+happyeyeballs_attempts_started_total{family="ipv4"} 3
+happyeyeballs_attempts_started_total{family="ipv6"} 1
+# HELP happyeyeballs_attempts_total Connection attempts ended, by outcome (won, failed, cancelled).
 # TYPE happyeyeballs_attempts_total counter
 happyeyeballs_attempts_total{family="ipv4",outcome="cancelled"} 0
-happyeyeballs_attempts_total{family="ipv4",outcome="rejected"} 0
-happyeyeballs_attempts_total{family="ipv4",outcome="started"} 3
+happyeyeballs_attempts_total{family="ipv4",outcome="failed"} 1
 happyeyeballs_attempts_total{family="ipv4",outcome="won"} 2
 happyeyeballs_attempts_total{family="ipv6",outcome="cancelled"} 1
-happyeyeballs_attempts_total{family="ipv6",outcome="rejected"} 0
-happyeyeballs_attempts_total{family="ipv6",outcome="started"} 1
+happyeyeballs_attempts_total{family="ipv6",outcome="failed"} 0
 happyeyeballs_attempts_total{family="ipv6",outcome="won"} 0
 # HELP happyeyeballs_attempt_failures_total Connection attempts failed, by cause.
 # TYPE happyeyeballs_attempt_failures_total counter
@@ -140,10 +146,15 @@ happyeyeballs_attempt_failures_total{cause="timeout",family="ipv4"} 0
 happyeyeballs_attempt_failures_total{cause="timeout",family="ipv6"} 0
 happyeyeballs_attempt_failures_total{cause="unreachable",family="ipv4"} 0
 happyeyeballs_attempt_failures_total{cause="unreachable",family="ipv6"} 0
+# HELP happyeyeballs_addresses_rejected_total Addresses not tried: unusable, or rejected by the Dialer's Policy.
+# TYPE happyeyeballs_addresses_rejected_total counter
+happyeyeballs_addresses_rejected_total{family="ipv4"} 0
+happyeyeballs_addresses_rejected_total{family="ipv6"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"happyeyeballs_dials_total", "happyeyeballs_fallbacks_total", "happyeyeballs_ipv6_share",
-		"happyeyeballs_dns_answers_total", "happyeyeballs_attempts_total", "happyeyeballs_attempt_failures_total",
+		"happyeyeballs_dns_answers_total", "happyeyeballs_attempts_started_total", "happyeyeballs_attempts_total",
+		"happyeyeballs_attempt_failures_total", "happyeyeballs_addresses_rejected_total",
 	); err != nil {
 		t.Error(err)
 	}
