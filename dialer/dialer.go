@@ -393,7 +393,9 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 	}
 	start := time.Now()
 	fail := func(host string, err error) (net.Conn, error) {
-		e := &net.OpError{Op: "dial", Net: network, Source: d.LocalAddr, Err: err}
+		// No address was tried: no Source, as net.Dialer gives for
+		// errors found before it dials.
+		e := &net.OpError{Op: "dial", Net: network, Err: err}
 		d.Metrics.dialFailed()
 		newHooks(ctx, false).dialDone(DialDoneInfo{Host: host, Err: err, Elapsed: time.Since(start)})
 		return nil, e
@@ -411,7 +413,8 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 		return fail(host, err)
 	}
 	if la.family != 0 && !slices.Contains(fams, la.family) {
-		return fail(host, &net.AddrError{Err: "no suitable address found", Addr: address})
+		// net.Dialer names the local address it could not match.
+		return fail(host, &net.AddrError{Err: "no suitable address found", Addr: d.LocalAddr.String()})
 	}
 
 	if dl := d.deadline(ctx, start); !dl.IsZero() {
@@ -429,8 +432,12 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 	if ip, err := netip.ParseAddr(host); err == nil {
 		// An IP literal: one attempt, no DNS.
 		ip = ip.Unmap()
-		if f := resolver.Of(ip); !slices.Contains(fams, f) || (la.family != 0 && f != la.family) {
-			return fail(host, &net.AddrError{Err: "no suitable address found", Addr: address})
+		// net.Dialer's errors: the host for a network of the other
+		// family, the local address for a LocalAddr of the other family.
+		if f := resolver.Of(ip); !slices.Contains(fams, f) {
+			return fail(host, &net.AddrError{Err: "no suitable address found", Addr: host})
+		} else if la.family != 0 && f != la.family {
+			return fail(host, &net.AddrError{Err: "no suitable address found", Addr: d.LocalAddr.String()})
 		}
 		return newRun(ctx, s, start).dialLiteral(ctx, ip)
 	}
