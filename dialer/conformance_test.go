@@ -118,8 +118,8 @@ func TestConformance_RFC8305_Sorting(t *testing.T) {
 			// RFC 8305 §4 then interleaves the two lists.
 			name: "RFC 8305 §4: DNS order kept within each family, then interleaved",
 			aaaa: simAnswer(0, v6b, v6a), a: simAnswer(0, v4b, v4a),
-			hosts: map[netip.Addr]simnet.Behavior{v6b: bh, v4b: bh, v6a: bh, v4a: simnet.Accepting(10 * ms)},
-			want:  []simAt{{v6b, 0}, {v4b, 250 * ms}, {v6a, 500 * ms}, {v4a, 750 * ms}},
+			hosts:  map[netip.Addr]simnet.Behavior{v6b: bh, v4b: bh, v6a: bh, v4a: simnet.Accepting(10 * ms)},
+			want:   []simAt{{v6b, 0}, {v4b, 250 * ms}, {v6a, 500 * ms}, {v4a, 750 * ms}},
 			winner: v4a, took: 760 * ms,
 		},
 		{
@@ -326,7 +326,7 @@ func TestConformance_OtherSuites(t *testing.T) {
 			// on new sockets (see TestHistory_BackupAttempts), paced by
 			// the Connection Attempt Delay shortened near the deadline.
 			want: []simAt{{v6a, 0}, {v6a, 50 * ms}, {v6a, 75 * ms}},
-			took:   100 * ms, err: wantTimeout,
+			took: 100 * ms, err: wantTimeout,
 		},
 		{
 			name: "Go net TestDialTimeoutMaxDuration: Timeout of the largest Duration dials",
