@@ -432,6 +432,11 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 	if ip, err := netip.ParseAddr(host); err == nil {
 		// An IP literal: one attempt, no DNS.
 		ip = ip.Unmap()
+		if ip == netip.IPv6Unspecified() && network == "tcp4" {
+			// "The local system" in either spelling (net.Dial's doc,
+			// golang/go#18806): "[::]:P" on tcp4 is 0.0.0.0:P.
+			ip = netip.IPv4Unspecified()
+		}
 		// net.Dialer's errors: the host for a network of the other
 		// family, the local address for a LocalAddr of the other family.
 		if f := resolver.Of(ip); !slices.Contains(fams, f) {

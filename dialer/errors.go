@@ -252,8 +252,12 @@ func (r *run) fail(ctxErr error) error {
 		err = &DialError{Host: r.host, Port: r.port, DNS: r.ans.errs, Rejected: r.ans.rejected}
 		r.dnsDone(nil)
 	case tried == 0 && ctxErr == nil && r.ans.filtered > 0:
-		// Addresses exist, none of LocalAddr's family: net.Dialer's error.
+		// Addresses exist, none of LocalAddr's family: net.Dialer's error,
+		// which names the local address.
 		err = &net.AddrError{Err: "no suitable address found", Addr: r.host}
+		if r.d.LocalAddr != nil {
+			err = &net.AddrError{Err: "no suitable address found", Addr: r.d.LocalAddr.String()}
+		}
 		r.dnsDone(nil)
 	case tried == 0 && ctxErr == nil:
 		err = dnsFailure(r.host, r.ans.errs)
