@@ -447,3 +447,84 @@ func TestConformance_OtherSuites(t *testing.T) {
 		},
 	})
 }
+
+// TestConformance_RFC8305_NAT64 holds cases from RFC 8305 §7 ("Supporting
+// IPv6-Only Networks with NAT64 and DNS64") on a host with only an IPv6
+// route and a known Pref64 (2001:db8:64::/96).
+func TestConformance_RFC8305_NAT64(t *testing.T) {
+	bh := simnet.BlackHoled()
+	synth := func(v4 netip.Addr) netip.Addr {
+		b := pref64.Addr().As16()
+		a4 := v4.As4()
+		copy(b[12:], a4[:])
+		return netip.AddrFrom16(b)
+	}
+	nat64 := func(d *Dialer) { d.SourceAddr, d.NAT64Prefix = ipv6Only, pref64 }
+	runSimCases(t, []simCase{
+		{
+			// §7.1: "the client SHOULD synthesize IPv6 addresses" from A
+			// records when the network has only IPv6 and a NAT64.
+			name: "RFC 8305 §7.1: A-only name, IPv6-only host: the synthesized address is tried at once",
+			aaaa: resolver.StaticAnswer{}, a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{synth(v4a): simnet.Accepting(10 * ms)},
+			config: nat64,
+			want:   []simAt{{synth(v4a), 0}},
+			winner: synth(v4a), took: 10 * ms,
+		},
+		{
+			// The IPv4 addresses stay candidates (RFC 6724 rule 1 sorts
+			// them last, then §4's interleaving brings the first one to
+			// second place: a deliberate choice, see TestPlan); it fails
+			// at once with no route, and the next synthesized address
+			// follows at the 10 ms floor.
+			name: "RFC 8305 §7.1: two A records: both synthesized, in order; the unroutable IPv4 costs 10ms",
+			aaaa: resolver.StaticAnswer{}, a: simAnswer(0, v4a, v4b),
+			hosts:  map[netip.Addr]simnet.Behavior{synth(v4a): bh, synth(v4b): simnet.Accepting(10 * ms)},
+			config: nat64,
+			want:   []simAt{{synth(v4a), 0}, {v4a, 250 * ms}, {synth(v4b), 260 * ms}},
+			winner: synth(v4b), took: 270 * ms,
+		},
+		{
+			// The Resolution Delay still applies: an A answer first waits
+			// for AAAA (§3), though synthesis made IPv6 addresses of it,
+			// and a native AAAA then goes first. (Then the unroutable
+			// IPv4, failing at once, and the NAT64 address 10 ms later.)
+			name: "RFC 8305 §3+§7: A first, native AAAA inside the delay: native IPv6 first, synthesized later",
+			aaaa: simAnswer(20*ms, v6a), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: bh, synth(v4a): simnet.Accepting(10 * ms)},
+			config: nat64,
+			want:   []simAt{{v6a, 20 * ms}, {v4a, 270 * ms}, {synth(v4a), 280 * ms}},
+			winner: synth(v4a), took: 290 * ms,
+		},
+		{
+			name: "RFC 8305 §3+§7: A first, AAAA never: the synthesized address waits the Resolution Delay",
+			aaaa: simNever, a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{synth(v4a): simnet.Accepting(10 * ms)},
+			config: nat64,
+			want:   []simAt{{synth(v4a), 50 * ms}},
+			winner: synth(v4a), took: 60 * ms,
+		},
+	})
+}
+
+// TestConformance_FamilyRestricted: "tcp4" and "tcp6" on a name without
+// records of that family fail as net.Dialer does: *net.DNSError, not
+// found, when that family's answer comes, without waiting for the other.
+func TestConformance_FamilyRestricted(t *testing.T) {
+	runSimCases(t, []simCase{
+		{
+			name: "Go net: tcp6 on an IPv4-only name: not found when AAAA answers",
+			aaaa: resolver.StaticAnswer{Delay: 10 * ms}, a: simAnswer(0, v4a),
+			hosts:   map[netip.Addr]simnet.Behavior{v4a: simnet.Accepting(ms)},
+			network: "tcp6",
+			took:    10 * ms, err: wantDNSError(true, false),
+		},
+		{
+			name: "Go net: tcp4 on an IPv6-only name: not found when A answers",
+			aaaa: simAnswer(0, v6a), a: simNXDomain(10 * ms),
+			hosts:   map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(ms)},
+			network: "tcp4",
+			took:    10 * ms, err: wantDNSError(true, false),
+		},
+	})
+}
