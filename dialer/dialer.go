@@ -408,42 +408,44 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 		// "The local system": let net.Dialer pick the loopback it uses.
 		return d.passThrough(ctx, network, address)
 	}
-	la, err := parseLocalAddr(network, d.LocalAddr)
-	if err != nil {
-		return fail(host, err)
-	}
-	if la.family != 0 && !slices.Contains(fams, la.family) {
-		// net.Dialer names the local address it could not match.
-		return fail(host, &net.AddrError{Err: "no suitable address found", Addr: d.LocalAddr.String()})
-	}
-
 	if dl := d.deadline(ctx, start); !dl.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, dl)
 		defer cancel()
 	}
+	// The checks come in net.Dialer's order, so that an address wrong in
+	// two ways fails with the same error: the port, then a literal of the
+	// other family than the network's, then LocalAddr.
 	port, err := parsePort(ctx, network, service)
 	if err != nil {
 		return fail(host, err)
 	}
-
-	s := d.settings(network, host, port, fams, la)
-	s.handshake = handshake
-	if ip, err := netip.ParseAddr(host); err == nil {
-		// An IP literal: one attempt, no DNS.
+	ip, err := netip.ParseAddr(host)
+	literal := err == nil
+	if literal {
 		ip = ip.Unmap()
 		if ip == netip.IPv6Unspecified() && network == "tcp4" {
 			// "The local system" in either spelling (net.Dial's doc,
 			// golang/go#18806): "[::]:P" on tcp4 is 0.0.0.0:P.
 			ip = netip.IPv4Unspecified()
 		}
-		// net.Dialer's errors: the host for a network of the other
-		// family, the local address for a LocalAddr of the other family.
-		if f := resolver.Of(ip); !slices.Contains(fams, f) {
+		if !slices.Contains(fams, resolver.Of(ip)) {
 			return fail(host, &net.AddrError{Err: "no suitable address found", Addr: host})
-		} else if la.family != 0 && f != la.family {
-			return fail(host, &net.AddrError{Err: "no suitable address found", Addr: d.LocalAddr.String()})
 		}
+	}
+	la, err := parseLocalAddr(network, d.LocalAddr)
+	if err != nil {
+		return fail(host, err)
+	}
+	if la.family != 0 && (!slices.Contains(fams, la.family) || literal && resolver.Of(ip) != la.family) {
+		// net.Dialer names the local address it could not match.
+		return fail(host, &net.AddrError{Err: "no suitable address found", Addr: d.LocalAddr.String()})
+	}
+
+	s := d.settings(network, host, port, fams, la)
+	s.handshake = handshake
+	if literal {
+		// An IP literal: one attempt, no DNS.
 		return newRun(ctx, s, start).dialLiteral(ctx, ip)
 	}
 	if len(strings.TrimSuffix(host, ".")) > 253 { // longer than DNS allows (RFC 1035 §2.3.4)

@@ -112,3 +112,79 @@ func TestDropInConformance_MaxDurations(t *testing.T) {
 		}
 	}
 }
+
+// acceptAndClose listens on network (tcp4 or tcp6) at loopback and closes
+// every connection it accepts, until the test ends; it returns the port.
+func acceptAndClose(t *testing.T, network, host string) string {
+	t.Helper()
+	ln, err := net.Listen(network, net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Skipf("listen %s: %v", network, err)
+	}
+	done := make(chan struct{}) // closed when the accept loop has returned
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// TestDropInConformance_LocalAddr is Go net TestDialerLocalAddr's table:
+// every LocalAddr spelling (nil, empty, unspecified of either family,
+// 4-byte and 16-byte IPv4, IPv6 loopback, a UDP or Unix address) against
+// tcp4, tcp6 and tcp to 127.0.0.1 and ::1. This Dialer must succeed where
+// net.Dialer does and fail where it does, with the same error text.
+func TestDropInConformance_LocalAddr(t *testing.T) {
+	p4 := acceptAndClose(t, "tcp4", "127.0.0.1")
+	p6 := acceptAndClose(t, "tcp6", "::1")
+	fdBaseline(t)
+	locals := []net.Addr{
+		nil,
+		&net.TCPAddr{},
+		&net.TCPAddr{IP: net.ParseIP("0.0.0.0")},
+		&net.TCPAddr{IP: net.ParseIP("0.0.0.0").To4()},
+		&net.TCPAddr{IP: net.ParseIP("::")},
+		&net.TCPAddr{IP: net.ParseIP("127.0.0.1").To4()},
+		&net.TCPAddr{IP: net.ParseIP("127.0.0.1").To16()},
+		&net.TCPAddr{IP: net.IPv6loopback},
+		&net.UDPAddr{},
+		&net.UnixAddr{},
+	}
+	for _, network := range []string{"tcp4", "tcp6", "tcp"} {
+		for _, raddr := range []string{net.JoinHostPort("127.0.0.1", p4), net.JoinHostPort("::1", p6)} {
+			for _, la := range locals {
+				name := network + " " + raddr + " from " + addrString(la)
+				nd := net.Dialer{LocalAddr: la}
+				sc, serr := nd.Dial(network, raddr)
+				if sc != nil {
+					sc.Close()
+				}
+				d := Dialer{LocalAddr: la, DisableHistory: true}
+				c, err := d.Dial(network, raddr)
+				if c != nil {
+					c.Close()
+				}
+				switch {
+				case (err == nil) != (serr == nil):
+					t.Errorf("%s: got %v; net.Dialer %v", name, err, serr)
+				case err != nil && err.Error() != serr.Error():
+					t.Errorf("%s: error\n got %q\nwant %q (net.Dialer)", name, err, serr)
+				}
+			}
+		}
+	}
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return "nil"
+	}
+	return a.Network() + ":" + a.String()
+}
