@@ -188,3 +188,37 @@ func addrString(a net.Addr) string {
 	}
 	return a.Network() + ":" + a.String()
 }
+
+type ctxKey struct{}
+
+// TestDropInConformance_ControlContextValues is Go net TestDialContext:
+// ControlContext sees the caller's context values, on every network, and
+// is called with the attempt's network (tcp4 or tcp6) and address.
+func TestDropInConformance_ControlContextValues(t *testing.T) {
+	p4 := acceptAndClose(t, "tcp4", "127.0.0.1")
+	p6 := acceptAndClose(t, "tcp6", "::1")
+	fdBaseline(t)
+	for i, tc := range []struct{ network, address, wantNet string }{
+		{"tcp", net.JoinHostPort("127.0.0.1", p4), "tcp4"},
+		{"tcp4", net.JoinHostPort("127.0.0.1", p4), "tcp4"},
+		{"tcp6", net.JoinHostPort("::1", p6), "tcp6"},
+		{"tcp", net.JoinHostPort("::1", p6), "tcp6"},
+	} {
+		var gotID int
+		var gotNet, gotAddr string
+		d := Dialer{DisableHistory: true, ControlContext: func(ctx context.Context, network, address string, _ syscall.RawConn) error {
+			gotID, _ = ctx.Value(ctxKey{}).(int)
+			gotNet, gotAddr = network, address
+			return nil
+		}}
+		c, err := d.DialContext(context.WithValue(context.Background(), ctxKey{}, i+1), tc.network, tc.address)
+		if err != nil {
+			t.Errorf("%s %s: %v", tc.network, tc.address, err)
+			continue
+		}
+		c.Close()
+		if gotID != i+1 || gotNet != tc.wantNet || gotAddr != tc.address {
+			t.Errorf("%s %s: ControlContext saw id %d, %q %q; want %d, %q %q", tc.network, tc.address, gotID, gotNet, gotAddr, i+1, tc.wantNet, tc.address)
+		}
+	}
+}
