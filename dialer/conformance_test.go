@@ -14,6 +14,7 @@ package dialer
 // goroutine attempts and with the first attempt on the caller's goroutine.
 
 import (
+	"errors"
 	"net/netip"
 	"syscall"
 	"testing"
@@ -82,6 +83,24 @@ func TestConformance_RFC8305_Resolution(t *testing.T) {
 			winner: v4a, took: 110 * ms,
 		},
 		{
+			// Every address known failed, and the A query is still out: its
+			// answer could still bring a working address, so the dial
+			// waits for it (to the dial's deadline), as net.Dialer, which
+			// waits for both answers, would.
+			name: "RFC 8305 §3: only IPv6 refused, A never answered: the dial waits for A until its deadline",
+			aaaa: simAnswer(0, v6a), a: simNever,
+			hosts:   map[netip.Addr]simnet.Behavior{v6a: simnet.Refusing(5 * ms)},
+			ctxTime: time.Second,
+			want:    []simAt{{v6a, 0}},
+			took:    time.Second, err: func(t *testing.T, err error) {
+				t.Helper()
+				wantTimeout(t, err)
+				if !errors.Is(err, syscall.ECONNREFUSED) {
+					t.Errorf("error %q does not keep the refusal of %v", err, v6a)
+				}
+			},
+		},
+		{
 			name: "RFC 8305 §3: both families not found: *net.DNSError IsNotFound when the later answer arrives",
 			aaaa: simNXDomain(10 * ms), a: simNXDomain(30 * ms),
 			took: 30 * ms, err: wantDNSError(true, false),
@@ -91,6 +110,16 @@ func TestConformance_RFC8305_Resolution(t *testing.T) {
 			aaaa: simNXDomain(0), a: simNever,
 			ctxTime: 500 * ms,
 			took:    500 * ms, err: wantTimeout,
+		},
+		{
+			// An AAAA answer whose every address is unusable (a zone-less
+			// link-local address has no interface to go through) is, for
+			// the Resolution Delay, a negative one: IPv4 starts on it.
+			name: "RFC 8305 §3: AAAA with only unusable addresses inside the delay ends the wait",
+			aaaa: simAnswer(20*ms, netip.MustParseAddr("fe80::1"), netip.MustParseAddr("ff02::1")), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v4a: simnet.Accepting(5 * ms)},
+			want:   []simAt{{v4a, 20 * ms}},
+			winner: v4a, took: 25 * ms,
 		},
 		{
 			// The Resolution Delay applies to a positive A only: a
