@@ -405,8 +405,18 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 		return fail(address, err)
 	}
 	if host == "" {
-		// "The local system": let net.Dialer pick the loopback it uses.
-		return d.passThrough(ctx, network, address)
+		if d.Policy == nil {
+			// "The local system": let net.Dialer pick the loopback it
+			// uses.
+			return d.passThrough(ctx, network, address)
+		}
+		// A Policy vets every address, and this one goes to the local
+		// system: net.Dial's doc spells it as the unspecified address,
+		// which the Policy then sees as an IP literal.
+		host = "0.0.0.0"
+		if network == "tcp6" {
+			host = "::"
+		}
 	}
 	if dl := d.deadline(ctx, start); !dl.IsZero() {
 		var cancel context.CancelFunc

@@ -287,3 +287,32 @@ func TestDropInConformance_NonZeroDeadlineNotSet(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// TestDropInConformance_EmptyHostPolicy: ":P" is the local system (net.Dial's
+// doc), so a Policy must see it like the literal "0.0.0.0:P": PublicOnly
+// rejects it and nothing is dialed.
+func TestDropInConformance_EmptyHostPolicy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := new(simnet.Network)
+		for _, network := range []string{"tcp", "tcp4", "tcp6"} {
+			for _, address := range []string{":80", "0.0.0.0:80", "[::]:80"} {
+				if network == "tcp4" && address == "[::]:80" {
+					continue // 0.0.0.0 on tcp4, as above
+				}
+				if network == "tcp6" && address == "0.0.0.0:80" {
+					continue // an IPv4 literal on tcp6: no suitable address
+				}
+				d := simDialer(n, simFailResolver{t})
+				d.Policy = PublicOnly
+				_, err := d.DialContext(t.Context(), network, address)
+				if !errors.Is(err, ErrAddressRejected) {
+					t.Errorf("%s %s with PublicOnly: %v; want ErrAddressRejected", network, address, err)
+				}
+			}
+		}
+		synctest.Wait()
+		if log := n.Attempts(); len(log) != 0 {
+			t.Errorf("attempts %v; want none", log)
+		}
+	})
+}
