@@ -222,3 +222,32 @@ func TestDropInConformance_ControlContextValues(t *testing.T) {
 		}
 	}
 }
+
+// TestDropInConformance_ConnType: code written for net.Dialer asserts
+// c.(*net.TCPConn) (CloseWrite, SetLinger, SetKeepAlive...). The zero
+// Dialer's connection to a literal or a name is one, as net.Dialer's is.
+func TestDropInConformance_ConnType(t *testing.T) {
+	p4 := acceptAndClose(t, "tcp4", "127.0.0.1")
+	fdBaseline(t)
+	for _, address := range []string{
+		net.JoinHostPort("127.0.0.1", p4),
+		net.JoinHostPort("localhost", p4), // the zero Dialer: hosts file, then RFC 8305
+	} {
+		var d Dialer
+		d.DisableHistory = true
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, err := d.DialContext(ctx, "tcp", address)
+		cancel()
+		if err != nil {
+			t.Errorf("%s: %v", address, err)
+			continue
+		}
+		if _, ok := c.(*net.TCPConn); !ok {
+			t.Errorf("%s: connection is %T; want *net.TCPConn", address, c)
+		}
+		if got := c.RemoteAddr().String(); got != net.JoinHostPort("127.0.0.1", p4) {
+			t.Errorf("%s: RemoteAddr %s", address, got)
+		}
+		c.Close()
+	}
+}
