@@ -15,6 +15,7 @@ package dialer
 
 import (
 	"errors"
+	"net"
 	"net/netip"
 	"syscall"
 	"testing"
@@ -104,6 +105,22 @@ func TestConformance_RFC8305_Resolution(t *testing.T) {
 			name: "RFC 8305 §3: both families not found: *net.DNSError IsNotFound when the later answer arrives",
 			aaaa: simNXDomain(10 * ms), a: simNXDomain(30 * ms),
 			took: 30 * ms, err: wantDNSError(true, false),
+		},
+		{
+			// Both queries timed out in the resolver (its servers never
+			// answered) before the dial's deadline: *net.DNSError with
+			// IsTimeout, and net.Error's Timeout() true, as net.Dialer.
+			name: "RFC 8305 §3: both lookups time out in the resolver: a DNSError that is a timeout",
+			aaaa: resolver.StaticAnswer{Delay: 5 * time.Second, Err: &net.DNSError{Err: "i/o timeout", Name: "example.com", IsTimeout: true, IsTemporary: true}},
+			a:    resolver.StaticAnswer{Delay: 5 * time.Second, Err: &net.DNSError{Err: "i/o timeout", Name: "example.com", IsTimeout: true, IsTemporary: true}},
+			took: 5 * time.Second, err: func(t *testing.T, err error) {
+				t.Helper()
+				wantDNSError(false, true)(t, err)
+				var ne net.Error
+				if !errors.As(err, &ne) || !ne.Timeout() {
+					t.Errorf("error %q: Timeout() is not true", err)
+				}
+			},
 		},
 		{
 			name: "RFC 8305 §3: AAAA not found and A never answered: the dial's deadline ends it as a timeout",
