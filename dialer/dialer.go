@@ -434,10 +434,17 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 	literal := err == nil
 	if literal {
 		ip = ip.Unmap()
-		if ip == netip.IPv6Unspecified() && network == "tcp4" {
+		switch {
+		case ip == netip.IPv6Unspecified() && network == "tcp4":
 			// "The local system" in either spelling (net.Dial's doc,
 			// golang/go#18806): "[::]:P" on tcp4 is 0.0.0.0:P.
 			ip = netip.IPv4Unspecified()
+		case ip == netip.IPv6Unspecified() && network == "tcp" && d.Policy == nil:
+			// On tcp, net.Dialer dials [::] then 0.0.0.0 (golang/go#18806),
+			// reaching a local listener of either family; like an empty
+			// host, it is net.Dialer's to dial. (With a Policy, it is
+			// vetted as the literal it is.)
+			return d.passThrough(ctx, network, address)
 		}
 		if !slices.Contains(fams, resolver.Of(ip)) {
 			return fail(host, &net.AddrError{Err: "no suitable address found", Addr: host})

@@ -61,7 +61,6 @@ func TestDropInConformance_LocalSystem(t *testing.T) {
 // on "tcp" as [::] then 0.0.0.0 (golang/go#18806), so an IPv4-only
 // listener is reached.
 func TestDropInConformance_LocalSystemIPv6Spelling(t *testing.T) {
-	t.Skip(`known: "[::]:P" on tcp is one attempt to [::]; net.Dialer adds 0.0.0.0 after it (golang/go#18806). The literal path (dialLiteral, race.go) takes one address; it needs [::, 0.0.0.0] like the NAT64 pair`)
 	port := listenV4(t)
 	fdBaseline(t)
 	d := Dialer{DisableHistory: true}
