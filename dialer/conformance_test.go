@@ -435,6 +435,32 @@ func TestConformance_OtherSuites(t *testing.T) {
 			winner: v4c, took: 50 * ms,
 		},
 
+		// mxinden/happy-eyeballs (the Rust state machine Firefox uses),
+		// tests/integration.rs, HEv3 §4.2 "move on" conditions.
+		{
+			name: "Rust happy-eyeballs move_on_non_timeout: IPv4 preferred, AAAA first, then A: IPv4 goes first",
+			aaaa: simAnswer(0, v6a), a: simAnswer(20*ms, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(ms), v4a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.PreferredFamily = resolver.IPv4 },
+			want:   []simAt{{v4a, 20 * ms}},
+			winner: v4a, took: 30 * ms,
+		},
+		{
+			name: "Rust happy-eyeballs move_on_non_timeout: IPv4 preferred, A negative: IPv6 at once",
+			aaaa: simAnswer(0, v6a), a: simNXDomain(10 * ms),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.PreferredFamily = resolver.IPv4 },
+			want:   []simAt{{v6a, 10 * ms}},
+			winner: v6a, took: 20 * ms,
+		},
+		{
+			name: "Rust happy-eyeballs move_on_timeout: only A, after the Resolution Delay",
+			aaaa: simNever, a: simAnswer(5*ms, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v4a: simnet.Accepting(10 * ms)},
+			want:   []simAt{{v4a, 55 * ms}},
+			winner: v4a, took: 65 * ms,
+		},
+
 		// tailscale net/netx racedial_test.go.
 		{
 			name: "tailscale racedial: all black holes until cancelled: staggered starts, context.Canceled",
