@@ -14,6 +14,7 @@ package dialer
 // goroutine attempts and with the first attempt on the caller's goroutine.
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -346,6 +347,23 @@ func TestConformance_OtherSuites(t *testing.T) {
 			hosts: map[netip.Addr]simnet.Behavior{v6a: simnet.Refusing(0), v4a: simnet.Refusing(0)},
 			want:  []simAt{{v6a, 0}, {v4a, 10 * ms}},
 			took:  10 * ms, err: wantDialError([]simAt{{v6a, 0}, {v4a, 10 * ms}}, syscall.ECONNREFUSED),
+		},
+		{
+			name: "Go net TestDialParallel: both refused well inside a Timeout: a refusal, not a timeout",
+			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: simnet.Refusing(0), v4a: simnet.Refusing(0)},
+			config: func(d *Dialer) { d.Timeout = time.Second },
+			want:   []simAt{{v6a, 0}, {v4a, 10 * ms}},
+			took:   10 * ms, err: func(t *testing.T, err error) {
+				t.Helper()
+				var ne net.Error
+				if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+					t.Errorf("error %q reads as a timeout", err)
+				}
+				if !errors.Is(err, syscall.ECONNREFUSED) {
+					t.Errorf("error %q is not ECONNREFUSED", err)
+				}
+			},
 		},
 		{
 			name: "Go net TestDialerFallbackDelay: a configured 1s delay starts the fallback at 1s",
