@@ -345,7 +345,11 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 // For "tcp", "tcp4" and "tcp6" it runs Happy Eyeballs: address is
 // "host:port", where host is a name or an IP literal (an IP literal is
 // dialed directly, without DNS; "tcp4" and "tcp6" look up and try only
-// their family) and port is a number or a service name. Other networks
+// their family) and port is a number or a service name. As with net.Dial,
+// an empty host or an unspecified address ("0.0.0.0", "::") means the
+// local system: without a Policy, ":P" and "[::]:P" on "tcp" go to
+// net.Dialer, which tries both families; with one, they are vetted as
+// the unspecified address. Other networks
 // ("udp", "unix", …) are passed unchanged to a net.Dialer with this
 // Dialer's shared fields: there is nothing to race.
 //
