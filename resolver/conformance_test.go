@@ -7,6 +7,7 @@ package resolver
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -112,6 +113,72 @@ func TestConformance_GoNetReadConfig(t *testing.T) {
 			}
 			if c.Rotate != tc.rotate || c.UseTCP != tc.useTCP || c.SingleRequest != tc.single {
 				t.Errorf("rotate, use TCP, single request = %v, %v, %v; want %v, %v, %v", c.Rotate, c.UseTCP, c.SingleRequest, tc.rotate, tc.useTCP, tc.single)
+			}
+		})
+	}
+}
+
+// TestConformance_GoNetHosts: hosts file lookups from Go's net package
+// (hosts_test.go, TestLookupStaticHost, and its testdata files): aliases,
+// inline comments, bogus lines ignored, IPv6 with and without a zone in
+// any spelling, case-insensitive names with or without a trailing dot,
+// addresses in file order.
+func TestConformance_GoNetHosts(t *testing.T) {
+	for _, tc := range []struct {
+		name, file string
+		want       map[string][]string
+	}{
+		{
+			name: "Go net testdata/hosts",
+			file: "255.255.255.255\tbroadcasthost\n127.0.0.2\todin\n127.0.0.3\todin  # inline comment \n::2             odin\n" +
+				"127.1.1.1\tthor\n# aliases\n127.1.1.2\tullr ullrhost\nfe80::1%lo0\tlocalhost\n" +
+				"# Bogus entries that must be ignored.\n123.123.123\tloki\n321.321.321.321\n",
+			want: map[string][]string{
+				"odin": {"127.0.0.2", "127.0.0.3", "::2"}, "thor": {"127.1.1.1"}, "ullr": {"127.1.1.2"},
+				"ullrhost": {"127.1.1.2"}, "localhost": {"fe80::1%lo0"}, "loki": nil,
+			},
+		},
+		{
+			name: "Go net testdata/singleline-hosts: no final newline (golang/go#6646)",
+			file: "127.0.0.2\todin",
+			want: map[string][]string{"odin": {"127.0.0.2"}},
+		},
+		{
+			name: "Go net testdata/ipv4-hosts",
+			file: "127.0.0.1\tlocalhost\t# inline comment separated by tab\n127.0.0.2\tlocalhost   # inline comment separated by space\n" +
+				"127.0.0.3\tlocalhost\tlocalhost.localdomain\n",
+			want: map[string][]string{"localhost": {"127.0.0.1", "127.0.0.2", "127.0.0.3"}, "localhost.localdomain": {"127.0.0.3"}},
+		},
+		{
+			name: "Go net testdata/ipv6-hosts: long forms and zones (golang/go#8996)",
+			file: "::1\t\t\t\t\t\tlocalhost\t# inline comment separated by tab\n" +
+				"fe80:0000:0000:0000:0000:0000:0000:0001\t\tlocalhost       # inline comment separated by space\n" +
+				"fe80:0000:0000:0000:0000:0000:0000:0002%lo0\tlocalhost\n" +
+				"fe80::3%lo0\t\t\t\t\tlocalhost\tlocalhost.localdomain\n",
+			want: map[string][]string{"localhost": {"::1", "fe80::1", "fe80::2%lo0", "fe80::3%lo0"}, "localhost.localdomain": {"fe80::3%lo0"}},
+		},
+		{
+			name: "Go net testdata/case-hosts: names match in any case (golang/go#12806)",
+			file: "127.0.0.1\tPreserveMe\tPreserveMe.local\n::1\t\tPreserveMe\tPreserveMe.local\n",
+			want: map[string][]string{"PreserveMe": {"127.0.0.1", "::1"}, "PreserveMe.local": {"127.0.0.1", "::1"}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := parseHosts([]byte(tc.file))
+			for name, want := range tc.want {
+				for _, in := range []string{name, name + ".", strings.ToLower(name), strings.ToUpper(name)} {
+					key, err := canonicalHost(in)
+					if err != nil {
+						t.Fatalf("canonicalHost(%q): %v", in, err)
+					}
+					var got []string
+					for _, a := range h.lookup(key) {
+						got = append(got, a.String())
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("lookup(%q) = %q; want %q", in, got, want)
+					}
+				}
 			}
 		})
 	}
