@@ -366,6 +366,33 @@ func TestConformance_OtherSuites(t *testing.T) {
 			},
 		},
 		{
+			// net.Dialer's Timeout covers the lookup: when it ends there,
+			// the error is the lookup's, worded as net.Dialer words it.
+			name: "Go net TestDialTimeout: Timeout 100ms ends a lookup that never answers: \"lookup …: i/o timeout\"",
+			aaaa: simNever, a: simNever,
+			config: func(d *Dialer) { d.Timeout = 100 * ms },
+			took:   100 * ms, err: func(t *testing.T, err error) {
+				t.Helper()
+				wantTimeout(t, err)
+				wantDNSError(false, true)(t, err)
+				if got, want := err.Error(), "dial tcp: lookup example.com: i/o timeout"; got != want {
+					t.Errorf("Error() = %q; want %q", got, want)
+				}
+			},
+		},
+		{
+			name: "Go net TestDialCancel: cancelled during a lookup: \"lookup …: operation was canceled\"",
+			aaaa: simNever, a: simNever,
+			cancel: 100 * ms,
+			took:   100 * ms, err: func(t *testing.T, err error) {
+				t.Helper()
+				wantCanceled(t, err)
+				if got, want := err.Error(), "dial tcp: lookup example.com: operation was canceled"; got != want {
+					t.Errorf("Error() = %q; want %q", got, want)
+				}
+			},
+		},
+		{
 			name: "Go net TestDialerFallbackDelay: a configured 1s delay starts the fallback at 1s",
 			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
 			hosts:  map[netip.Addr]simnet.Behavior{v6a: bh, v4a: simnet.Accepting(0)},
