@@ -347,9 +347,9 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 // dialed directly, without DNS; "tcp4" and "tcp6" look up and try only
 // their family) and port is a number or a service name. As with net.Dial,
 // an empty host or an unspecified address ("0.0.0.0", "::") means the
-// local system: without a Policy, ":P" and "[::]:P" on "tcp" go to
-// net.Dialer, which tries both families; with one, they are vetted as
-// the unspecified address. Other networks
+// local system: without a Policy or a Handshake, ":P" and "[::]:P" on
+// "tcp" go to net.Dialer, which tries both families; otherwise they are
+// dialed as the unspecified address, vetted and handshaken. Other networks
 // ("udp", "unix", …) are passed unchanged to a net.Dialer with this
 // Dialer's shared fields: there is nothing to race.
 //
@@ -408,15 +408,17 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 	if err != nil {
 		return fail(address, err)
 	}
+	// Only a plain dial may hand "the local system" to net.Dialer: a
+	// Policy must vet it, and a handshake (TLSDialer's) must run on it.
+	plain := d.Policy == nil && handshake == nil
 	if host == "" {
-		if d.Policy == nil {
+		if plain {
 			// "The local system": let net.Dialer pick the loopback it
 			// uses.
 			return d.passThrough(ctx, network, address)
 		}
-		// A Policy vets every address, and this one goes to the local
-		// system: net.Dial's doc spells it as the unspecified address,
-		// which the Policy then sees as an IP literal.
+		// net.Dial's doc spells the local system as the unspecified
+		// address: dialed as that IP literal, vetted and handshaken.
 		host = "0.0.0.0"
 		if network == "tcp6" {
 			host = "::"
@@ -443,11 +445,11 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 			// "The local system" in either spelling (net.Dial's doc,
 			// golang/go#18806): "[::]:P" on tcp4 is 0.0.0.0:P.
 			ip = netip.IPv4Unspecified()
-		case ip == netip.IPv6Unspecified() && network == "tcp" && d.Policy == nil:
+		case ip == netip.IPv6Unspecified() && network == "tcp" && plain:
 			// On tcp, net.Dialer dials [::] then 0.0.0.0 (golang/go#18806),
 			// reaching a local listener of either family; like an empty
-			// host, it is net.Dialer's to dial. (With a Policy, it is
-			// vetted as the literal it is.)
+			// host, it is net.Dialer's to dial. (Otherwise it is dialed
+			// as the literal it is.)
 			return d.passThrough(ctx, network, address)
 		}
 		if !slices.Contains(fams, resolver.Of(ip)) {

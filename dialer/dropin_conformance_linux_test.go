@@ -5,10 +5,12 @@ package dialer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -248,5 +250,45 @@ func TestDropInConformance_ConnType(t *testing.T) {
 			t.Errorf("%s: RemoteAddr %s", address, got)
 		}
 		c.Close()
+	}
+}
+
+// TestDropInConformance_LocalSystemHandshake: the local system (":P",
+// "[::]:P") dialed through a TLSDialer, or with a Handshake, still gets
+// its handshake: a plain TCP connection must never come back from a TLS
+// dial. Here the server closes at once, so every such dial fails.
+func TestDropInConformance_LocalSystemHandshake(t *testing.T) {
+	p4 := acceptAndClose(t, "tcp4", "127.0.0.1")
+	fdBaseline(t)
+	for _, address := range []string{":" + p4, "[::]:" + p4, "0.0.0.0:" + p4} {
+		for _, network := range []string{"tcp", "tcp4"} {
+			td := TLSDialer{NetDialer: &Dialer{DisableHistory: true, Timeout: 5 * time.Second}, Config: &tls.Config{InsecureSkipVerify: true}}
+			if c, err := td.DialContext(context.Background(), network, address); err == nil {
+				t.Errorf("TLSDialer %s %s: connected (%T) to a server that closes at once", network, address, c)
+				c.Close()
+			}
+			handshaken := 0
+			d := Dialer{DisableHistory: true, Timeout: 5 * time.Second, Handshake: func(ctx context.Context, c net.Conn) (net.Conn, error) {
+				handshaken++
+				return c, nil
+			}}
+			c, err := d.DialContext(context.Background(), network, address)
+			if err != nil && network == "tcp" && strings.HasPrefix(address, "[::]") {
+				// known: with a handshake, "[::]:P" on tcp is one attempt
+				// to [::]; net.Dialer would add 0.0.0.0 after it
+				// (golang/go#18806), which needs the literal path in
+				// race.go to take two addresses, like the NAT64 pair.
+				t.Logf("known: Handshake %s %s: %v", network, address, err)
+				continue
+			}
+			if err != nil {
+				t.Errorf("Handshake %s %s: %v", network, address, err)
+				continue
+			}
+			c.Close()
+			if handshaken != 1 {
+				t.Errorf("Handshake %s %s: ran %d times; want 1", network, address, handshaken)
+			}
+		}
 	}
 }
