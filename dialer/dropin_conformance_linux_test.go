@@ -140,7 +140,8 @@ func acceptAndClose(t *testing.T, network, host string) string {
 // TestDropInConformance_LocalAddr is Go net TestDialerLocalAddr's table:
 // every LocalAddr spelling (nil, empty, unspecified of either family,
 // 4-byte and 16-byte IPv4, IPv6 loopback, a UDP or Unix address) against
-// tcp4, tcp6 and tcp to 127.0.0.1 and ::1. This Dialer must succeed where
+// tcp4, tcp6 and tcp to 127.0.0.1, ::1 and the IPv4-mapped
+// ::ffff:127.0.0.1. This Dialer must succeed where
 // net.Dialer does and fail where it does, with the same error text.
 func TestDropInConformance_LocalAddr(t *testing.T) {
 	p4 := acceptAndClose(t, "tcp4", "127.0.0.1")
@@ -159,7 +160,7 @@ func TestDropInConformance_LocalAddr(t *testing.T) {
 		&net.UnixAddr{},
 	}
 	for _, network := range []string{"tcp4", "tcp6", "tcp"} {
-		for _, raddr := range []string{net.JoinHostPort("127.0.0.1", p4), net.JoinHostPort("::1", p6)} {
+		for _, raddr := range []string{net.JoinHostPort("127.0.0.1", p4), net.JoinHostPort("::1", p6), net.JoinHostPort("::ffff:127.0.0.1", p4)} {
 			for _, la := range locals {
 				name := network + " " + raddr + " from " + addrString(la)
 				nd := net.Dialer{LocalAddr: la}
