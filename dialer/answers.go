@@ -37,6 +37,7 @@ type answers struct {
 
 	synthStarted bool
 	synth        chan synthesized // NAT64 addresses, while synthesis runs
+	synthesized  []netip.Addr     // the addresses synthesis added
 }
 
 // maxKeptPerFamily bounds the addresses kept from one answer, whatever
@@ -147,7 +148,8 @@ func (r *run) admit(a resolver.Answer, synthesized bool, embedded []netip.Addr) 
 func (r *run) mergeSynthesized(syn synthesized) {
 	r.ans.pending--
 	r.ans.synth = nil
-	r.merge(resolver.Answer{Family: resolver.IPv6, Addrs: syn.v6}, true, syn.v4)
+	added := r.merge(resolver.Answer{Family: resolver.IPv6, Addrs: syn.v6}, true, syn.v4)
+	r.ans.synthesized = append(r.ans.synthesized, added...)
 }
 
 // reject records an address the dial will not try.
@@ -191,6 +193,12 @@ func (r *run) awaitingPreferred() bool {
 	}
 	for _, a := range r.cands.untried {
 		if resolver.Of(a) != pf {
+			continue
+		}
+		if pf == resolver.IPv6 && !r.ans.answered[familyIndex(pf)] && slices.Contains(r.ans.synthesized, a) {
+			// Made from the A answer (RFC 8305 §7) while AAAA is still
+			// out: the A answer came first, and §3 waits for AAAA,
+			// whose native addresses go before the NAT64's.
 			continue
 		}
 		if _, ok := r.cands.src(a); ok {

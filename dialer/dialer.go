@@ -345,7 +345,11 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 // For "tcp", "tcp4" and "tcp6" it runs Happy Eyeballs: address is
 // "host:port", where host is a name or an IP literal (an IP literal is
 // dialed directly, without DNS; "tcp4" and "tcp6" look up and try only
-// their family) and port is a number or a service name. Other networks
+// their family) and port is a number or a service name. As with net.Dial,
+// an empty host or an unspecified address ("0.0.0.0", "::") means the
+// local system: without a Policy or a Handshake, ":P" and "[::]:P" on
+// "tcp" go to net.Dialer, which tries both families; otherwise they are
+// dialed as the unspecified address, vetted and handshaken. Other networks
 // ("udp", "unix", …) are passed unchanged to a net.Dialer with this
 // Dialer's shared fields: there is nothing to race.
 //
@@ -393,7 +397,9 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 	}
 	start := time.Now()
 	fail := func(host string, err error) (net.Conn, error) {
-		e := &net.OpError{Op: "dial", Net: network, Source: d.LocalAddr, Err: err}
+		// No address was tried: no Source, as net.Dialer gives for
+		// errors found before it dials.
+		e := &net.OpError{Op: "dial", Net: network, Err: err}
 		d.Metrics.dialFailed()
 		newHooks(ctx, false).dialDone(DialDoneInfo{Host: host, Err: err, Elapsed: time.Since(start)})
 		return nil, e
@@ -402,36 +408,67 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 	if err != nil {
 		return fail(address, err)
 	}
+	// Only a plain dial may hand "the local system" to net.Dialer: a
+	// Policy must vet it, and a handshake (TLSDialer's) must run on it.
+	plain := d.Policy == nil && handshake == nil
 	if host == "" {
-		// "The local system": let net.Dialer pick the loopback it uses.
-		return d.passThrough(ctx, network, address)
+		if plain {
+			// "The local system": let net.Dialer pick the loopback it
+			// uses.
+			return d.passThrough(ctx, network, address)
+		}
+		// net.Dial's doc spells the local system as the unspecified
+		// address: dialed as that IP literal, vetted and handshaken.
+		host = "0.0.0.0"
+		if network == "tcp6" {
+			host = "::"
+		}
 	}
-	la, err := parseLocalAddr(network, d.LocalAddr)
-	if err != nil {
-		return fail(host, err)
-	}
-	if la.family != 0 && !slices.Contains(fams, la.family) {
-		return fail(host, &net.AddrError{Err: "no suitable address found", Addr: address})
-	}
-
 	if dl := d.deadline(ctx, start); !dl.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, dl)
 		defer cancel()
 	}
+	// The checks come in net.Dialer's order, so that an address wrong in
+	// two ways fails with the same error: the port, then a literal of the
+	// other family than the network's, then LocalAddr.
 	port, err := parsePort(ctx, network, service)
 	if err != nil {
 		return fail(host, err)
 	}
+	ip, err := netip.ParseAddr(host)
+	literal := err == nil
+	if literal {
+		ip = ip.Unmap()
+		switch {
+		case ip == netip.IPv6Unspecified() && network == "tcp4":
+			// "The local system" in either spelling (net.Dial's doc,
+			// golang/go#18806): "[::]:P" on tcp4 is 0.0.0.0:P.
+			ip = netip.IPv4Unspecified()
+		case ip == netip.IPv6Unspecified() && network == "tcp" && plain:
+			// On tcp, net.Dialer dials [::] then 0.0.0.0 (golang/go#18806),
+			// reaching a local listener of either family; like an empty
+			// host, it is net.Dialer's to dial. (Otherwise it is dialed
+			// as the literal it is.)
+			return d.passThrough(ctx, network, address)
+		}
+		if !slices.Contains(fams, resolver.Of(ip)) {
+			return fail(host, &net.AddrError{Err: "no suitable address found", Addr: host})
+		}
+	}
+	la, err := parseLocalAddr(network, d.LocalAddr)
+	if err != nil {
+		return fail(host, err)
+	}
+	if la.family != 0 && (!slices.Contains(fams, la.family) || literal && resolver.Of(ip) != la.family) {
+		// net.Dialer names the local address it could not match.
+		return fail(host, &net.AddrError{Err: "no suitable address found", Addr: d.LocalAddr.String()})
+	}
 
 	s := d.settings(network, host, port, fams, la)
 	s.handshake = handshake
-	if ip, err := netip.ParseAddr(host); err == nil {
+	if literal {
 		// An IP literal: one attempt, no DNS.
-		ip = ip.Unmap()
-		if f := resolver.Of(ip); !slices.Contains(fams, f) || (la.family != 0 && f != la.family) {
-			return fail(host, &net.AddrError{Err: "no suitable address found", Addr: address})
-		}
 		return newRun(ctx, s, start).dialLiteral(ctx, ip)
 	}
 	if len(strings.TrimSuffix(host, ".")) > 253 { // longer than DNS allows (RFC 1035 §2.3.4)

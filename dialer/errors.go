@@ -67,6 +67,12 @@ type DialError struct {
 // Error returns one line: the target, why the dial ended, and every
 // attempt's address, start offset and error.
 func (e *DialError) Error() string {
+	if len(e.Attempts) == 0 && len(e.Rejected) == 0 && e.Err != nil && isLiteral(e.Host) {
+		// An IP literal whose attempt never started: net.Dialer's words
+		// for a dial cut short ("i/o timeout", "operation was
+		// canceled"); the *net.OpError around names the address.
+		return attemptCause(e.Err).Error()
+	}
 	if len(e.Attempts) == 1 && len(e.Rejected) == 0 {
 		// One address, tried once: its error alone, as net.Dialer words
 		// it ("connect: connection refused", "i/o timeout"); the
@@ -211,6 +217,10 @@ func (r *run) opAddr() net.Addr {
 		ap = netip.AddrPortFrom(r.cands.tried[len(r.cands.tried)-1], r.port)
 	case !r.ans.named && len(r.ans.rejected) > 0:
 		ap = r.ans.rejected[0].Addr
+	case !r.ans.named && len(r.cands.untried) > 0:
+		// An IP literal cut short before its attempt: the literal is
+		// last (after its NAT64 form, if any).
+		ap = netip.AddrPortFrom(r.cands.untried[len(r.cands.untried)-1], r.port)
 	default:
 		return nil
 	}
@@ -242,8 +252,12 @@ func (r *run) fail(ctxErr error) error {
 		err = &DialError{Host: r.host, Port: r.port, DNS: r.ans.errs, Rejected: r.ans.rejected}
 		r.dnsDone(nil)
 	case tried == 0 && ctxErr == nil && r.ans.filtered > 0:
-		// Addresses exist, none of LocalAddr's family: net.Dialer's error.
+		// Addresses exist, none of LocalAddr's family: net.Dialer's error,
+		// which names the local address.
 		err = &net.AddrError{Err: "no suitable address found", Addr: r.host}
+		if r.d.LocalAddr != nil {
+			err = &net.AddrError{Err: "no suitable address found", Addr: r.d.LocalAddr.String()}
+		}
 		r.dnsDone(nil)
 	case tried == 0 && ctxErr == nil:
 		err = dnsFailure(r.host, r.ans.errs)
@@ -254,7 +268,19 @@ func (r *run) fail(ctxErr error) error {
 	}
 	r.hooks.m.dialFailed()
 	r.hooks.dialDone(DialDoneInfo{Host: r.host, Attempts: r.attempts, Err: err, Elapsed: time.Since(r.start)})
-	return &net.OpError{Op: "dial", Net: r.network, Source: r.d.LocalAddr, Addr: r.opAddr(), Err: err}
+	op := &net.OpError{Op: "dial", Net: r.network, Source: r.d.LocalAddr, Addr: r.opAddr(), Err: err}
+	if op.Addr == nil {
+		// No address to name: net.Dialer gives no Source either (a
+		// lookup's error, "no suitable address").
+		op.Source = nil
+	}
+	return op
+}
+
+// isLiteral reports whether host is an IP address, with or without a zone.
+func isLiteral(host string) bool {
+	_, err := netip.ParseAddr(host)
+	return err == nil
 }
 
 // attemptErrors lists every attempt of the dial in start order: the failed
