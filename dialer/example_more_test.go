@@ -36,9 +36,14 @@ func ExampleLogTrace() {
 	}
 	refused.Close()
 
-	d := &dialer.Dialer{Resolver: &resolver.Static{
-		A: resolver.StaticAnswer{Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.1")}},
-	}}
+	d := &dialer.Dialer{
+		Resolver: &resolver.Static{
+			A: resolver.StaticAnswer{Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.1")}},
+		},
+		// A History of its own: what earlier dials in this process
+		// learned would show in the lines ("known …").
+		History: new(dialer.History),
+	}
 	logf := func(format string, args ...any) {
 		line := fmt.Sprintf(format, args...)
 		fields := strings.SplitN(line, " ", 3) // "happyeyeballs:", "+1.2ms", the event

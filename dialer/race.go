@@ -55,7 +55,9 @@ type attemptResult struct {
 func newRun(ctx context.Context, s settings, start time.Time) *run {
 	r := &run{settings: s, start: start, hooks: newHooks(ctx, s.d.DialAttempt != nil)}
 	r.hooks.m = s.d.Metrics
-	r.deadline, _ = ctx.Deadline()
+	if dl, ok := ctx.Deadline(); ok { // a time with ok false is no deadline
+		r.deadline = dl
+	}
 	r.cands = candidates{firstCount: s.d.firstAddressFamilyCount(), prefer: s.d.preferredFamily(), src: s.src}
 	if s.learn != nil {
 		r.cands.rank, r.cands.used = s.learn.rank, s.learn.used
