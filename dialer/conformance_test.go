@@ -256,6 +256,14 @@ func TestConformance_RFC8305_Attempts(t *testing.T) {
 			winner: v4a, took: 2*time.Second + 10*ms,
 		},
 		{
+			name: "RFC 8305 §5: ConnectionAttemptDelay 5s is lowered to 2s, the recommended maximum",
+			aaaa: simAnswer(0, v6a), a: simAnswer(0, v4a),
+			hosts:  map[netip.Addr]simnet.Behavior{v6a: bh, v4a: simnet.Accepting(10 * ms)},
+			config: func(d *Dialer) { d.ConnectionAttemptDelay = 5 * time.Second },
+			want:   []simAt{{v6a, 0}, {v4a, 2 * time.Second}},
+			winner: v4a, took: 2*time.Second + 10*ms,
+		},
+		{
 			name: "RFC 8305 §5: ConnectionAttemptDelay 10ms, the minimum, is honoured",
 			aaaa: simAnswer(0, v6a, v6b), a: simAnswer(0, v4a),
 			hosts:  map[netip.Addr]simnet.Behavior{v6a: bh, v4a: bh, v6b: simnet.Accepting(10 * ms)},

@@ -28,6 +28,10 @@ const (
 	// MinConnectionAttemptDelay is the smallest gap between two attempt
 	// starts (RFC 8305 §5: MUST NOT be less than 10 ms).
 	MinConnectionAttemptDelay = 10 * time.Millisecond
+	// MaxConnectionAttemptDelay is the longest an attempt runs alone
+	// before the next one starts (RFC 8305 §5: SHOULD be no more than
+	// 2 s), whether the delay is configured or learned.
+	MaxConnectionAttemptDelay = 2 * time.Second
 	// DefaultMaxParallelAttempts is the default cap on attempts in flight.
 	// It is high enough that a name with a dozen black-holed addresses still
 	// reaches its one live address without aborting earlier attempts.
@@ -95,7 +99,8 @@ type Dialer struct {
 
 	// ConnectionAttemptDelay is how long an attempt runs before the next
 	// one starts (RFC 8305 §5). Zero means 250 ms. Values below 10 ms,
-	// negative ones included, are raised to 10 ms, the RFC's minimum. When
+	// negative ones included, are raised to 10 ms, the RFC's minimum, and
+	// values above 2 s are lowered to 2 s, its recommended maximum. When
 	// an attempt fails, the next one starts at once (but never within 10 ms
 	// of the previous start).
 	ConnectionAttemptDelay time.Duration
@@ -249,7 +254,7 @@ func (d *Dialer) connectionAttemptDelay() time.Duration {
 	if d.ConnectionAttemptDelay == 0 {
 		return DefaultConnectionAttemptDelay
 	}
-	return max(d.ConnectionAttemptDelay, MinConnectionAttemptDelay)
+	return min(max(d.ConnectionAttemptDelay, MinConnectionAttemptDelay), MaxConnectionAttemptDelay)
 }
 
 func (d *Dialer) firstAddressFamilyCount() int {

@@ -81,7 +81,7 @@ const (
 // §5, §8).
 const (
 	minAdaptiveDelay = 100 * time.Millisecond
-	maxAdaptiveDelay = 2 * time.Second
+	maxAdaptiveDelay = MaxConnectionAttemptDelay
 )
 
 // sharedHistory serves Dialers that have no History of their own.
