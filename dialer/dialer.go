@@ -152,7 +152,9 @@ type Dialer struct {
 	// black hole) loses the race instead of winning it. It returns the
 	// connection to hand to the caller (for example a *tls.Conn wrapping
 	// c) or an error; it must honour ctx. The Dialer closes c when
-	// Handshake fails. Nil means the TCP handshake alone decides.
+	// Handshake fails. Nil means the TCP handshake alone decides. It runs
+	// for "tcp", "tcp4" and "tcp6" dials only: other networks go to
+	// net.Dialer unchanged.
 	Handshake func(ctx context.Context, c net.Conn) (net.Conn, error)
 
 	// NAT64Prefix is the network's NAT64 prefix (Pref64::/n) when it is
