@@ -424,21 +424,27 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 		return fail(host, err)
 	}
 
-	s := d.settings(network, host, port, fams, la)
-	s.handshake = handshake
 	if ip, err := netip.ParseAddr(host); err == nil {
 		// An IP literal: one attempt, no DNS.
 		ip = ip.Unmap()
 		if f := resolver.Of(ip); !slices.Contains(fams, f) || (la.family != 0 && f != la.family) {
 			return fail(host, &net.AddrError{Err: "no suitable address found", Addr: address})
 		}
-		return newRun(ctx, s, start).dialLiteral(ctx, ip)
+		r := new(run)
+		d.initSettings(&r.settings, network, host, port, fams, la)
+		r.handshake = handshake
+		r.init(ctx, start)
+		return r.dialLiteral(ctx, ip)
 	}
 	if len(strings.TrimSuffix(host, ".")) > 253 { // longer than DNS allows (RFC 1035 §2.3.4)
 		return fail(host, resolver.NotFoundError(host, nil))
 	}
-	s.https = d.httpsSettings(host, port, td)
-	return newRun(ctx, s, start).dialName(ctx)
+	r := new(run)
+	d.initSettings(&r.settings, network, host, port, fams, la)
+	r.handshake = handshake
+	r.https = d.httpsSettings(host, port, td)
+	r.init(ctx, start)
+	return r.dialName(ctx)
 }
 
 // parsePort parses a decimal port or looks up a service name, as net.Dialer
