@@ -424,7 +424,7 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 		return fail(host, err)
 	}
 
-	if ip, err := netip.ParseAddr(host); err == nil {
+	if ip, err := parseIP(host); err == nil {
 		// An IP literal: one attempt, no DNS.
 		ip = ip.Unmap()
 		if f := resolver.Of(ip); !slices.Contains(fams, f) || (la.family != 0 && f != la.family) {
@@ -446,6 +446,18 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 	r.init(ctx, start)
 	return r.dialName(ctx)
 }
+
+// parseIP is netip.ParseAddr without its cost for a name: a string
+// without a colon that is not all digits and dots is no IP address, and
+// ParseAddr would build an error to say so.
+func parseIP(host string) (netip.Addr, error) {
+	if !strings.Contains(host, ":") && strings.ContainsFunc(host, func(c rune) bool { return c != '.' && (c < '0' || c > '9') }) {
+		return netip.Addr{}, errNotIP
+	}
+	return netip.ParseAddr(host)
+}
+
+var errNotIP = errors.New("not an IP address")
 
 // parsePort parses a decimal port or looks up a service name, as net.Dialer
 // does.

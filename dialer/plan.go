@@ -145,7 +145,7 @@ func nextFamilies(sorted, tried []netip.Addr, firstCount int, prefer resolver.Fa
 	return other(resolver.Of(tried[len(tried)-1])), 1
 }
 
-// interleave reorders sorted (addresses in preference order) so that
+// interleave reorders sorted (addresses in preference order), in place, so that
 // firstCount addresses of family first come first, then the families
 // alternate, starting with the other one (RFC 8305 §4). The order within
 // each family is kept. When one family runs out, the rest of the other
@@ -159,7 +159,7 @@ func interleave(sorted []netip.Addr, first resolver.Family, firstCount int) []ne
 			b = append(b, addr)
 		}
 	}
-	out := make([]netip.Addr, 0, len(sorted))
+	out := sorted[:0] // in place: a and b hold the addresses
 	n := min(max(firstCount, 1), len(a))
 	out = append(out, a[:n]...)
 	a = a[n:]
