@@ -141,13 +141,15 @@ func (r *run) race(ctx, workCtx context.Context, cancelWork context.CancelFunc, 
 		// Static resolver) are taken one at a time, as the collector would
 		// take them, until the first attempt is due.
 		now := time.Now()
-		for answers != nil && !r.due(now) {
+		due := r.due(now)
+		for answers != nil && !due {
 			var ok bool
 			if answers, ok = r.takeReady(workCtx, answers); !ok {
 				break
 			}
+			due = r.due(now)
 		}
-		if r.due(now) {
+		if due {
 			index, ap, offset := r.begin(now)
 			for answers != nil {
 				var ok bool
@@ -315,22 +317,29 @@ func (r *run) raceInline(ctx, workCtx context.Context, cancelWork context.Cancel
 
 // progress is the state of the dial the schedule reads.
 func (r *run) progress() progress {
-	return progress{
-		untried:   len(r.cands.untried),
-		tried:     len(r.cands.tried),
-		running:   len(r.running),
-		backup:    r.hasBackup(),
-		lastStart: r.lastStart,
-		delay:     r.lastDelay,
-		failed:    r.failed,
-		nextKnown: r.nextKnown(),
-		// Only the first attempt waits for the preferred family.
-		// HEv3 §4.2: and for the HTTPS answer, when asked for.
-		awaitingPreferred: len(r.cands.tried) == 0 && (r.awaitingPreferred() || r.awaitingHTTPS()),
-		awaitingKnown:     len(r.cands.tried) == 0 && r.awaitingKnown(),
-		firstAnswer:       r.ans.first,
-		deadline:          r.deadline,
+	p := progress{
+		untried:     len(r.cands.untried),
+		tried:       len(r.cands.tried),
+		running:     len(r.running),
+		backup:      r.hasBackup(),
+		lastStart:   r.lastStart,
+		delay:       r.lastDelay,
+		failed:      r.failed,
+		nextKnown:   r.nextKnown(),
+		firstAnswer: r.ans.first,
+		deadline:    r.deadline,
 	}
+	// Only the first attempt waits for the preferred family. HEv3 §4.2:
+	// and for the HTTPS answer, when asked for. Both waits cost History
+	// and route lookups, so they are worked out only where the schedule
+	// reads them: with an address to start (none: no attempt can), and
+	// awaitingKnown only when the dial is not waiting for the preferred
+	// family already (that wait comes first).
+	if p.tried == 0 && p.untried > 0 {
+		p.awaitingPreferred = r.awaitingPreferred() || r.awaitingHTTPS()
+		p.awaitingKnown = !p.awaitingPreferred && r.awaitingKnown()
+	}
+	return p
 }
 
 // ctxErr is ctx's error, or context.DeadlineExceeded once the deadline
