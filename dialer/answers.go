@@ -67,14 +67,18 @@ func (r *run) merge(a resolver.Answer, synthesized bool, embedded []netip.Addr) 
 		r.ans.answered[fi] = true
 		r.ans.pending--
 		r.ans.dnsPending--
-		r.hooks.m.dnsAnswer(a, time.Since(r.start))
+		if r.hooks.m != nil {
+			r.hooks.m.dnsAnswer(a, time.Since(r.start))
+		}
 		if a.Family == resolver.IPv6 {
 			r.ans.aaaaIn, r.ans.aaaaAt = true, time.Now()
 		}
 		r.replaceHints("", a) // HEv3 §7: the host's own answer replaces its hints
 	}
 	added = r.admit(a, synthesized, embedded)
-	r.hooks.dnsAnswer(DNSAnswerInfo{Host: r.host, Family: a.Family, Addrs: added, Err: a.Err, Synthesized: synthesized, Elapsed: time.Since(r.start)})
+	if r.hooks.t != nil {
+		r.hooks.dnsAnswer(DNSAnswerInfo{Host: r.host, Family: a.Family, Addrs: added, Err: a.Err, Synthesized: synthesized, Elapsed: time.Since(r.start)})
+	}
 	if len(added) > 0 {
 		if r.ans.first.IsZero() {
 			r.ans.first = time.Now()
@@ -219,11 +223,11 @@ func (r *run) awaitingPreferred() bool {
 // this host, so its addresses start at once as RFC 8305 §3 says), nothing
 // changes.
 func (r *run) awaitingKnown() bool {
-	if r.learn == nil || !r.learn.h.HostMemory || r.ans.pending == 0 || r.cands.used == nil {
+	if r.learn == nil || !r.learn.h.HostMemory || r.ans.pending == 0 || r.cands.learn == nil {
 		return false
 	}
 	for _, a := range r.cands.untried {
-		if r.cands.used(a) {
+		if r.cands.learn.used(a) {
 			return false
 		}
 	}

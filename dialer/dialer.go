@@ -443,7 +443,7 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 	if err != nil {
 		return fail(host, err)
 	}
-	ip, err := netip.ParseAddr(host)
+	ip, err := parseIP(host)
 	literal := err == nil
 	if literal {
 		ip = ip.Unmap()
@@ -472,18 +472,36 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 		return fail(host, &net.AddrError{Err: "no suitable address found", Addr: d.LocalAddr.String()})
 	}
 
-	s := d.settings(network, host, port, fams, la)
-	s.handshake = handshake
 	if literal {
 		// An IP literal: one attempt, no DNS.
-		return newRun(ctx, s, start).dialLiteral(ctx, ip)
+		r := new(run)
+		d.initSettings(&r.settings, network, host, port, fams, la)
+		r.handshake = handshake
+		r.init(ctx, start)
+		return r.dialLiteral(ctx, ip)
 	}
 	if len(strings.TrimSuffix(host, ".")) > 253 { // longer than DNS allows (RFC 1035 §2.3.4)
 		return fail(host, resolver.NotFoundError(host, nil))
 	}
-	s.https = d.httpsSettings(host, port, td)
-	return newRun(ctx, s, start).dialName(ctx)
+	r := new(run)
+	d.initSettings(&r.settings, network, host, port, fams, la)
+	r.handshake = handshake
+	r.https = d.httpsSettings(host, port, td)
+	r.init(ctx, start)
+	return r.dialName(ctx)
 }
+
+// parseIP is netip.ParseAddr without its cost for a name: a string
+// without a colon that is not all digits and dots is no IP address, and
+// ParseAddr would build an error to say so.
+func parseIP(host string) (netip.Addr, error) {
+	if !strings.Contains(host, ":") && strings.ContainsFunc(host, func(c rune) bool { return c != '.' && (c < '0' || c > '9') }) {
+		return netip.Addr{}, errNotIP
+	}
+	return netip.ParseAddr(host)
+}
+
+var errNotIP = errors.New("not an IP address")
 
 // parsePort parses a decimal port or looks up a service name, as net.Dialer
 // does.

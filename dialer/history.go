@@ -149,12 +149,17 @@ func (h *History) dest(k destKey) (destState, bool) {
 }
 
 func (h *History) updateDest(k destKey, f func(*destState)) {
+	h.updateDestAt(k, time.Now(), f)
+}
+
+// updateDestAt is updateDest for a caller that has read the clock: now
+// is when the entry is updated.
+func (h *History) updateDestAt(k destKey, now time.Time, f func(*destState)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s, _ := h.dests.get(k)
-	f(&s)
-	s.at = time.Now()
-	h.dests.put(k, s, maxDests)
+	s := h.dests.ref(k, maxDests)
+	f(s)
+	s.at = now
 }
 
 func (h *History) name(k nameKey) (nameState, bool) {
@@ -166,10 +171,9 @@ func (h *History) name(k nameKey) (nameState, bool) {
 func (h *History) updateName(k nameKey, f func(*nameState)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s, _ := h.names.get(k)
-	f(&s)
+	s := h.names.ref(k, maxNames)
+	f(s)
 	s.at = time.Now()
-	h.names.put(k, s, maxNames)
 }
 
 // lru is a map with a bound: putting a new key beyond it drops the least
@@ -194,20 +198,28 @@ func (c *lru[K, V]) get(k K) (V, bool) {
 }
 
 func (c *lru[K, V]) put(k K, v V, bound int) {
+	*c.ref(k, bound) = v
+}
+
+// ref returns k's value, to be updated in place, as the most recently
+// used; a new key gets the zero value, and may drop the least recently
+// used one. The pointer is valid while the History's lock is held.
+func (c *lru[K, V]) ref(k K, bound int) *V {
 	if el, ok := c.index[k]; ok {
-		el.Value.(*lruEntry[K, V]).v = v
 		c.order.MoveToFront(el)
-		return
+		return &el.Value.(*lruEntry[K, V]).v
 	}
 	if c.index == nil {
 		c.index = make(map[K]*list.Element)
 	}
-	c.index[k] = c.order.PushFront(&lruEntry[K, V]{k, v})
+	e := &lruEntry[K, V]{k: k}
+	c.index[k] = c.order.PushFront(e)
 	for c.order.Len() > bound {
 		old := c.order.Back()
 		c.order.Remove(old)
 		delete(c.index, old.Value.(*lruEntry[K, V]).k)
 	}
+	return &e.v
 }
 
 func (c *lru[K, V]) clear() {

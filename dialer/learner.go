@@ -36,20 +36,21 @@ func (l *learner) nameKey() nameKey {
 	return k
 }
 
-// sourceFunc wraps src so that destinations marked unreachable have no
-// usable source, which RFC 6724 rule 1 sorts last.
-func (l *learner) sourceFunc() rfc6724.SourceFunc {
-	return func(dst netip.Addr) (netip.Addr, bool) {
-		s, ok := l.src(dst)
-		if !ok {
-			return s, ok
-		}
-		st, found := l.h.dest(destKey{s, netip.AddrPortFrom(dst, l.port)})
-		if found && time.Now().Before(st.unreachableUntil) {
-			return netip.Addr{}, false
-		}
+// sourceFunc is source as an rfc6724.SourceFunc.
+func (l *learner) sourceFunc() rfc6724.SourceFunc { return l.source }
+
+// source is src, but destinations marked unreachable have no usable
+// source, which RFC 6724 rule 1 sorts last.
+func (l *learner) source(dst netip.Addr) (netip.Addr, bool) {
+	s, ok := l.src(dst)
+	if !ok {
 		return s, ok
 	}
+	st, found := l.h.dest(destKey{s, netip.AddrPortFrom(dst, l.port)})
+	if found && time.Now().Before(st.unreachableUntil) {
+		return netip.Addr{}, false
+	}
+	return s, ok
 }
 
 // rank is the RFC 8305 §4 history rule for dst, for rfc6724.SortRanked:
@@ -196,7 +197,15 @@ func (l *learner) update(dst netip.AddrPort, f func(*destState)) {
 // connected records a connection to dst whose TCP handshake took rtt
 // (zero: not measured): the marks against it go, and rtt is a sample.
 func (l *learner) connected(dst netip.AddrPort, rtt time.Duration) {
-	l.update(dst, func(st *destState) {
+	if l == nil {
+		return
+	}
+	s, ok := l.src(dst.Addr())
+	if !ok {
+		return
+	}
+	now := time.Now()
+	l.h.updateDestAt(destKey{s, dst}, now, func(st *destState) {
 		st.unreachableUntil, st.refusedUntil = time.Time{}, time.Time{}
 		if rtt <= 0 || rtt >= initialRTO {
 			// A handshake that took the initial retransmission timeout or
@@ -205,13 +214,13 @@ func (l *learner) connected(dst netip.AddrPort, rtt time.Duration) {
 			// would push the Connection Attempt Delay to its 2 s ceiling.
 			return
 		}
-		if st.srtt == 0 || time.Since(st.rttAt) >= rttTTL {
+		if st.srtt == 0 || now.Sub(st.rttAt) >= rttTTL {
 			st.srtt, st.rttvar = rtt, rtt/2
 		} else {
 			st.rttvar = (3*st.rttvar + (st.srtt - rtt).Abs()) / 4
 			st.srtt = (7*st.srtt + rtt) / 8
 		}
-		st.rttAt = time.Now()
+		st.rttAt = now
 	})
 }
 
@@ -285,7 +294,7 @@ const maxBackups = 2
 // a whole Connection Attempt Delay to connect and have not, but for the
 // winner's address (a backup attempt to it connected).
 func (r *run) learnSlow(winner netip.AddrPort) {
-	if r.learn == nil {
+	if r.learn == nil || len(r.running) == 0 {
 		return
 	}
 	now := time.Now()
@@ -345,12 +354,12 @@ func (r *run) backupCandidate() (netip.Addr, bool) {
 // nextKnown reports whether the next untried address is known to work
 // while no attempt in flight is to such an address (see progress).
 func (r *run) nextKnown() bool {
-	if r.cands.used == nil || len(r.cands.untried) == 0 || len(r.running) == 0 ||
-		!r.cands.used(r.cands.untried[0]) {
+	if r.cands.learn == nil || len(r.cands.untried) == 0 || len(r.running) == 0 ||
+		!r.cands.learn.used(r.cands.untried[0]) {
 		return false
 	}
 	for _, a := range r.running {
-		if r.cands.used(a.addr.Addr()) {
+		if r.cands.learn.used(a.addr.Addr()) {
 			return false
 		}
 	}

@@ -13,31 +13,47 @@ import (
 type candidates struct {
 	untried, tried []netip.Addr
 
-	firstCount int             // First Address Family Count (RFC 8305 §4)
-	prefer     resolver.Family // PreferredFamily, or learned; zero: RFC 6724 decides
-	src        rfc6724.SourceFunc
-	rank       rfc6724.RankFunc // the learned history's rules; nil: none
+	firstCount int                // First Address Family Count (RFC 8305 §4)
+	prefer     resolver.Family    // PreferredFamily, or learned; zero: RFC 6724 decides
+	rawSrc     rfc6724.SourceFunc // RFC 6724 source addresses, without the history
+	// learn, when the dial learns, adds the history's rules (see src,
+	// learner.rank, learner.used); nil: none. The first attempt goes to
+	// the family that has an address known to have connected recently
+	// when the family sorted first has none. (A pointer and methods
+	// rather than func fields: method values made where they are passed
+	// stay on the stack, where stored ones would cost a dial an
+	// allocation each.)
+	learn *learner
 	// group, once an HTTPS answer is in, is the group of an address
 	// (HEv3 §5.1, §5.2): lower groups are tried first. nil: one group.
 	group func(netip.Addr) int
-	// used reports an address known to have connected recently; nil: no
-	// history. The first attempt goes to the family that has such an
-	// address when the family sorted first has none.
-	used func(netip.Addr) bool
+}
+
+// src is the RFC 6724 source address toward dst, with the learned
+// history: a destination marked unreachable has none.
+func (c *candidates) src(dst netip.Addr) (netip.Addr, bool) {
+	if c.learn != nil {
+		return c.learn.source(dst)
+	}
+	return c.rawSrc(dst)
 }
 
 // add merges new addresses into the untried ones and plans their order
 // again (RFC 8305 §6: late answers join the addresses not yet tried).
 func (c *candidates) add(addrs []netip.Addr) {
 	prefer := c.prefer
-	if prefer == 0 && len(c.tried) == 0 && c.used != nil {
+	if prefer == 0 && len(c.tried) == 0 && c.learn != nil {
 		prefer = c.usedFamily(addrs)
 	}
+	var rank rfc6724.RankFunc // the learned history's rules; nil: none
+	if c.learn != nil {
+		rank = c.learn.rank
+	}
 	if c.group != nil {
-		c.untried = planGroups(append(c.untried, addrs...), c.tried, c.firstCount, prefer, c.src, c.rank, c.group)
+		c.untried = planGroups(append(c.untried, addrs...), c.tried, c.firstCount, prefer, c.src, rank, c.group)
 		return
 	}
-	c.untried = plan(append(c.untried, addrs...), c.tried, c.firstCount, prefer, c.src, c.rank)
+	c.untried = plan(append(c.untried, addrs...), c.tried, c.firstCount, prefer, c.src, rank)
 }
 
 // usedFamily returns the family to go first by what the history knows,
@@ -49,7 +65,7 @@ func (c *candidates) usedFamily(added []netip.Addr) resolver.Family {
 	var used [2]bool
 	for _, list := range [][]netip.Addr{c.untried, added} {
 		for _, a := range list {
-			if !used[familyIndex(resolver.Of(a))] && c.used(a) {
+			if !used[familyIndex(resolver.Of(a))] && c.learn.used(a) {
 				used[familyIndex(resolver.Of(a))] = true
 			}
 		}
@@ -129,7 +145,7 @@ func nextFamilies(sorted, tried []netip.Addr, firstCount int, prefer resolver.Fa
 	return other(resolver.Of(tried[len(tried)-1])), 1
 }
 
-// interleave reorders sorted (addresses in preference order) so that
+// interleave reorders sorted (addresses in preference order), in place, so that
 // firstCount addresses of family first come first, then the families
 // alternate, starting with the other one (RFC 8305 §4). The order within
 // each family is kept. When one family runs out, the rest of the other
@@ -143,7 +159,7 @@ func interleave(sorted []netip.Addr, first resolver.Family, firstCount int) []ne
 			b = append(b, addr)
 		}
 	}
-	out := make([]netip.Addr, 0, len(sorted))
+	out := sorted[:0] // in place: a and b hold the addresses
 	n := min(max(firstCount, 1), len(a))
 	out = append(out, a[:n]...)
 	a = a[n:]

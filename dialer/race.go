@@ -33,6 +33,13 @@ type run struct {
 	failed    bool             // an attempt has failed since lastStart
 	attempts  int              // attempts started, backups included
 	backups   []netip.Addr     // one entry per backup attempt started
+
+	// First backing arrays of running and of the candidates, so that
+	// the common dial (one attempt; an IP literal or a name with an
+	// address per family) grows none of them.
+	runningBuf [1]runningAttempt
+	triedBuf   [1]netip.Addr
+	untriedBuf [2]netip.Addr
 }
 
 type runningAttempt struct {
@@ -52,17 +59,18 @@ type attemptResult struct {
 	err    error
 }
 
-func newRun(ctx context.Context, s settings, start time.Time) *run {
-	r := &run{settings: s, start: start, hooks: newHooks(ctx, s.d.DialAttempt != nil)}
-	r.hooks.m = s.d.Metrics
+// init readies a run whose settings are in (initSettings fills them in
+// place, in a new run).
+func (r *run) init(ctx context.Context, start time.Time) {
+	r.start = start
+	r.hooks = newHooks(ctx, r.d.DialAttempt != nil)
+	r.hooks.m = r.d.Metrics
 	if dl, ok := ctx.Deadline(); ok { // a time with ok false is no deadline
 		r.deadline = dl
 	}
-	r.cands = candidates{firstCount: s.d.firstAddressFamilyCount(), prefer: s.d.preferredFamily(), src: s.src}
-	if s.learn != nil {
-		r.cands.rank, r.cands.used = s.learn.rank, s.learn.used
-	}
-	return r
+	r.cands = candidates{firstCount: r.d.firstAddressFamilyCount(), prefer: r.d.preferredFamily(), rawSrc: r.rawSrc, learn: r.learn}
+	r.running = r.runningBuf[:0]
+	r.cands.tried, r.cands.untried = r.triedBuf[:0], r.untriedBuf[:0]
 }
 
 // dialLiteral dials an IP literal: one attempt, no DNS.
@@ -72,7 +80,7 @@ func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) 
 		r.reject(ip, err)
 		return r.race(ctx, workCtx, cancelWork, nil)
 	}
-	r.cands.untried = []netip.Addr{ip}
+	r.cands.untried = append(r.cands.untried, ip)
 	if disc := r.discoverer(); disc != nil && r.needsNAT64(ip) {
 		// An IPv4 literal on an IPv6-only network (RFC 8305 §7.1): try the
 		// NAT64 address first, then the literal itself.
@@ -135,13 +143,15 @@ func (r *run) race(ctx, workCtx context.Context, cancelWork context.CancelFunc, 
 		// Static resolver) are taken one at a time, as the collector would
 		// take them, until the first attempt is due.
 		now := time.Now()
-		for answers != nil && !r.due(now) {
+		due := r.due(now)
+		for answers != nil && !due {
 			var ok bool
 			if answers, ok = r.takeReady(workCtx, answers); !ok {
 				break
 			}
+			due = r.due(now)
 		}
-		if r.due(now) {
+		if due {
 			index, ap, offset := r.begin(now)
 			for answers != nil {
 				var ok bool
@@ -290,8 +300,8 @@ func (r *run) raceInline(ctx, workCtx context.Context, cancelWork context.Cancel
 			out <- outcome{c, err}
 		})
 	}
-	begun := time.Now()
-	conn, rtt, err := r.connect(workCtx, ap, nil)
+	begun := now // the attempt began as r.begin recorded
+	conn, rtt, err := r.connect(workCtx, ap, begun, nil)
 	res := attemptResult{index: index, addr: ap, offset: offset, begun: begun, rtt: rtt, conn: conn, err: err}
 	if takeover == nil || takeover.Stop() {
 		// No collector took over: this goroutine still owns the run.
@@ -309,22 +319,29 @@ func (r *run) raceInline(ctx, workCtx context.Context, cancelWork context.Cancel
 
 // progress is the state of the dial the schedule reads.
 func (r *run) progress() progress {
-	return progress{
-		untried:   len(r.cands.untried),
-		tried:     len(r.cands.tried),
-		running:   len(r.running),
-		backup:    r.hasBackup(),
-		lastStart: r.lastStart,
-		delay:     r.lastDelay,
-		failed:    r.failed,
-		nextKnown: r.nextKnown(),
-		// Only the first attempt waits for the preferred family.
-		// HEv3 §4.2: and for the HTTPS answer, when asked for.
-		awaitingPreferred: len(r.cands.tried) == 0 && (r.awaitingPreferred() || r.awaitingHTTPS()),
-		awaitingKnown:     len(r.cands.tried) == 0 && r.awaitingKnown(),
-		firstAnswer:       r.ans.first,
-		deadline:          r.deadline,
+	p := progress{
+		untried:     len(r.cands.untried),
+		tried:       len(r.cands.tried),
+		running:     len(r.running),
+		backup:      r.hasBackup(),
+		lastStart:   r.lastStart,
+		delay:       r.lastDelay,
+		failed:      r.failed,
+		nextKnown:   r.nextKnown(),
+		firstAnswer: r.ans.first,
+		deadline:    r.deadline,
 	}
+	// Only the first attempt waits for the preferred family. HEv3 §4.2:
+	// and for the HTTPS answer, when asked for. Both waits cost History
+	// and route lookups, so they are worked out only where the schedule
+	// reads them: with an address to start (none: no attempt can), and
+	// awaitingKnown only when the dial is not waiting for the preferred
+	// family already (that wait comes first).
+	if p.tried == 0 && p.untried > 0 {
+		p.awaitingPreferred = r.awaitingPreferred() || r.awaitingHTTPS()
+		p.awaitingKnown = !p.awaitingPreferred && r.awaitingKnown()
+	}
+	return p
 }
 
 // ctxErr is ctx's error, or context.DeadlineExceeded once the deadline
@@ -350,10 +367,12 @@ func (r *run) result(res attemptResult) (net.Conn, bool) {
 	r.hooks.m.attemptFailed(res.addr, res.err)
 	r.failures = append(r.failures, &AttemptError{Addr: res.addr, Start: res.offset, Err: attemptCause(res.err)})
 	r.failed = true
-	r.hooks.attemptDone(AttemptDoneInfo{
-		Addr: res.addr, Index: res.index, Err: res.err,
-		Elapsed: time.Since(r.start), Duration: time.Since(res.begun),
-	})
+	if r.hooks.t != nil {
+		r.hooks.attemptDone(AttemptDoneInfo{
+			Addr: res.addr, Index: res.index, Err: res.err,
+			Elapsed: time.Since(r.start), Duration: time.Since(res.begun),
+		})
+	}
 	return nil, false
 }
 
@@ -410,11 +429,10 @@ func (r *run) startAttempt(ctx context.Context, ch raceChans, now time.Time) {
 	go r.attempt(r.attemptContext(ctx, index, ap), ch, index, ap, offset)
 }
 
-// connect makes one attempt's connection: TCP, then the handshake if any.
-// up, when not nil, is called between the two with how long TCP took,
-// which is also the rtt returned.
-func (r *run) connect(ctx context.Context, ap netip.AddrPort, up func(rtt time.Duration)) (conn net.Conn, rtt time.Duration, err error) {
-	begun := time.Now()
+// connect makes one attempt's connection, begun (now, or just before):
+// TCP, then the handshake if any. up, when not nil, is called between the
+// two with how long TCP took, which is also the rtt returned.
+func (r *run) connect(ctx context.Context, ap netip.AddrPort, begun time.Time, up func(rtt time.Duration)) (conn net.Conn, rtt time.Duration, err error) {
 	conn, err = r.dialOne(ctx, ap)
 	if err != nil {
 		return nil, 0, err
@@ -463,7 +481,7 @@ func (r *run) attempt(ctx context.Context, ch raceChans, index int, ap netip.Add
 			}
 		}
 	}
-	conn, rtt, err := r.connect(ctx, ap, up)
+	conn, rtt, err := r.connect(ctx, ap, begun, up)
 	r.report(ch, attemptResult{index: index, addr: ap, offset: offset, begun: begun, rtt: rtt, conn: conn, err: err})
 }
 
@@ -480,10 +498,12 @@ func (r *run) report(ch raceChans, res attemptResult) {
 			r.learn.connected(res.addr, res.rtt)
 		}
 		r.hooks.m.attemptCancelled(res.addr)
-		r.hooks.attemptDone(AttemptDoneInfo{
-			Addr: res.addr, Index: res.index, Err: err, Cancelled: true,
-			Elapsed: time.Since(r.start), Duration: time.Since(res.begun),
-		})
+		if r.hooks.t != nil {
+			r.hooks.attemptDone(AttemptDoneInfo{
+				Addr: res.addr, Index: res.index, Err: err, Cancelled: true,
+				Elapsed: time.Since(r.start), Duration: time.Since(res.begun),
+			})
+		}
 	}
 }
 
@@ -522,16 +542,24 @@ func attemptNetwork(ap netip.AddrPort) string {
 }
 
 func (r *run) win(res attemptResult) net.Conn {
-	elapsed := time.Since(r.start)
+	var now time.Time
+	if r.hooks.t != nil || r.hooks.m != nil {
+		now = time.Now() // read only for what reports it
+	}
+	elapsed := now.Sub(r.start)
 	r.learn.connected(res.addr, res.rtt)
 	r.learnSlow(res.addr)
 	r.learnName(res.addr)
-	r.hooks.attemptDone(AttemptDoneInfo{
-		Addr: res.addr, Index: res.index, Won: true,
-		Elapsed: elapsed, Duration: time.Since(res.begun),
-	})
+	if r.hooks.t != nil {
+		r.hooks.attemptDone(AttemptDoneInfo{
+			Addr: res.addr, Index: res.index, Won: true,
+			Elapsed: elapsed, Duration: now.Sub(res.begun),
+		})
+	}
 	r.dnsDone(nil)
 	r.hooks.m.dialWon(res.addr.Addr(), r.cands.tried[0], elapsed)
-	r.hooks.dialDone(DialDoneInfo{Host: r.host, Addr: res.addr, Attempts: r.attempts, Elapsed: elapsed})
+	if r.hooks.t != nil {
+		r.hooks.dialDone(DialDoneInfo{Host: r.host, Addr: res.addr, Attempts: r.attempts, Elapsed: elapsed})
+	}
 	return res.conn
 }

@@ -22,17 +22,31 @@ type settings struct {
 	https     *httpsSettings // nil: no HTTPS records asked (https.go)
 
 	sched  schedule
-	src    rfc6724.SourceFunc // RFC 6724 source addresses, with the learned history
-	rawSrc rfc6724.SourceFunc // the same without the history
-	learn  *learner           // nil when the dial does not learn
+	rawSrc rfc6724.SourceFunc // RFC 6724 source addresses, without the learned history
+	learn  *learner           // nil when the dial does not learn; else &learned
+	// learned is what learn points to: kept in the settings, which live
+	// in the run, so that a dial allocates no learner of its own.
+	learned learner
 }
 
 func (d *Dialer) settings(network, host string, port uint16, fams []resolver.Family, la localAddr) settings {
+	var s settings
+	d.initSettings(&s, network, host, port, fams, la)
+	if s.learn != nil {
+		// A copy of s must not point into s.
+		l := *s.learn
+		s.learn = &l
+	}
+	return s
+}
+
+// initSettings fills s, in place (see settings.learned).
+func (d *Dialer) initSettings(s *settings, network, host string, port uint16, fams []resolver.Family, la localAddr) {
 	src := rfc6724.SourceFunc(d.SourceAddr)
 	if src == nil {
 		src = rfc6724.ProbeSource
 	}
-	s := settings{
+	*s = settings{
 		d: d, network: network, host: host, port: port, fams: fams, only: la.family,
 		sched: schedule{
 			resolutionDelay: d.resolutionDelay(),
@@ -40,7 +54,6 @@ func (d *Dialer) settings(network, host string, port uint16, fams []resolver.Fam
 			maxParallel:     d.maxParallelAttempts(),
 			maxAddrs:        d.maxAddresses(),
 		},
-		src:    src,
 		rawSrc: src,
 	}
 	s.nd = d.netDialer()
@@ -48,19 +61,17 @@ func (d *Dialer) settings(network, host string, port uint16, fams []resolver.Fam
 	switch {
 	case d.DisableHistory:
 	case d.History != nil:
-		s.learn = &learner{h: d.History, src: src, host: host, port: port}
+		s.learned = learner{h: d.History, src: src, host: host, port: port}
+		s.learn = &s.learned
 	case d.DialAttempt == nil && d.Control == nil && d.ControlContext == nil && la.family == 0:
-		s.learn = &learner{h: &sharedHistory, src: src, host: host, port: port}
+		s.learned = learner{h: &sharedHistory, src: src, host: host, port: port}
+		s.learn = &s.learned
 	}
-	if s.learn != nil {
-		s.src = s.learn.sourceFunc()
-		if s.learn.h.HostMemory {
-			// The kernel's table is read in the background; ask early so
-			// that it is in by the time the answers are sorted.
-			hostLookup(netip.Addr{}, netip.Addr{})
-		}
+	if s.learn != nil && s.learn.h.HostMemory {
+		// The kernel's table is read in the background; ask early so
+		// that it is in by the time the answers are sorted.
+		hostLookup(netip.Addr{}, netip.Addr{})
 	}
-	return s
 }
 
 // localAddr is a Dialer's LocalAddr as a dial uses it.

@@ -354,7 +354,8 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 		// The HTTPS records of a port on a host that DNS is not asked
 		// about (RFC 9460 §9.1 names): none, NODATA at once.
 	case isLocalhost(name):
-		addrs = localhostAddrs(hostsAddrs)
+		var buf [4]netip.Addr // read below, never kept: stays on the stack
+		addrs = appendLocalhostAddrs(buf[:0], hostsAddrs)
 	case len(hostsAddrs) > 0:
 		addrs = hostsAddrs
 	case avoidDNS(name):
@@ -362,12 +363,22 @@ func (st *state) immediate(host string, fams []Family, out chan<- Answer) (name 
 	default:
 		return name, false
 	}
+	// One array holds every family's addresses, each answer's capped so
+	// that appending to it cannot touch the next.
+	var all []netip.Addr
+	if len(addrs) > 0 {
+		all = make([]netip.Addr, 0, len(addrs))
+	}
 	for _, f := range fams {
 		a := Answer{Family: f}
+		start := len(all)
 		for _, addr := range addrs {
-			if Of(addr) == f && len(a.Addrs) < st.maxAddrs {
-				a.Addrs = append(a.Addrs, addr)
+			if Of(addr) == f && len(all)-start < st.maxAddrs {
+				all = append(all, addr)
 			}
+		}
+		if len(all) > start {
+			a.Addrs = all[start:len(all):len(all)]
 		}
 		if len(a.Addrs) == 0 {
 			cause := ErrNoData

@@ -184,7 +184,12 @@ func isLocalhost(name string) bool {
 // family's loopback address. A server listening only on ::1 is then
 // reached as "localhost" even where /etc/hosts lists only 127.0.0.1.
 func localhostAddrs(fromHosts []netip.Addr) []netip.Addr {
-	out := make([]netip.Addr, 0, len(fromHosts)+2)
+	return appendLocalhostAddrs(make([]netip.Addr, 0, len(fromHosts)+2), fromHosts)
+}
+
+// appendLocalhostAddrs is localhostAddrs appending to out (a caller's
+// buffer).
+func appendLocalhostAddrs(out, fromHosts []netip.Addr) []netip.Addr {
 	var has6, has4 bool
 	for _, a := range fromHosts {
 		if a.IsLoopback() {

@@ -58,7 +58,13 @@ func Sort(dsts []netip.Addr, src SourceFunc) {
 type RankFunc func(dst netip.Addr) uint16
 
 // SortRanked is Sort with the ranks of rank applied between rules 8 and
-// 9; a nil rank makes it Sort.
+// 9; a nil rank makes it Sort. Neither src nor rank is kept.
+//
+// Not inlined: inlined, it would leave callers a call to sortBy's generic
+// instance, whose escape analysis they cannot see, and a method value
+// passed as src or rank would go to the heap on every call.
+//
+//go:noinline
 func SortRanked(dsts []netip.Addr, src SourceFunc, rank RankFunc) {
 	sortBy(dsts, func(a netip.Addr) netip.Addr { return a }, src, rank)
 }
