@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -16,9 +17,46 @@ import (
 // learner connects one dial to a History; a nil *learner learns nothing.
 type learner struct {
 	h    *History
-	src  rfc6724.SourceFunc // without the history
+	src  rfc6724.SourceFunc // without the history; read through srcOf
 	host string
 	port uint16
+
+	memo srcMemo
+}
+
+// srcMemo remembers, for one dial, the source addresses src gave for its
+// first few destinations: planning and scheduling ask for the same ones
+// many times, and each answer from the process-wide cache costs a lock
+// and a clock read. The cache behind src holds its answers for seconds,
+// so remembering them for one dial changes nothing.
+type srcMemo struct {
+	mu  sync.Mutex
+	n   int
+	dst [4]netip.Addr
+	src [4]netip.Addr
+	ok  [4]bool
+}
+
+// srcOf is src(dst), remembered for the dial.
+func (l *learner) srcOf(dst netip.Addr) (netip.Addr, bool) {
+	m := &l.memo
+	m.mu.Lock()
+	for i := range m.n {
+		if m.dst[i] == dst {
+			s, ok := m.src[i], m.ok[i]
+			m.mu.Unlock()
+			return s, ok
+		}
+	}
+	m.mu.Unlock()
+	s, ok := l.src(dst)
+	m.mu.Lock()
+	if m.n < len(m.dst) {
+		m.dst[m.n], m.src[m.n], m.ok[m.n] = dst, s, ok
+		m.n++
+	}
+	m.mu.Unlock()
+	return s, ok
 }
 
 // Probe destinations whose source addresses identify the network a name
@@ -31,8 +69,8 @@ var (
 
 func (l *learner) nameKey() nameKey {
 	k := nameKey{host: strings.ToLower(strings.TrimSuffix(l.host, ".")), port: l.port}
-	k.src6, _ = l.src(networkProbe6)
-	k.src4, _ = l.src(networkProbe4)
+	k.src6, _ = l.srcOf(networkProbe6)
+	k.src4, _ = l.srcOf(networkProbe4)
 	return k
 }
 
@@ -42,7 +80,7 @@ func (l *learner) sourceFunc() rfc6724.SourceFunc { return l.source }
 // source is src, but destinations marked unreachable have no usable
 // source, which RFC 6724 rule 1 sorts last.
 func (l *learner) source(dst netip.Addr) (netip.Addr, bool) {
-	s, ok := l.src(dst)
+	s, ok := l.srcOf(dst)
 	if !ok {
 		return s, ok
 	}
@@ -56,7 +94,7 @@ func (l *learner) source(dst netip.Addr) (netip.Addr, bool) {
 // rank is the RFC 8305 §4 history rule for dst, for rfc6724.SortRanked:
 // not recently refused first; then lower historical RTT; then used before.
 func (l *learner) rank(dst netip.Addr) uint16 {
-	s, ok := l.src(dst)
+	s, ok := l.srcOf(dst)
 	if !ok {
 		return 0
 	}
@@ -106,7 +144,7 @@ func (l *learner) hostUsedFamily(f resolver.Family) bool {
 	if f == resolver.IPv6 {
 		probe = networkProbe6
 	}
-	src, ok := l.src(probe)
+	src, ok := l.srcOf(probe)
 	if !ok {
 		return false
 	}
@@ -120,7 +158,7 @@ func (l *learner) known(dst netip.AddrPort) string {
 	if l == nil {
 		return ""
 	}
-	s, ok := l.src(dst.Addr())
+	s, ok := l.srcOf(dst.Addr())
 	if !ok {
 		return ""
 	}
@@ -138,7 +176,7 @@ func (l *learner) known(dst netip.AddrPort) string {
 
 // used reports whether dst connected recently (its round trip is known).
 func (l *learner) used(dst netip.Addr) bool {
-	s, ok := l.src(dst)
+	s, ok := l.srcOf(dst)
 	if !ok {
 		return false
 	}
@@ -173,7 +211,7 @@ func (l *learner) attemptDelay(dst netip.AddrPort) (delay time.Duration, from st
 	if l == nil {
 		return 0, "", false
 	}
-	s, ok := l.src(dst.Addr())
+	s, ok := l.srcOf(dst.Addr())
 	if !ok {
 		return 0, "", false
 	}
@@ -189,7 +227,7 @@ func (l *learner) update(dst netip.AddrPort, f func(*destState)) {
 	if l == nil {
 		return
 	}
-	if s, ok := l.src(dst.Addr()); ok {
+	if s, ok := l.srcOf(dst.Addr()); ok {
 		l.h.updateDest(destKey{s, dst}, f)
 	}
 }
@@ -200,7 +238,7 @@ func (l *learner) connected(dst netip.AddrPort, rtt time.Duration) {
 	if l == nil {
 		return
 	}
-	s, ok := l.src(dst.Addr())
+	s, ok := l.srcOf(dst.Addr())
 	if !ok {
 		return
 	}

@@ -141,7 +141,8 @@ func TestDialContext_policyRejectsPreferredFamily(t *testing.T) {
 		assert.Equal(t, 20*time.Millisecond, attempts[0].Start.Sub(start), "IPv4 starts on its answer")
 
 		// The history is not switched off by a Policy (it is by Control).
-		s := (&Dialer{Policy: noIPv6}).settings("tcp", "example.com", 443, []resolver.Family{resolver.IPv6, resolver.IPv4}, localAddr{})
+		var s settings
+		(&Dialer{Policy: noIPv6}).initSettings(&s, "tcp", "example.com", 443, []resolver.Family{resolver.IPv6, resolver.IPv4}, localAddr{})
 		assert.NotNil(t, s.learn, "a Policy keeps the learned history")
 	})
 }

@@ -29,17 +29,6 @@ type settings struct {
 	learned learner
 }
 
-func (d *Dialer) settings(network, host string, port uint16, fams []resolver.Family, la localAddr) settings {
-	var s settings
-	d.initSettings(&s, network, host, port, fams, la)
-	if s.learn != nil {
-		// A copy of s must not point into s.
-		l := *s.learn
-		s.learn = &l
-	}
-	return s
-}
-
 // initSettings fills s, in place (see settings.learned).
 func (d *Dialer) initSettings(s *settings, network, host string, port uint16, fams []resolver.Family, la localAddr) {
 	src := rfc6724.SourceFunc(d.SourceAddr)
