@@ -3,7 +3,7 @@ package dialer
 // Benchmarks of what a user pays per connection on loopback, ours next to
 // net.Dialer in the same run, and of the pure planner.
 //
-//	go test -run x -bench . -benchmem -count 5 ./dialer/
+//	go test -run '^$' -bench . -benchmem -count 5 ./dialer/
 //
 // No benchmark touches the machine's DNS: names come from /etc/hosts (or a
 // Static resolver), and the net.Resolver both sides use refuses to dial a
