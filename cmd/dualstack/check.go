@@ -399,7 +399,7 @@ func race(ctx context.Context, cfg *config, t target, https bool) RaceResult {
 	if https {
 		d.HTTPSRecords = dialer.HTTPSOn
 	}
-	rec := &recorder{host: t.host, allDone: make(chan struct{}, 1)} // buffered: a signal nobody may be waiting for yet
+	rec := &recorder{host: t.host, known: map[resolver.Family]bool{}, allDone: make(chan struct{}, 1)} // buffered: a signal nobody may be waiting for yet
 	ctx = dialer.WithTrace(ctx, rec.trace())
 	c, err := d.DialContext(ctx, network, t.address())
 	if c != nil {
@@ -463,6 +463,7 @@ func netDial(ctx context.Context, cfg *config, t target) NetDialResult {
 type recorder struct {
 	host     string // the name dialed
 	mu       sync.Mutex
+	known    map[resolver.Family]bool // a family's addresses arrived (answers, hints)
 	events   []RaceEvent
 	started  int
 	ended    int
@@ -479,6 +480,8 @@ func (r *recorder) add(e RaceEvent) {
 func (r *recorder) trace() *dialer.Trace {
 	return &dialer.Trace{
 		DNSAnswer: func(i dialer.DNSAnswerInfo) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
 			e := RaceEvent{Ms: ms(i.Elapsed), Event: evDNS, Family: i.Family.String(), Hint: i.Hint}
 			if !sameName(i.Host, r.host) {
 				e.Name = i.Host
@@ -493,10 +496,16 @@ func (r *recorder) trace() *dialer.Trace {
 				}
 			case i.Err != nil:
 				e.Detail = dnsStatus(resolver.Answer{Err: i.Err}) + ": " + i.Err.Error()
+			case r.known[i.Family]:
+				// Addrs holds the addresses the answer added: none new.
+				e.Detail = "nothing new: its addresses were known already (hints, or another name's)"
 			default:
 				e.Detail = dnsNoData
 			}
-			r.add(e)
+			if len(i.Addrs) > 0 {
+				r.known[i.Family] = true
+			}
+			r.events = append(r.events, e)
 		},
 		AddressRejected: func(i dialer.AddressRejectedInfo) {
 			r.add(RaceEvent{Ms: ms(i.Elapsed), Event: evRejected, Family: resolver.Of(i.Addr.Addr()).String(),

@@ -583,11 +583,12 @@ func TestCheck_JSONFields(t *testing.T) {
 			m    map[string]any
 			keys string
 		}{
-			{"report", doc, "connect dns host http net_dialer port race resolver target verdict"},
+			// https: an https:// URL gets the HTTPS record query on any port.
+			{"report", doc, "connect dns host http https net_dialer port race resolver target verdict"},
 			{"dns[0]", first(doc["dns"]), "addrs family ms status ttl_s type"},
 			{"connect[0] (refused)", first(doc["connect"]), "addr error family ms result"},
 			{"http[0]", first(doc["http"]), "addr alpn family proto status tls_version ttfb_ms url"},
-			{"race", race, "attempts events family ms network winner"},
+			{"race", race, "attempts events family https_records ms network winner"},
 			{"race.events[0]", first(race["events"]), "addrs event family ms"},
 			{"net_dialer", obj(doc["net_dialer"]), "family ms winner"},
 			{"verdict", obj(doc["verdict"]), "label ok problems"},

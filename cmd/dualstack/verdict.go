@@ -292,19 +292,22 @@ func httpsProblems(r Report, v6, v4 *famView) []Problem {
 			strings.TrimSuffix(h.Name, "."), describeDNS(dnsOf(h)))})
 	}
 	for _, s := range h.Services {
-		if s.Priority == 0 {
-			continue // an AliasMode target without HTTPS records: no hints, no port
+		if s.Priority > 0 { // 0: an AliasMode target without HTTPS records: no hints, no port
+			ps = append(ps, hintProblems(r, s, v6, v4)...)
 		}
-		ps = append(ps, hintProblems(r, s, v6, v4)...)
 		if s.Port != 0 && s.Port != r.Port {
 			ps = append(ps, Problem{Code: "https-port", Text: fmt.Sprintf(
 				"the HTTPS service priority %d (%s) says port %d: clients that use HTTPS records connect to port %d, others to %d (RFC 9460 §7.2); the connects above checked %d only",
 				s.Priority, s.Target, s.Port, s.Port, r.Port, r.Port)})
 		}
 		if !sameName(s.Target, r.Host) && !sameName(s.Target, h.Name) {
+			what := fmt.Sprintf("the HTTPS service priority %d", s.Priority)
+			if s.Priority == 0 {
+				what = "the HTTPS AliasMode record"
+			}
 			ps = append(ps, Problem{Code: "https-target", Text: fmt.Sprintf(
-				"the HTTPS service priority %d sends clients that use HTTPS records to %s (%s), not to %s's own addresses (RFC 9460 §2.5); the connects above checked %s's",
-				s.Priority, s.Target, targetSays(s), r.Host, r.Host)})
+				"%s sends clients that use HTTPS records to %s (%s), not to %s's own addresses (RFC 9460 §2.5); the connects above checked %s's",
+				what, s.Target, targetSays(s), r.Host, r.Host)})
 		}
 	}
 	return ps
@@ -341,8 +344,9 @@ func hintProblems(r Report, s HTTPSService, v6, v4 *famView) []Problem {
 		if len(hints) == 0 || !fam.asked {
 			continue
 		}
-		answer, ok := fam.dns, true
+		answer, ok, name := fam.dns, true, r.Host
 		if !sameName(s.Target, r.Host) && !sameName(s.Target, r.HTTPS.Name) {
+			name = strings.TrimSuffix(s.Target, ".")
 			ok = false
 			for _, d := range s.TargetDNS {
 				if d.Family == fam.name {
@@ -372,7 +376,7 @@ func hintProblems(r Report, s HTTPSService, v6, v4 *famView) []Problem {
 			got = strings.Join(answer.Addrs, " ")
 		}
 		text := fmt.Sprintf("the %s of the HTTPS service priority %d (%s) disagrees with %s's %s answer (%s)",
-			key, s.Priority, strings.Join(hints, " "), strings.TrimSuffix(s.Target, "."), answer.Type, got)
+			key, s.Priority, strings.Join(hints, " "), name, answer.Type, got)
 		var what []string
 		if len(extra) > 0 {
 			what = append(what, fmt.Sprintf("%s not in the answer: a client that connects on the hint before the answer arrives (HEv3 §4.2.1) reaches an address DNS does not give, and one that waits drops it", strings.Join(extra, " ")))
