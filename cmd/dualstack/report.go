@@ -146,16 +146,16 @@ type HTTPResult struct {
 // RaceResult is the Happy Eyeballs dial as dialer.Dialer ran it, with
 // its history off.
 type RaceResult struct {
-	Network  string      `json:"network"`          // tcp, tcp4 or tcp6
+	Network string `json:"network"` // tcp, tcp4 or tcp6
 	// HTTPSRecords reports that the Dialer asked for HTTPS records
 	// (dialer.HTTPSOn): whenever the check asks the HTTPS query.
-	HTTPSRecords bool `json:"https_records"`
-	Winner   string      `json:"winner,omitempty"` // IP:port; "" when the dial failed
-	Family   string      `json:"family,omitempty"` // the winner's
-	Ms       float64     `json:"ms"`               // until DialContext returned
-	Attempts int         `json:"attempts"`
-	Error    string      `json:"error,omitempty"`
-	Events   []RaceEvent `json:"events"`
+	HTTPSRecords bool        `json:"https_records"`
+	Winner       string      `json:"winner,omitempty"` // IP:port; "" when the dial failed
+	Family       string      `json:"family,omitempty"` // the winner's
+	Ms           float64     `json:"ms"`               // until DialContext returned
+	Attempts     int         `json:"attempts"`
+	Error        string      `json:"error,omitempty"`
+	Events       []RaceEvent `json:"events"`
 }
 
 // NetDialResult is one dial of the target by net.Dialer (RFC 6555 fast
