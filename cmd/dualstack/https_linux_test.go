@@ -261,18 +261,29 @@ func TestCheck_HTTPSRecords(t *testing.T) {
 }
 
 // TestCheck_HTTPSText: the text report shows the HTTPS answer, its
-// services, the race's HTTPS events and the warning.
+// services, the race's HTTPS events and the warnings: hints that
+// disagree with the A answer, and an HTTPS query that is dropped. With
+// -v it prints the output (the README's HTTPS sample).
 func TestCheck_HTTPSText(t *testing.T) {
 	before := loopback.FDs(t)
 	t.Run("", func(t *testing.T) {
 		p := loopback.Dual(t, loopback.Accept, loopback.Accept)
-		srv := startDNSWith(t, []string{
+		z := dnstest.NewZone(append(slices.Clone(zone),
 			fmt.Sprintf(`_%d._https.dual.test. 300 IN HTTPS 1 . alpn=h2 ipv4hint=127.0.0.2 ech="%s" ipv6hint=::1`, p.Port, echConfig),
-		}, nil)
+			"lost-https.test. 60 IN AAAA ::1",
+			"lost-https.test. 60 IN A 127.0.0.1")...)
+		srv := dnstest.Start(t, dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+			if q := r.Question; len(q) == 1 && q[0].Qtype == dns.TypeHTTPS && strings.HasSuffix(q[0].Name, "._https.lost-https.test.") {
+				return // the HTTPS query is lost
+			}
+			z.ServeDNS(w, r)
+		}))
 		var stdout, stderr bytes.Buffer
-		target := hostPort("dual.test", p.Port)
-		code := run(context.Background(), []string{"check", "-resolver", srv.Addr.String(), "-timeout", "1s", "-https", target}, &stdout, &stderr)
+		args := []string{"check", "-resolver", srv.Addr.String(), "-timeout", "1s", "-https",
+			hostPort("dual.test", p.Port), hostPort("lost-https.test", p.Port)}
+		code := run(context.Background(), args, &stdout, &stderr)
 		out := stdout.String()
+		t.Logf("$ dualstack %s\n%s", strings.Join(args, " "), out)
 		for _, want := range []string{
 			"HTTPS  NOERROR",
 			fmt.Sprintf("TTL 300s  _%d._https.dual.test: 1 service", p.Port),
@@ -280,16 +291,20 @@ func TestCheck_HTTPSText(t *testing.T) {
 			"Happy Eyeballs race (dialer.Dialer, tcp, HTTPS records on, learned history off)",
 			fmt.Sprintf("HTTPS answer (_%d._https.dual.test): priority 1", p.Port),
 			"HTTPS service priority 1, target dual.test)", // the owner of "." is the host's service
-
 			"Verdict: IPv6-ready [WARN]",
-			"- the ipv4hint of the HTTPS service priority 1 (127.0.0.2) disagrees with",
+			"- the ipv4hint of the HTTPS service priority 1 (127.0.0.2) disagrees with dual.test's A answer (127.0.0.1)",
+			"HTTPS  timeout    1.00 s",
+			fmt.Sprintf("lookup _%d._https.lost-https.test", p.Port),
+			"no HTTPS answer before the dial ended",
+			"Verdict: DNS problem: HTTPS lost [WARN]",
+			"drops type 65",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q", want)
 			}
 		}
 		if code != exitOK || stderr.Len() != 0 || t.Failed() {
-			t.Errorf("exit %d, stderr %q; want 0 and nothing; stdout:\n%s", code, stderr.String(), out)
+			t.Errorf("exit %d, stderr %q; want 0 and nothing", code, stderr.String())
 		}
 	})
 	loopback.WaitFDs(t, before, 5*time.Second)

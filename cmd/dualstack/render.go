@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -104,6 +105,9 @@ func renderText(w io.Writer, r Report) {
 	fmt.Fprintf(w, "  Happy Eyeballs race (dialer.Dialer, %s%s, learned history off)\n", r.Race.Network, https)
 	for _, e := range r.Race.Events {
 		fmt.Fprintf(w, "    +%s  %s\n", fmtMsAligned(e.Ms), describeEvent(e))
+	}
+	if r.Race.HTTPSRecords && !slices.ContainsFunc(r.Race.Events, func(e RaceEvent) bool { return e.Event == evHTTPS }) {
+		fmt.Fprintln(w, "    (no HTTPS answer before the dial ended)")
 	}
 	switch {
 	case r.Race.Winner != "":

@@ -282,7 +282,7 @@ func httpsProblems(r Report, v6, v4 *famView) []Problem {
 		}
 		p.Text = fmt.Sprintf("the HTTPS query for %s got no answer (%s): a resolver or middlebox drops type 65. "+
 			"Happy Eyeballs v3 waits for it up to the Resolution Delay after the addresses (%s, HEv3 §4.2; measured %s) on the first dial to each name "+
-			"(clients that wait for it fully stall until their resolver's timeout), and clients get no ALPN, port or ECH from DNS.",
+			"(a client that waits for the HTTPS answer before it connects stalls up to its resolver's timeout), and clients get no ALPN, port or ECH from DNS.",
 			strings.TrimSuffix(h.Name, "."), describeDNS(dnsOf(h)), fmtDur(resolutionDelay), fmtMs(p.CostMs))
 		ps = append(ps, p)
 	case dnsOf(h).failed():
