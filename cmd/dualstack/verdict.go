@@ -273,6 +273,8 @@ func httpsProblems(r Report, v6, v4 *famView) []Problem {
 	}
 	var ps []Problem
 	switch {
+	case v6.asked && v4.asked && v6.dns.failed() && v4.dns.failed():
+		// no-dns-answer says it: the resolver answers nothing.
 	case h.Status == dnsTimeout:
 		p := Problem{Code: "https-lost", CostMs: ms(resolutionDelay)}
 		if first, ok := raceFirstStart(r); ok {

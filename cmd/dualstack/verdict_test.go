@@ -360,6 +360,16 @@ func TestVerdict(t *testing.T) {
 			label: "IPv6-ready", ok: true,
 		},
 		{
+			name: "resolver unreachable: the HTTPS failure is not listed again",
+			r: func() Report {
+				r := httpsReport(&HTTPSResult{Name: "example.test", Status: dnsError, Reason: "connection refused"})
+				r.DNS = []DNSResult{aaaa(dnsError, 1), a(dnsError, 1)}
+				r.Connect = nil
+				return r
+			}(),
+			label: "DNS problem: no answer from the resolver", ok: false, codes: []string{"no-dns-answer"},
+		},
+		{
 			name: "AAAA lost outranks HTTPS lost in the label",
 			r: func() Report {
 				r := httpsReport(&HTTPSResult{Name: "example.test", Status: dnsTimeout, Ms: 5000})
