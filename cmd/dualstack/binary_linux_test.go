@@ -42,7 +42,10 @@ func TestBinary(t *testing.T) {
 		hole := loopback.Dual(t, loopback.Accept, loopback.BlackHole)
 		zone := dnstest.NewZone(append(zone,
 			"lost-aaaa.test. 60 IN AAAA ::1",
-			"lost-aaaa.test. 60 IN A 127.0.0.1")...)
+			"lost-aaaa.test. 60 IN A 127.0.0.1",
+			// The https:// target is an HTTPS service (port-prefixed:
+			// not on 443), with hints that match and an ECH configuration.
+			fmt.Sprintf(`_%d._https.dual.test. 300 IN HTTPS 1 . alpn=h2,http/1.1 ipv4hint=127.0.0.1 ech="%s" ipv6hint=::1`, ready.Port, echConfig))...)
 		srv := dnstest.Start(t, dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 			if q := r.Question; len(q) == 1 && q[0].Qtype == dns.TypeAAAA && q[0].Name == "lost-aaaa.test." {
 				return // the AAAA query is lost
@@ -63,6 +66,9 @@ func TestBinary(t *testing.T) {
 		}
 		for _, want := range []string{
 			"Verdict: IPv6-ready [ok]",
+			"HTTPS  NOERROR",
+			"ech=(70 bytes)",
+			"HTTPS records on",
 			"Verdict: IPv6 broken: black hole [FAIL]",
 			"Verdict: DNS problem: AAAA lost [FAIL]",
 		} {

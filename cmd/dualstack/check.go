@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -25,7 +27,18 @@ import (
 // wire beside it), and net.Dialer's dial for comparison.
 func check(ctx context.Context, cfg *config, t target) Report {
 	r := Report{Target: t.input, Host: t.host, Port: t.port, Resolver: cfg.resolverName()}
+	var httpsDone chan struct{}
+	if cfg.asksHTTPS(t) {
+		httpsDone = make(chan struct{})
+		go func() {
+			defer close(httpsDone)
+			r.HTTPS = lookupHTTPS(ctx, cfg, t)
+		}()
+	}
 	answers := lookup(ctx, cfg, t.host)
+	if httpsDone != nil {
+		<-httpsDone
+	}
 	var addrs []netip.AddrPort
 	for _, a := range answers {
 		r.DNS = append(r.DNS, a.result)
@@ -38,10 +51,87 @@ func check(ctx context.Context, cfg *config, t target) Report {
 	if t.url != "" {
 		r.HTTP = requestAll(ctx, cfg, t, r.Connect)
 	}
-	r.Race = race(ctx, cfg, t)
+	r.Race = race(ctx, cfg, t, r.HTTPS != nil)
 	r.NetDialer = netDial(ctx, cfg, t)
 	r.Verdict = verdict(r)
 	return r
+}
+
+// asksHTTPS reports whether t gets the HTTPS record query (and a race
+// with HTTPS records on): a host name on port 443 or in an https:// URL,
+// or on any port with -https. An IP literal has no records.
+func (c *config) asksHTTPS(t target) bool {
+	if _, err := netip.ParseAddr(t.host); err == nil {
+		return false
+	}
+	return c.https || t.port == 443 || strings.HasPrefix(t.url, "https://")
+}
+
+// maxTargetLookups bounds the service targets, other than the host, whose
+// addresses the DNS step looks up (the Dialer's own bound).
+const maxTargetLookups = 4
+
+// lookupHTTPS asks the HTTPS query of t (HTTPSQueryName: the host on port
+// 443, "_PORT._https.HOST" otherwise), timed from its start, and then the
+// addresses of every service target that is not the host, so that the
+// verdict can hold the hints against them.
+func lookupHTTPS(ctx context.Context, cfg *config, t target) *HTTPSResult {
+	cl := cfg.newResolver()
+	defer cl.Close()
+	qctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+	name := resolver.HTTPSQueryName(t.host, t.port)
+	start := time.Now()
+	a, ok := <-cl.Resolve(qctx, name, resolver.HTTPS)
+	took := time.Since(start)
+	if !ok { // never: one Answer per family asked
+		a = resolver.Answer{Family: resolver.HTTPS, Err: errors.New("resolver sent no answer")}
+	}
+	res := &HTTPSResult{Name: name, Status: dnsStatus(a), Ms: ms(took), Services: []HTTPSService{}}
+	if a.TTL > 0 {
+		res.TTL = int64(a.TTL / time.Second)
+	}
+	if a.Err != nil && !a.Positive() {
+		res.Error, res.Reason = a.Err.Error(), innermost(a.Err).Error()
+	}
+	looked := map[string][]DNSResult{}
+	for _, s := range a.Services {
+		svc := httpsService(s)
+		if !sameName(s.Target, t.host) && !sameName(s.Target, name) {
+			d, seen := looked[s.Target]
+			if !seen && len(looked) < maxTargetLookups {
+				for _, fa := range lookup(ctx, cfg, strings.TrimSuffix(s.Target, ".")) {
+					d = append(d, fa.result)
+				}
+				looked[s.Target] = d
+			}
+			svc.TargetDNS = d
+		}
+		res.Services = append(res.Services, svc)
+	}
+	return res
+}
+
+// httpsService describes one service.
+func httpsService(s resolver.Service) HTTPSService {
+	h := HTTPSService{Priority: s.Priority, Target: s.Target, ALPN: append([]string{}, s.ALPN...),
+		NoDefaultALPN: s.NoDefaultALPN, Port: s.Port, IPv4Hint: addrStrings(s.IPv4Hint),
+		IPv6Hint: addrStrings(s.IPv6Hint), ECHBytes: len(s.ECH)}
+	return h
+}
+
+func addrStrings(addrs []netip.Addr) []string {
+	out := []string{} // [] in JSON, never null
+	for _, a := range addrs {
+		out = append(out, a.String())
+	}
+	return out
+}
+
+// sameName reports whether DNS names a and b are equal, ignoring case and
+// a final dot.
+func sameName(a, b string) bool {
+	return strings.EqualFold(strings.TrimSuffix(a, "."), strings.TrimSuffix(b, "."))
 }
 
 // resolverName says which resolver answers.
@@ -134,7 +224,7 @@ func innermost(err error) error {
 // dnsStatus names an Answer's outcome the way dig does, or "timeout" and
 // "error" when no reply was had.
 func dnsStatus(a resolver.Answer) string {
-	if len(a.Addrs) > 0 {
+	if a.Positive() {
 		return dnsNoError
 	}
 	var de *net.DNSError
@@ -297,20 +387,28 @@ func request(ctx context.Context, cfg *config, t target, ap netip.AddrPort) HTTP
 
 // race dials t as dialer.Dialer does, with the learned history off
 // (DisableHistory) so that a broken path costs what it costs a first
-// connection, and records the Trace.
-func race(ctx context.Context, cfg *config, t target) RaceResult {
+// connection, and records the Trace. With https, the Dialer asks for HTTPS
+// records (HTTPSOn: a plain TCP dial, as http.Transport.DialContext
+// makes, taken to speak h2 and http/1.1) and the Trace shows the answer
+// and what it changed.
+func race(ctx context.Context, cfg *config, t target, https bool) RaceResult {
 	cl := cfg.newResolver()
 	defer cl.Close()
 	network := cfg.raceNetwork()
-	d := &dialer.Dialer{Timeout: cfg.timeout, DisableHistory: true, Resolver: cl}
-	rec := &recorder{allDone: make(chan struct{}, 1)} // buffered: a signal nobody may be waiting for yet
+	d := &dialer.Dialer{Timeout: cfg.timeout, DisableHistory: true, Resolver: cl, HTTPSRecords: dialer.HTTPSOff}
+	if https {
+		d.HTTPSRecords = dialer.HTTPSOn
+	}
+	rec := &recorder{host: t.host, known: map[resolver.Family]bool{}, allDone: make(chan struct{}, 1)} // buffered: a signal nobody may be waiting for yet
 	ctx = dialer.WithTrace(ctx, rec.trace())
 	c, err := d.DialContext(ctx, network, t.address())
 	if c != nil {
 		c.Close()
 	}
 	rec.wait(cfg.timeout) // losers report after DialContext returns
-	return rec.result(network, err)
+	res := rec.result(network, err)
+	res.HTTPSRecords = https
+	return res
 }
 
 // raceNetwork is the network the race dials: "tcp", or one family's.
@@ -363,7 +461,9 @@ func netDial(ctx context.Context, cfg *config, t target) NetDialResult {
 
 // recorder collects a race's Trace events.
 type recorder struct {
+	host     string // the name dialed
 	mu       sync.Mutex
+	known    map[resolver.Family]bool // a family's addresses arrived (answers, hints)
 	events   []RaceEvent
 	started  int
 	ended    int
@@ -380,7 +480,12 @@ func (r *recorder) add(e RaceEvent) {
 func (r *recorder) trace() *dialer.Trace {
 	return &dialer.Trace{
 		DNSAnswer: func(i dialer.DNSAnswerInfo) {
-			e := RaceEvent{Ms: ms(i.Elapsed), Event: evDNS, Family: i.Family.String()}
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			e := RaceEvent{Ms: ms(i.Elapsed), Event: evDNS, Family: i.Family.String(), Hint: i.Hint}
+			if !sameName(i.Host, r.host) {
+				e.Name = i.Host
+			}
 			switch {
 			case len(i.Addrs) > 0:
 				for _, a := range i.Addrs {
@@ -391,14 +496,78 @@ func (r *recorder) trace() *dialer.Trace {
 				}
 			case i.Err != nil:
 				e.Detail = dnsStatus(resolver.Answer{Err: i.Err}) + ": " + i.Err.Error()
+			case r.known[i.Family]:
+				// Addrs holds the addresses the answer added: none new.
+				e.Detail = "nothing new: its addresses were known already (hints, or another name's)"
 			default:
 				e.Detail = dnsNoData
 			}
-			r.add(e)
+			if len(i.Addrs) > 0 {
+				r.known[i.Family] = true
+			}
+			r.events = append(r.events, e)
 		},
 		AddressRejected: func(i dialer.AddressRejectedInfo) {
 			r.add(RaceEvent{Ms: ms(i.Elapsed), Event: evRejected, Family: resolver.Of(i.Addr.Addr()).String(),
 				Addr: i.Addr.String(), Detail: i.Err.Error()})
+		},
+		HTTPSAnswer: func(i dialer.HTTPSAnswerInfo) {
+			e := RaceEvent{Ms: ms(i.Elapsed), Event: evHTTPS, Name: i.Host}
+			for _, s := range i.Services {
+				e.Services = append(e.Services, httpsService(s))
+			}
+			switch {
+			case len(i.Services) == 0 && i.Err != nil:
+				e.Detail = dnsStatus(resolver.Answer{Family: resolver.HTTPS, Err: i.Err}) + ": " + i.Err.Error()
+			case len(i.Services) == 0:
+				e.Detail = dnsNoData
+			}
+			if i.Skipped > 0 {
+				if e.Detail != "" {
+					e.Detail += "; "
+				}
+				e.Detail += fmt.Sprintf("%d service%s skipped: no ALPN in common", i.Skipped, plural(i.Skipped))
+			}
+			r.add(e)
+		},
+		HintsReplaced: func(i dialer.HintsReplacedInfo) {
+			e := RaceEvent{Ms: ms(i.Elapsed), Event: evHintsReplaced, Family: i.Family.String(), Addrs: addrStrings(i.Dropped)}
+			if !sameName(i.Host, r.host) {
+				e.Name = i.Host
+			}
+			r.add(e)
+		},
+		HTTPSAttempt: func(i dialer.HTTPSAttemptInfo) {
+			svc := &RaceService{Priority: i.Priority, Target: i.Target, PortChanged: i.PortChanged, ECH: i.ECH}
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			// Called after AttemptStart: the service goes on its event.
+			for j := len(r.events) - 1; j >= 0; j-- {
+				if e := &r.events[j]; e.Event == evStart && e.Attempt == i.Index+1 {
+					e.Service, e.Hint = svc, i.Hint
+					return
+				}
+			}
+			r.events = append(r.events, RaceEvent{Ms: ms(i.Elapsed), Event: evStart, Family: resolver.Of(i.Addr.Addr()).String(),
+				Addr: i.Addr.String(), Attempt: i.Index + 1, Service: svc, Hint: i.Hint})
+		},
+		ECH: func(i dialer.ECHInfo) {
+			e := RaceEvent{Ms: ms(i.Elapsed), Event: evECH, Family: resolver.Of(i.Addr.Addr()).String(), Addr: i.Addr.String()}
+			switch {
+			case i.Unusable:
+				e.Detail = "configuration unusable, TLS without ECH"
+			case i.Accepted:
+				e.Detail = "accepted"
+			default:
+				e.Detail = "not accepted"
+			}
+			if i.Retried {
+				e.Detail += ", retried with the server's configuration"
+			}
+			if i.Err != nil {
+				e.Detail += ": " + i.Err.Error()
+			}
+			r.add(e)
 		},
 		AttemptStart: func(i dialer.AttemptStartInfo) {
 			r.mu.Lock()

@@ -577,18 +577,29 @@ func TestCheck_JSONFields(t *testing.T) {
 			}
 			return obj(l[0])
 		}
+		firstDNS := func(v any) map[string]any {
+			l, _ := v.([]any)
+			for _, e := range l {
+				if obj(e)["event"] == evDNS {
+					return obj(e)
+				}
+			}
+			return nil
+		}
 		race := obj(doc["race"])
 		for _, tt := range []struct {
 			what string
 			m    map[string]any
 			keys string
 		}{
-			{"report", doc, "connect dns host http net_dialer port race resolver target verdict"},
+			// https: an https:// URL gets the HTTPS record query on any port.
+			{"report", doc, "connect dns host http https net_dialer port race resolver target verdict"},
 			{"dns[0]", first(doc["dns"]), "addrs family ms status ttl_s type"},
 			{"connect[0] (refused)", first(doc["connect"]), "addr error family ms result"},
 			{"http[0]", first(doc["http"]), "addr alpn family proto status tls_version ttfb_ms url"},
-			{"race", race, "attempts events family ms network winner"},
-			{"race.events[0]", first(race["events"]), "addrs event family ms"},
+			{"race", race, "attempts events family https_records ms network winner"},
+			// The first dns event: an https event may come before it.
+			{"race.events[] (dns)", firstDNS(race["events"]), "addrs event family ms"},
 			{"net_dialer", obj(doc["net_dialer"]), "family ms winner"},
 			{"verdict", obj(doc["verdict"]), "label ok problems"},
 			{"verdict.problems[0]", first(obj(doc["verdict"])["problems"]), "broken code cost_ms text"},

@@ -36,6 +36,7 @@ type config struct {
 	timeout  time.Duration   // -timeout: each lookup, connect, request and the race
 	family   resolver.Family // -4, -6; zero: both
 	http     bool            // -http: an HTTP(S) request on any port
+	https    bool            // -https: the HTTPS record query on any port
 	insecure bool            // -insecure
 	roots    *x509.CertPool  // -cacert; nil: the system's roots
 	json     bool            // -json
@@ -62,7 +63,8 @@ const usageText = `usage: dualstack check [flags] TARGET [TARGET...]
 
 TARGET is HOST, HOST:PORT, [IPv6]:PORT or an http:// or https:// URL.
 Without a port, 443 (80 for an http:// URL). Ports 80 and 443, URLs and
--http add an HTTP(S) request per family.
+-http add an HTTP(S) request per family. Port 443, https:// URLs and
+-https add the HTTPS record query (RFC 9460) and race with its answer.
 
 Exit status: 0 when every family that has addresses works, 1 when one is
 broken (or the name has no address), 2 for a usage error.
@@ -148,6 +150,7 @@ func newFlagSetInto(cfg *config, f *flags, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&f.v4, "4", false, "check IPv4 only")
 	fs.BoolVar(&f.v6, "6", false, "check IPv6 only")
 	fs.BoolVar(&cfg.http, "http", false, "make an HTTP(S) request per family on any port (HTTPS on 443)")
+	fs.BoolVar(&cfg.https, "https", false, "ask for HTTPS records (_PORT._https.HOST) on any port, and race with them; always done for port 443 and https:// URLs")
 	fs.BoolVar(&cfg.insecure, "insecure", false, "do not verify the server's TLS certificate")
 	fs.StringVar(&f.cacert, "cacert", "", "PEM `FILE` of CA certificates to verify the server with, instead of the system's")
 	fs.BoolVar(&cfg.json, "json", false, "print one JSON document: an array of target reports")

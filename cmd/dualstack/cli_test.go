@@ -138,3 +138,32 @@ func TestRun_Usage(t *testing.T) {
 		}
 	}
 }
+
+// TestConfig_AsksHTTPS: which targets get the HTTPS record query.
+func TestConfig_AsksHTTPS(t *testing.T) {
+	tests := []struct {
+		in    string
+		https bool // -https
+		want  bool
+	}{
+		{"example.com", false, true}, // port 443
+		{"example.com:443", false, true},
+		{"https://example.com:8443/", false, true}, // an https:// URL names an HTTPS service
+		{"http://example.com/", false, false},
+		{"example.com:8443", false, false},
+		{"example.com:8443", true, true}, // _8443._https.example.com
+		{"db.internal:5432", true, true},
+		{"192.0.2.1:443", true, false}, // an IP literal has no records
+		{"[2001:db8::1]:443", false, false},
+	}
+	for _, tt := range tests {
+		tg, err := parseTarget(tt.in, false)
+		if err != nil {
+			t.Fatalf("parseTarget(%q): %v", tt.in, err)
+		}
+		cfg := &config{https: tt.https}
+		if got := cfg.asksHTTPS(tg); got != tt.want {
+			t.Errorf("asksHTTPS(%q) with -https=%v = %v; want %v", tt.in, tt.https, got, tt.want)
+		}
+	}
+}

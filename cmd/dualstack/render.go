@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -40,7 +41,29 @@ func renderText(w io.Writer, r Report) {
 		}
 		fmt.Fprintln(tw, line)
 	}
+	if h := r.HTTPS; h != nil {
+		ttl := ""
+		if h.TTL > 0 {
+			ttl = fmt.Sprintf("TTL %ds", h.TTL)
+		}
+		what := strings.TrimSuffix(h.Name, ".")
+		switch {
+		case len(h.Services) > 0:
+			what += fmt.Sprintf(": %d service%s", len(h.Services), plural(len(h.Services)))
+		case h.Error != "" && h.Status != dnsNoData && h.Status != dnsNXDomain:
+			what = h.Error
+		}
+		fmt.Fprintf(tw, "    HTTPS\t%s\t%s\t%s\t%s\n", h.Status, fmtMsAligned(h.Ms), ttl, what)
+	}
 	tw.Flush()
+	if h := r.HTTPS; h != nil {
+		for _, s := range h.Services {
+			fmt.Fprintf(w, "      %s\n", describeService(s))
+			for _, d := range s.TargetDNS {
+				fmt.Fprintf(w, "        %s %s %s\n", strings.TrimSuffix(s.Target, "."), d.Type, describeTargetDNS(d))
+			}
+		}
+	}
 
 	if len(r.Connect) > 0 {
 		fmt.Fprintln(w, "  TCP connect, each address")
@@ -75,9 +98,16 @@ func renderText(w io.Writer, r Report) {
 		tw.Flush()
 	}
 
-	fmt.Fprintf(w, "  Happy Eyeballs race (dialer.Dialer, %s, learned history off)\n", r.Race.Network)
+	https := ""
+	if r.Race.HTTPSRecords {
+		https = ", HTTPS records on"
+	}
+	fmt.Fprintf(w, "  Happy Eyeballs race (dialer.Dialer, %s%s, learned history off)\n", r.Race.Network, https)
 	for _, e := range r.Race.Events {
 		fmt.Fprintf(w, "    +%s  %s\n", fmtMsAligned(e.Ms), describeEvent(e))
+	}
+	if r.Race.HTTPSRecords && !slices.ContainsFunc(r.Race.Events, func(e RaceEvent) bool { return e.Event == evHTTPS }) {
+		fmt.Fprintln(w, "    (no HTTPS answer before the dial ended)")
 	}
 	switch {
 	case r.Race.Winner != "":
@@ -95,8 +125,11 @@ func renderText(w io.Writer, r Report) {
 	}
 
 	status := "ok"
-	if !r.Verdict.OK {
+	switch {
+	case !r.Verdict.OK:
 		status = "FAIL"
+	case len(r.Verdict.Problems) > 0:
+		status = "WARN" // it works, at a cost or with something to fix
 	}
 	fmt.Fprintf(w, "  Verdict: %s [%s]\n", r.Verdict.Label, status)
 	for _, p := range r.Verdict.Problems {
@@ -105,25 +138,125 @@ func renderText(w io.Writer, r Report) {
 	fmt.Fprintln(w)
 }
 
+// describeService prints a service as dig presents an HTTPS record:
+// "priority 1  svc.test.  alpn=h2 port=8443 ipv6hint=::1 ech=(70 bytes)".
+func describeService(s HTTPSService) string {
+	if s.Priority == 0 {
+		return fmt.Sprintf("alias %s  (no HTTPS records there: a plain connection to its addresses)", s.Target)
+	}
+	params := []string{}
+	if len(s.ALPN) > 0 {
+		params = append(params, "alpn="+strings.Join(s.ALPN, ","))
+	}
+	if s.NoDefaultALPN {
+		params = append(params, "no-default-alpn")
+	}
+	if s.Port != 0 {
+		params = append(params, fmt.Sprintf("port=%d", s.Port))
+	}
+	if len(s.IPv4Hint) > 0 {
+		params = append(params, "ipv4hint="+strings.Join(s.IPv4Hint, ","))
+	}
+	if s.ECHBytes > 0 {
+		params = append(params, fmt.Sprintf("ech=(%d bytes)", s.ECHBytes))
+	}
+	if len(s.IPv6Hint) > 0 {
+		params = append(params, "ipv6hint="+strings.Join(s.IPv6Hint, ","))
+	}
+	line := fmt.Sprintf("priority %d  %s", s.Priority, s.Target)
+	if len(params) > 0 {
+		line += "  " + strings.Join(params, " ")
+	}
+	return line
+}
+
+// describeTargetDNS is a target's answer: "NOERROR ::1", "NODATA".
+func describeTargetDNS(d DNSResult) string {
+	switch {
+	case len(d.Addrs) > 0:
+		return d.Status + " " + strings.Join(d.Addrs, " ")
+	case d.Status == dnsNoData, d.Status == dnsNXDomain:
+		return d.Status
+	}
+	return describeDNS(d)
+}
+
+// describeRaceService is what an attempt's HTTPS service changed.
+func describeRaceService(e RaceEvent) string {
+	var what []string
+	if e.Hint {
+		what = append(what, "address from "+strings.ToLower(e.Family)+"hint")
+	}
+	s := e.Service
+	what = append(what, fmt.Sprintf("HTTPS service priority %d, target %s", s.Priority, s.Target))
+	if s.PortChanged {
+		what = append(what, "port from the record")
+	}
+	if s.ECH {
+		what = append(what, "with ECH")
+	}
+	return strings.Join(what, "; ")
+}
+
 func describeEvent(e RaceEvent) string {
 	switch e.Event {
+	case evHTTPS:
+		s := "HTTPS answer"
+		if e.Name != "" {
+			s += " (" + strings.TrimSuffix(e.Name, ".") + ")"
+		}
+		if len(e.Services) == 0 {
+			return s + ": none (" + e.Detail + ")"
+		}
+		var svcs []string
+		for _, x := range e.Services {
+			svcs = append(svcs, describeService(x))
+		}
+		s += ": " + strings.Join(svcs, "; ")
+		if e.Detail != "" {
+			s += " (" + e.Detail + ")"
+		}
+		return s
+	case evHintsReplaced:
+		qtype := "A"
+		if e.Family == ipv6 {
+			qtype = "AAAA"
+		}
+		s := qtype + " answer replaces the hints"
+		if e.Name != "" {
+			s += " of " + e.Name
+		}
+		return s + ", dropped: " + strings.Join(e.Addrs, " ")
+	case evECH:
+		return fmt.Sprintf("ECH with %s: %s", e.Addr, e.Detail)
 	case evDNS:
 		qtype := "A"
 		if e.Family == ipv6 {
 			qtype = "AAAA"
 		}
+		what := qtype + " answer"
+		if e.Hint {
+			what = strings.ToLower(e.Family) + "hint"
+		}
+		if e.Name != "" {
+			what += " (" + e.Name + ")"
+		}
 		if len(e.Addrs) > 0 {
-			s := qtype + " answer: " + strings.Join(e.Addrs, " ")
+			s := what + ": " + strings.Join(e.Addrs, " ")
 			if e.Detail != "" {
 				s += " (" + e.Detail + ")"
 			}
 			return s
 		}
-		return qtype + " answer: none (" + e.Detail + ")"
+		return what + ": none (" + e.Detail + ")"
 	case evRejected:
 		return fmt.Sprintf("rejected %s: %s", e.Addr, e.Detail)
 	case evStart:
-		return fmt.Sprintf("attempt %d starts: %s", e.Attempt, e.Addr)
+		s := fmt.Sprintf("attempt %d starts: %s", e.Attempt, e.Addr)
+		if e.Service != nil {
+			s += " (" + describeRaceService(e) + ")"
+		}
+		return s
 	case evWon:
 		return fmt.Sprintf("attempt %d connected (%s): %s wins", e.Attempt, fmtMs(e.RanMs), e.Addr)
 	case evCancelled:

@@ -14,6 +14,9 @@ type Report struct {
 	Resolver string `json:"resolver"` // the DNS server asked, or "system (/etc/resolv.conf)"
 	// DNS holds one answer per family checked, AAAA first.
 	DNS []DNSResult `json:"dns"`
+	// HTTPS is the HTTPS record query (RFC 9460), when it is asked: for
+	// port 443, https:// URLs, and any port with -https.
+	HTTPS *HTTPSResult `json:"https,omitempty"`
 	// Connect holds one TCP connect per address, IPv6 first.
 	Connect []ConnectResult `json:"connect"`
 	// HTTP holds one request per family that has an address, when the
@@ -67,6 +70,43 @@ func (d DNSResult) failed() bool {
 	return true
 }
 
+// HTTPSResult is the answer to the HTTPS query (type 65, RFC 9460) of a
+// target: its ServiceMode records after AliasMode records were followed.
+type HTTPSResult struct {
+	// Name is the name asked: the host for port 443, "_PORT._https.HOST"
+	// for another port (RFC 9460 §9.1, §2.3).
+	Name   string  `json:"name"`
+	Status string  `json:"status"` // as DNSResult's; NOERROR with services
+	TTL    int64   `json:"ttl_s"`  // seconds; 0 when unknown
+	Ms     float64 `json:"ms"`     // from the query to the answer
+	Error  string  `json:"error,omitempty"`
+	Reason string  `json:"reason,omitempty"`
+	// Services are the records, lowest priority first.
+	Services []HTTPSService `json:"services"`
+}
+
+// HTTPSService is one ServiceMode HTTPS record (resolver.Service).
+type HTTPSService struct {
+	// Priority is the SvcPriority; 0 is the end of an AliasMode chain
+	// whose target has no HTTPS records: a plain connection to Target.
+	Priority uint16 `json:"priority"`
+	// Target is the name whose addresses serve, rooted: the record's
+	// TargetName (the AliasMode target when one was followed), or its
+	// owner for ".".
+	Target        string   `json:"target"`
+	ALPN          []string `json:"alpn"`
+	NoDefaultALPN bool     `json:"no_default_alpn"`
+	Port          uint16   `json:"port"` // 0: the port checked
+	IPv4Hint      []string `json:"ipv4hint"`
+	IPv6Hint      []string `json:"ipv6hint"`
+	// ECHBytes is the length of the ech parameter (an ECHConfigList);
+	// 0 when there is none.
+	ECHBytes int `json:"ech_bytes"`
+	// TargetDNS holds the AAAA and A answers of a Target other than the
+	// host (the host's are in dns[]), at most four targets per report.
+	TargetDNS []DNSResult `json:"target_dns,omitempty"`
+}
+
 // Connect results.
 const (
 	connOK          = "connected"
@@ -106,13 +146,16 @@ type HTTPResult struct {
 // RaceResult is the Happy Eyeballs dial as dialer.Dialer ran it, with
 // its history off.
 type RaceResult struct {
-	Network  string      `json:"network"`          // tcp, tcp4 or tcp6
-	Winner   string      `json:"winner,omitempty"` // IP:port; "" when the dial failed
-	Family   string      `json:"family,omitempty"` // the winner's
-	Ms       float64     `json:"ms"`               // until DialContext returned
-	Attempts int         `json:"attempts"`
-	Error    string      `json:"error,omitempty"`
-	Events   []RaceEvent `json:"events"`
+	Network string `json:"network"` // tcp, tcp4 or tcp6
+	// HTTPSRecords reports that the Dialer asked for HTTPS records
+	// (dialer.HTTPSOn): whenever the check asks the HTTPS query.
+	HTTPSRecords bool        `json:"https_records"`
+	Winner       string      `json:"winner,omitempty"` // IP:port; "" when the dial failed
+	Family       string      `json:"family,omitempty"` // the winner's
+	Ms           float64     `json:"ms"`               // until DialContext returned
+	Attempts     int         `json:"attempts"`
+	Error        string      `json:"error,omitempty"`
+	Events       []RaceEvent `json:"events"`
 }
 
 // NetDialResult is one dial of the target by net.Dialer (RFC 6555 fast
@@ -132,12 +175,16 @@ const (
 	evWon       = "won"
 	evFailed    = "failed"
 	evCancelled = "cancelled"
+	// HTTPS records (dialer.Trace's HTTPS hooks).
+	evHTTPS         = "https"          // the HTTPS answer
+	evHintsReplaced = "hints-replaced" // hints dropped by the A or AAAA answer
+	evECH           = "ech"            // a TLS handshake with ECH (TLSDialer only)
 )
 
 // RaceEvent is one step of the race.
 type RaceEvent struct {
 	Ms      float64 `json:"ms"`    // since the dial began
-	Event   string  `json:"event"` // dns, rejected, start, won, failed, cancelled
+	Event   string  `json:"event"` // dns, rejected, start, won, failed, cancelled, https, hints-replaced, ech
 	Family  string  `json:"family,omitempty"`
 	Addr    string  `json:"addr,omitempty"`
 	Attempt int     `json:"attempt,omitempty"` // 1, 2, … for attempt events
@@ -146,6 +193,27 @@ type RaceEvent struct {
 	// RanMs is how long an attempt ran (won, failed, cancelled).
 	RanMs  float64 `json:"ran_ms,omitempty"`
 	Detail string  `json:"detail,omitempty"` // why a DNS answer is negative, why an attempt failed
+	// Name is the name a dns, https or hints-replaced event is about,
+	// when it is not the host: a service's target, the HTTPS query name.
+	Name string `json:"name,omitempty"`
+	// Hint marks a dns event made of an HTTPS record's ipv4hint or
+	// ipv6hint, and a start event to a hint address.
+	Hint bool `json:"hint,omitempty"`
+	// Service is, on a start event, the HTTPS service the attempt's
+	// address belongs to.
+	Service *RaceService `json:"service,omitempty"`
+	// Services are an https event's services, in the order the dial
+	// uses them.
+	Services []HTTPSService `json:"services,omitempty"`
+}
+
+// RaceService is the HTTPS service behind an attempt
+// (dialer.HTTPSAttemptInfo).
+type RaceService struct {
+	Priority    uint16 `json:"priority"`
+	Target      string `json:"target"`
+	PortChanged bool   `json:"port_changed"` // the record's port replaced the port dialed
+	ECH         bool   `json:"ech"`          // the TLS handshake is given the record's ECH configuration
 }
 
 // Verdict sums a Report up.

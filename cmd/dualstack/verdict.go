@@ -94,6 +94,7 @@ func verdict(r Report) Verdict {
 	v6, v4 := view(r, ipv6), view(r, ipv4)
 	var ps []Problem
 	ps = append(ps, dnsProblems(r, v6, v4)...)
+	ps = append(ps, httpsProblems(r, v6, v4)...)
 	for _, pair := range [][2]*famView{{v6, v4}, {v4, v6}} {
 		ps = append(ps, connectProblems(r, pair[0], pair[1])...)
 	}
@@ -157,6 +158,8 @@ var dnsLabels = map[string]string{
 	"no-addresses":  "no addresses",
 	"aaaa-late":     "AAAA late",
 	"a-late":        "A late",
+	"https-lost":    "HTTPS lost",
+	"https-failed":  "HTTPS failed",
 }
 
 func hasProblem(ps []Problem, code string) bool {
@@ -256,6 +259,151 @@ func dnsProblems(r Report, v6, v4 *famView) []Problem {
 		}
 	}
 	return ps
+}
+
+// httpsProblems judges the HTTPS answer (RFC 9460): a lost or failed
+// query, hints that disagree with their target's addresses, services
+// that send clients to another port or name. None breaks a family: a
+// client without HTTPS records still connects, and HTTPS records only
+// add to the addresses (HEv3 §4).
+func httpsProblems(r Report, v6, v4 *famView) []Problem {
+	h := r.HTTPS
+	if h == nil {
+		return nil
+	}
+	var ps []Problem
+	switch {
+	case v6.asked && v4.asked && v6.dns.failed() && v4.dns.failed():
+		// no-dns-answer says it: the resolver answers nothing.
+	case h.Status == dnsTimeout:
+		p := Problem{Code: "https-lost", CostMs: ms(resolutionDelay)}
+		if first, ok := raceFirstStart(r); ok {
+			if a, ok := firstPositiveAnswer(r); ok && first >= a {
+				p.CostMs = first - a
+			}
+		}
+		p.Text = fmt.Sprintf("the HTTPS query for %s got no answer (%s): a resolver or middlebox drops type 65. "+
+			"Happy Eyeballs v3 waits for it up to the Resolution Delay after the addresses (%s, HEv3 §4.2; measured %s) on the first dial to each name "+
+			"(a client that waits for the HTTPS answer before it connects stalls up to its resolver's timeout), and clients get no ALPN, port or ECH from DNS.",
+			strings.TrimSuffix(h.Name, "."), describeDNS(dnsOf(h)), fmtDur(resolutionDelay), fmtMs(p.CostMs))
+		ps = append(ps, p)
+	case dnsOf(h).failed():
+		ps = append(ps, Problem{Code: "https-failed", Text: fmt.Sprintf(
+			"the HTTPS query for %s failed (%s): clients connect on the A and AAAA answers at no cost, but get no ALPN, port or ECH from DNS; "+
+				"a client whose DNS is encrypted SHOULD NOT fall back to A and AAAA on such a failure (RFC 9460 §3), so it may not connect at all",
+			strings.TrimSuffix(h.Name, "."), describeDNS(dnsOf(h)))})
+	}
+	for _, s := range h.Services {
+		if s.Priority > 0 { // 0: an AliasMode target without HTTPS records: no hints, no port
+			ps = append(ps, hintProblems(r, s, v6, v4)...)
+		}
+		if s.Port != 0 && s.Port != r.Port {
+			ps = append(ps, Problem{Code: "https-port", Text: fmt.Sprintf(
+				"the HTTPS service priority %d (%s) says port %d: clients that use HTTPS records connect to port %d, others to %d (RFC 9460 §7.2); the connects above checked %d only",
+				s.Priority, s.Target, s.Port, s.Port, r.Port, r.Port)})
+		}
+		if !sameName(s.Target, r.Host) && !sameName(s.Target, h.Name) {
+			what := fmt.Sprintf("the HTTPS service priority %d", s.Priority)
+			if s.Priority == 0 {
+				what = "the HTTPS AliasMode record"
+			}
+			ps = append(ps, Problem{Code: "https-target", Text: fmt.Sprintf(
+				"%s sends clients that use HTTPS records to %s (%s), not to %s's own addresses (RFC 9460 §2.5); the connects above checked %s's",
+				what, s.Target, targetSays(s), r.Host, r.Host)})
+		}
+	}
+	return ps
+}
+
+// dnsOf is the HTTPS answer as a DNSResult, for describeDNS and failed.
+func dnsOf(h *HTTPSResult) DNSResult {
+	return DNSResult{Type: "HTTPS", Status: h.Status, Ms: h.Ms, Error: h.Error, Reason: h.Reason}
+}
+
+// targetSays sums up a service target's own answers: "AAAA ::1, A NODATA".
+func targetSays(s HTTPSService) string {
+	if len(s.TargetDNS) == 0 {
+		return "not looked up"
+	}
+	var parts []string
+	for _, d := range s.TargetDNS {
+		parts = append(parts, d.Type+" "+describeTargetDNS(d))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// hintProblems holds a service's ipv4hint and ipv6hint against the A and
+// AAAA answers of its target: RFC 9460 §7.3 asks that they match, and a
+// client that connects on a hint before the answer arrives (HEv3 §4.2.1)
+// reaches an address DNS does not give.
+func hintProblems(r Report, s HTTPSService, v6, v4 *famView) []Problem {
+	var ps []Problem
+	for _, fam := range []*famView{v6, v4} {
+		hints, key := s.IPv6Hint, "ipv6hint"
+		if fam.name == ipv4 {
+			hints, key = s.IPv4Hint, "ipv4hint"
+		}
+		if len(hints) == 0 || !fam.asked {
+			continue
+		}
+		answer, ok, name := fam.dns, true, r.Host
+		if !sameName(s.Target, r.Host) && !sameName(s.Target, r.HTTPS.Name) {
+			name = strings.TrimSuffix(s.Target, ".")
+			ok = false
+			for _, d := range s.TargetDNS {
+				if d.Family == fam.name {
+					answer, ok = d, true
+				}
+			}
+		}
+		if !ok || answer.failed() {
+			continue // nothing to hold them against
+		}
+		var extra, missing []string
+		for _, a := range hints {
+			if !slices.Contains(answer.Addrs, a) {
+				extra = append(extra, a)
+			}
+		}
+		for _, a := range answer.Addrs {
+			if !slices.Contains(hints, a) {
+				missing = append(missing, a)
+			}
+		}
+		if len(extra) == 0 && len(missing) == 0 {
+			continue
+		}
+		got := answer.Status
+		if len(answer.Addrs) > 0 {
+			got = strings.Join(answer.Addrs, " ")
+		}
+		text := fmt.Sprintf("the %s of the HTTPS service priority %d (%s) disagrees with %s's %s answer (%s)",
+			key, s.Priority, strings.Join(hints, " "), name, answer.Type, got)
+		var what []string
+		if len(extra) > 0 {
+			what = append(what, fmt.Sprintf("%s not in the answer: a client that connects on the hint before the answer arrives (HEv3 §4.2.1) reaches an address DNS does not give, and one that waits drops it", strings.Join(extra, " ")))
+		}
+		if len(missing) > 0 {
+			what = append(what, fmt.Sprintf("%s not in the hint: early attempts miss it", strings.Join(missing, " ")))
+		}
+		text += ": " + strings.Join(what, "; ") + ". RFC 9460 §7.3 asks that hints match the addresses."
+		if n := hintsDropped(r, fam.name); n > 0 {
+			text += fmt.Sprintf(" In the race, the %s answer dropped %d hint%s.", answer.Type, n, plural(n))
+		}
+		ps = append(ps, Problem{Code: "https-" + key + "-mismatch", Text: text})
+	}
+	return ps
+}
+
+// hintsDropped counts the hints of family fam the race's answers dropped.
+func hintsDropped(r Report, fam string) int {
+	n := 0
+	for _, e := range r.Race.Events {
+		if e.Event == evHintsReplaced && e.Family == fam {
+			n += len(e.Addrs)
+		}
+	}
+	return n
 }
 
 func negatives(fs ...*famView) []string {

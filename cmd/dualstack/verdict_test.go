@@ -289,6 +289,95 @@ func TestVerdict(t *testing.T) {
 			label: "unreachable", ok: false,
 			codes: []string{"ipv6-black-hole"}, costMs: []float64{0},
 		},
+		{
+			name:  "RFC9460/7.3/HTTPS hints match the answers: nothing to say",
+			r:     httpsReport(&HTTPSResult{Name: "example.test", Status: dnsNoError, Services: []HTTPSService{svc(1, "example.test.", "2001:db8::1", "192.0.2.1")}}),
+			label: "IPv6-ready", ok: true,
+		},
+		{
+			name: "RFC9460/7.3/ipv6hint not in the AAAA answer: a warning at no cost",
+			r: httpsReport(&HTTPSResult{Name: "example.test", Status: dnsNoError,
+				Services: []HTTPSService{svc(1, "example.test.", "2001:db8::2", "192.0.2.1")}}),
+			label: "IPv6-ready", ok: true, codes: []string{"https-ipv6hint-mismatch"}, costMs: []float64{0},
+		},
+		{
+			name: "RFC9460/7.3/ipv4hint while A is NODATA: a mismatch",
+			r: func() Report {
+				r := httpsReport(&HTTPSResult{Name: "example.test", Status: dnsNoError, Services: []HTTPSService{svc(1, "example.test.", "", "192.0.2.1")}})
+				r.DNS[1], r.Connect = a(dnsNoData, 3), r.Connect[:1]
+				return r
+			}(),
+			label: "IPv6-only", ok: true, codes: []string{"https-ipv4hint-mismatch"},
+		},
+		{
+			name: "hints against a failed A lookup: nothing to hold them against",
+			r: func() Report {
+				r := httpsReport(&HTTPSResult{Name: "example.test", Status: dnsNoError, Services: []HTTPSService{svc(1, "example.test.", "2001:db8::1", "192.0.2.9")}})
+				r.DNS[1], r.Connect = a(dnsServFail, 3), r.Connect[:1]
+				return r
+			}(),
+			label: "DNS problem: A failed", ok: false, codes: []string{"a-failed"},
+		},
+		{
+			name: "service on another target and port: its own answers hold its hints",
+			r: httpsReport(&HTTPSResult{Name: "example.test", Status: dnsNoError, Services: []HTTPSService{func() HTTPSService {
+				s := svc(1, "cdn.test.", "", "198.51.100.7")
+				s.Port = 8443
+				s.TargetDNS = []DNSResult{aaaa(dnsNoData, 2), a(dnsNoError, 2, "198.51.100.8")}
+				return s
+			}()}}),
+			label: "IPv6-ready", ok: true, codes: []string{"https-ipv4hint-mismatch", "https-port", "https-target"},
+		},
+		{
+			name: "AliasMode to another name: the target noted, no hints",
+			r: httpsReport(&HTTPSResult{Name: "example.test", Status: dnsNoError, Services: []HTTPSService{{Target: "cdn.test.",
+				TargetDNS: []DNSResult{aaaa(dnsNoError, 2, "2001:db8::7"), a(dnsNoError, 2, "198.51.100.7")}}}}),
+			label: "IPv6-ready", ok: true, codes: []string{"https-target"},
+		},
+		{
+			// HEv3 §4.2: the first attempt waits for the HTTPS answer up
+			// to the Resolution Delay; the race measures it.
+			name: "HEv3/4.2/HTTPS query lost: DNS problem, costs what the race waited",
+			r: func() Report {
+				r := httpsReport(&HTTPSResult{Name: "example.test", Status: dnsTimeout, Ms: 5000, Error: "lookup example.test: i/o timeout"})
+				r.Race = RaceResult{Network: "tcp", Winner: v6addr, Family: ipv6, Ms: 53, Attempts: 1, HTTPSRecords: true, Events: []RaceEvent{
+					{Ms: 2, Event: evDNS, Family: ipv6, Addrs: []string{"2001:db8::1"}},
+					{Ms: 52, Event: evStart, Family: ipv6, Addr: v6addr, Attempt: 1},
+					{Ms: 53, Event: evWon, Family: ipv6, Addr: v6addr, Attempt: 1},
+				}}
+				return r
+			}(),
+			label: "DNS problem: HTTPS lost", ok: true, codes: []string{"https-lost"}, costMs: []float64{50},
+		},
+		{
+			name:  "HTTPS SERVFAIL: DNS problem, no cost",
+			r:     httpsReport(&HTTPSResult{Name: "example.test", Status: dnsServFail, Error: "lookup example.test: server misbehaving"}),
+			label: "DNS problem: HTTPS failed", ok: true, codes: []string{"https-failed"}, costMs: []float64{0},
+		},
+		{
+			name:  "HTTPS NODATA or NXDOMAIN: nothing to say",
+			r:     httpsReport(&HTTPSResult{Name: "_8443._https.example.test", Status: dnsNXDomain}),
+			label: "IPv6-ready", ok: true,
+		},
+		{
+			name: "resolver unreachable: the HTTPS failure is not listed again",
+			r: func() Report {
+				r := httpsReport(&HTTPSResult{Name: "example.test", Status: dnsError, Reason: "connection refused"})
+				r.DNS = []DNSResult{aaaa(dnsError, 1), a(dnsError, 1)}
+				r.Connect = nil
+				return r
+			}(),
+			label: "DNS problem: no answer from the resolver", ok: false, codes: []string{"no-dns-answer"},
+		},
+		{
+			name: "AAAA lost outranks HTTPS lost in the label",
+			r: func() Report {
+				r := httpsReport(&HTTPSResult{Name: "example.test", Status: dnsTimeout, Ms: 5000})
+				r.DNS[0], r.Connect = aaaa(dnsTimeout, 5000), r.Connect[1:]
+				return r
+			}(),
+			label: "DNS problem: AAAA lost", ok: false, codes: []string{"aaaa-lost", "https-lost"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -318,4 +407,28 @@ func TestVerdict(t *testing.T) {
 			}
 		})
 	}
+}
+
+// httpsReport is a dual-stack Report for example.test on port 443, both
+// families connecting, with HTTPS answer h.
+func httpsReport(h *HTTPSResult) Report {
+	return Report{
+		Host: "example.test", Port: 443,
+		DNS:     []DNSResult{aaaa(dnsNoError, 3, "2001:db8::1"), a(dnsNoError, 3, "192.0.2.1")},
+		HTTPS:   h,
+		Connect: []ConnectResult{conn(v6addr, connOK, 20), conn(v4addr, connOK, 21)},
+	}
+}
+
+// svc is a ServiceMode record with at most one hint of each family ("":
+// none).
+func svc(priority uint16, target, v6hint, v4hint string) HTTPSService {
+	s := HTTPSService{Priority: priority, Target: target, ALPN: []string{"h2"}, IPv4Hint: []string{}, IPv6Hint: []string{}}
+	if v6hint != "" {
+		s.IPv6Hint = append(s.IPv6Hint, v6hint)
+	}
+	if v4hint != "" {
+		s.IPv4Hint = append(s.IPv4Hint, v4hint)
+	}
+	return s
 }
