@@ -223,6 +223,7 @@ func (r *run) httpsEvent(ctx context.Context, ev targetAnswer) {
 	fi := familyIndex(ev.a.Family)
 	t.answered[fi] = true
 	r.replaceHints(ev.name, ev.a)
+	r.adopt(ev.name, t, ev.a.Addrs, false)
 	added := r.admit(ev.a, false, nil)
 	for _, a := range added {
 		r.svc.origin[a] = ev.name
@@ -231,6 +232,36 @@ func (r *run) httpsEvent(ctx context.Context, ev targetAnswer) {
 	r.addCandidates(added)
 	if ev.a.Family == resolver.IPv4 && len(added) > 0 {
 		r.startSynthesis(ctx, added) // HEv3 §8.2: on an IPv6-only network
+	}
+}
+
+// adopt gives target t (named name) the addresses among addrs that the
+// dial knows already from another source and has not tried, when t's
+// service ranks better than the one they came with (or they came with
+// none): the same address may be the host's and a service's, and then it
+// is dialed as the better service's endpoint (its port, its ECH), in that
+// service's group (HEv3 §5.1), whichever answer came first. The untried
+// addresses are ordered again if any moved.
+func (r *run) adopt(name string, t *target, addrs []netip.Addr, hint bool) {
+	moved := false
+	for _, a := range addrs {
+		a = a.Unmap()
+		if !slices.Contains(r.cands.untried, a) || r.svc.origin[a] == name {
+			continue
+		}
+		if cur, _ := r.targetOf(a); cur != nil && cur.rank <= t.rank {
+			continue
+		}
+		r.svc.origin[a] = name
+		if hint {
+			r.svc.hint[a] = true
+		} else {
+			delete(r.svc.hint, a)
+		}
+		moved = true
+	}
+	if moved {
+		r.cands.add(nil)
 	}
 }
 
@@ -300,6 +331,7 @@ func (r *run) addHints(ctx context.Context, name string, t *target, s *resolver.
 		if len(hints) == 0 {
 			continue
 		}
+		r.adopt(name, t, hints, true)
 		added := r.admit(resolver.Answer{Family: f, Addrs: hints}, false, nil)
 		for _, a := range added {
 			r.svc.origin[a] = name

@@ -344,6 +344,28 @@ func TestRFC9460_TargetAndPort(t *testing.T) {
 			winner: ap(v6b, 8443), took: 10 * ms,
 		},
 		{
+			name: "RFC9460/2.5/a target sharing an address with the host, answering after it: the address is the service's endpoint (its port)",
+			hosts: map[string]*resolver.Static{
+				"example.com":     {AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a), HTTPS: svcAnswer(0, resolver.Service{Priority: 1, Target: svc, Port: 8443})},
+				"svc.example.net": {AAAA: simAnswer(20*ms, v6a), A: simAnswer(20*ms, v4b)},
+			},
+			net:    map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(10 * ms)},
+			want:   []apAt{{ap(v6a, 8443), 20 * ms}},
+			winner: ap(v6a, 8443), took: 30 * ms,
+			check:  wantLine("is for service svc.example.net (priority 1)"),
+		},
+		{
+			name: "RFC9460/2.5/a target sharing a hint with the host's answer: the hint's service and port",
+			hosts: map[string]*resolver.Static{
+				"example.com": {AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a),
+					HTTPS: svcAnswer(5*ms, resolver.Service{Priority: 1, Target: svc, Port: 8443, IPv6Hint: []netip.Addr{v6a}})},
+				"svc.example.net": {AAAA: simAnswer(time.Second, v6a), A: simAnswer(time.Second, v4b)},
+			},
+			net:    map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(10 * ms)},
+			want:   []apAt{{ap(v6a, 8443), 5 * ms}},
+			winner: ap(v6a, 8443), took: 15 * ms,
+		},
+		{
 			name: "HEv3/5.2/the target does not answer: the host's addresses, the last group, after the Resolution Delay",
 			hosts: map[string]*resolver.Static{
 				"example.com":     {AAAA: simAnswer(0, v6a), A: simAnswer(0, v4a), HTTPS: svcAnswer(0, resolver.Service{Priority: 1, Target: svc})},
