@@ -352,7 +352,7 @@ func TestRFC9460_TargetAndPort(t *testing.T) {
 			net:    map[netip.Addr]simnet.Behavior{v6a: simnet.Accepting(10 * ms)},
 			want:   []apAt{{ap(v6a, 8443), 20 * ms}},
 			winner: ap(v6a, 8443), took: 30 * ms,
-			check:  wantLine("is for service svc.example.net (priority 1)"),
+			check: wantLine("is for service svc.example.net (priority 1)"),
 		},
 		{
 			name: "RFC9460/2.5/a target sharing a hint with the host's answer: the hint's service and port",
