@@ -114,8 +114,12 @@ type ECHInfo struct {
 type DNSAnswerInfo struct {
 	Host   string
 	Family resolver.Family
-	Addrs  []netip.Addr // empty for a negative answer
-	Err    error        // why Addrs is empty, if known
+	// Addrs are the addresses the answer added to the dial's candidates,
+	// in its order: unusable, rejected and already known ones (from an
+	// earlier answer or an HTTPS hint) are left out, so a positive answer
+	// that brought nothing new has none and no Err.
+	Addrs []netip.Addr
+	Err   error // why the answer was negative, if it was
 	// Synthesized reports IPv6 addresses made by the Dialer for a NAT64
 	// (RFC 8305 §7) from the IPv4 answer, not received from DNS.
 	Synthesized bool
