@@ -36,8 +36,9 @@
 // request forgery (PublicOnly) no longer costs the dual-stack fallback;
 // Metrics counts what dials do, by address family.
 //
-// With HTTPS records (Dialer.HTTPSRecords; on by default in a TLSDialer,
-// off for plain TCP) a dial follows Happy Eyeballs version 3
+// With HTTPS records (Dialer.HTTPSRecords; on by default in a TLSDialer
+// dialing HTTPS, off for plain TCP and TLS for other protocols) a dial
+// follows Happy Eyeballs version 3
 // (draft-ietf-happy-happyeyeballs-v3): the HTTPS query (RFC 9460) goes
 // out with AAAA and A and is waited for within the Resolution Delay;
 // address hints are early answers, replaced by the A and AAAA answers;

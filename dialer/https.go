@@ -46,8 +46,12 @@ type HTTPSMode int8
 
 const (
 	// HTTPSAuto, the zero value, asks for HTTPS records in TLSDialer
-	// dials only: a plain TCP dial asks for AAAA and A alone, as it
-	// always did.
+	// dials that are HTTPS: to port 443, or offering an HTTP protocol in
+	// tls.Config.NextProtos ("h2", "http/1.1", "http/1.0", "h3"). HTTPS
+	// records describe HTTPS origins (RFC 9460 §9): a TLS dial for
+	// another protocol (Redis, PostgreSQL, gRPC without HTTP ALPN on
+	// another port) and a plain TCP dial ask for AAAA and A alone, as
+	// they always did.
 	HTTPSAuto HTTPSMode = iota
 	// HTTPSOn asks for HTTPS records in every dial to a host name, plain
 	// TCP ones included (for example a Dialer given to
@@ -85,7 +89,7 @@ type httpsSettings struct {
 // records, and how; td is nil for a plain TCP dial.
 func (d *Dialer) httpsSettings(host string, port uint16, td *tlsDial) *httpsSettings {
 	switch {
-	case d.HTTPSRecords == HTTPSOff, d.HTTPSRecords == HTTPSAuto && td == nil:
+	case d.HTTPSRecords == HTTPSOff, d.HTTPSRecords == HTTPSAuto && (td == nil || !td.isHTTPS(port)):
 		return nil
 	}
 	s := &httpsSettings{qname: resolver.HTTPSQueryName(strings.TrimSuffix(host, "."), port), alpn: defaultPlainALPN}
@@ -98,6 +102,21 @@ func (d *Dialer) httpsSettings(host string, port uint16, td *tlsDial) *httpsSett
 		}
 	}
 	return s
+}
+
+// isHTTPS reports whether a TLS dial to port is an HTTPS one, for
+// HTTPSAuto: the HTTPS port, or an HTTP protocol offered in ALPN.
+func (td *tlsDial) isHTTPS(port uint16) bool {
+	if port == 443 {
+		return true
+	}
+	return slices.ContainsFunc(td.nextProtos, func(p string) bool {
+		switch p {
+		case "h2", "http/1.1", "http/1.0", "h3":
+			return true
+		}
+		return false
+	})
 }
 
 // httpsDial is the HTTPS side of one dial, owned by the collector.

@@ -162,6 +162,9 @@ func TestTLSDialer_ECH(t *testing.T) {
 						}}},
 					},
 					DisableHistory: true,
+					// Port 1 and no HTTP protocol in ALPN: not HTTPS to
+					// HTTPSAuto.
+					HTTPSRecords: HTTPSOn,
 				},
 				Config: srv.client,
 			}

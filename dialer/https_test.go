@@ -574,6 +574,10 @@ func TestDialer_httpsSettings(t *testing.T) {
 		{"plain, on, other port", HTTPSOn, nil, 8080, "_8080._https.example.com [h2 http/1.1] false"},
 		{"TLS, zero value, no NextProtos: http/1.1", HTTPSAuto, &tlsDial{}, 443, "example.com [http/1.1] true"},
 		{"TLS, NextProtos", HTTPSAuto, &tlsDial{nextProtos: []string{"h2", "http/1.1"}}, 443, "example.com [h2 http/1.1] true"},
+		{"TLS, zero value, port 6380, no NextProtos (not HTTPS): off", HTTPSAuto, &tlsDial{}, 6380, ""},
+		{"TLS, zero value, port 6380, NextProtos redis (not HTTPS): off", HTTPSAuto, &tlsDial{nextProtos: []string{"redis"}}, 6380, ""},
+		{"TLS, zero value, port 8443, NextProtos h2: _8443._https", HTTPSAuto, &tlsDial{nextProtos: []string{"h2"}}, 8443, "_8443._https.example.com [h2] true"},
+		{"TLS, on, port 6380", HTTPSOn, &tlsDial{}, 6380, "_6380._https.example.com [http/1.1] true"},
 		{"TLS, off", HTTPSOff, &tlsDial{}, 443, ""},
 		{"plain, off", HTTPSOff, nil, 443, ""},
 	} {

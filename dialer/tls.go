@@ -16,8 +16,10 @@ import (
 // swallows the server's certificate flight) therefore loses the race to
 // the next address instead of failing the dial.
 //
-// A TLSDialer asks for the host's HTTPS records (RFC 9460) with its AAAA
-// and A records, unless its Dialer's HTTPSRecords is HTTPSOff, and dials
+// A TLSDialer dialing HTTPS (port 443, or an HTTP protocol in
+// Config.NextProtos) asks for the host's HTTPS records (RFC 9460) with
+// its AAAA and A records, unless its Dialer's HTTPSRecords is HTTPSOff
+// (HTTPSOn asks for any TLS dial), and dials
 // as Happy Eyeballs version 3 does (see HTTPSMode and
 // Dialer.HTTPSRecords): services are ordered by Config.NextProtos ("h2"
 // before "http/1.1" when listed so; no NextProtos means "http/1.1"), and
