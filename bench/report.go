@@ -80,6 +80,23 @@ type hostWarmResult struct {
 	TCPMetrics []string `json:"tcp_metrics,omitempty"`
 }
 
+// ratioCell is the p50 / oracle cell of a table row: "–" when unknown.
+func (c clientResult) ratioCell() string {
+	if c.Ratio < 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", c.Ratio)
+}
+
+// attemptsCell is the attempts-per-success cell: "–" when the wire did not
+// count them.
+func (c clientResult) attemptsCell() string {
+	if c.AttemptsPerSuccess < 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f", c.AttemptsPerSuccess)
+}
+
 // summarize fills in FirstMS and Later from Runs.
 func (h *hostWarmResult) summarize(oracleMS float64) {
 	h.FirstMS, h.FirstErr = -1, ""
@@ -361,13 +378,7 @@ func writeConnectTable(w io.Writer, scs []scenarioResult) {
 				fmt.Fprintf(w, "| | %s | skipped: %s | | | | | | | | |\n", c.Client, c.Skipped)
 				continue
 			}
-			ratio, att := "–", "–"
-			if c.Ratio >= 0 {
-				ratio = fmt.Sprintf("%.2f", c.Ratio)
-			}
-			if c.AttemptsPerSuccess >= 0 {
-				att = fmt.Sprintf("%.1f", c.AttemptsPerSuccess)
-			}
+			ratio, att := c.ratioCell(), c.attemptsCell()
 			fail := fmt.Sprint(c.Failed)
 			if c.Stopped != "" {
 				fail += " (stopped)"
@@ -412,10 +423,7 @@ func writeHTTPSTable(w io.Writer, scs []scenarioResult) {
 			if fb.OK == 0 && fb.Capped > 0 {
 				fbP50 = "fails (cap)"
 			}
-			att := "–"
-			if c.AttemptsPerSuccess >= 0 {
-				att = fmt.Sprintf("%.1f", c.AttemptsPerSuccess)
-			}
+			att := c.attemptsCell()
 			var why []string
 			switch {
 			case fb.Capped > 0 && fb.Capped == c.Failed:
@@ -471,13 +479,7 @@ func writeHostWarmTable(w io.Writer, scs []scenarioResult) {
 				first = "failed"
 			}
 			l := h.Later
-			ratio, att := "–", "–"
-			if l.Ratio >= 0 {
-				ratio = fmt.Sprintf("%.2f", l.Ratio)
-			}
-			if l.AttemptsPerSuccess >= 0 {
-				att = fmt.Sprintf("%.1f", l.AttemptsPerSuccess)
-			}
+			ratio, att := l.ratioCell(), l.attemptsCell()
 			fail := fmt.Sprint(l.Failed)
 			if h.Stopped != "" {
 				fail += " (stopped)"
