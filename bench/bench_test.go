@@ -70,7 +70,7 @@ func TestScenarios_valid(t *testing.T) {
 		names[s.name] = true
 	}
 	for _, want := range []string{"healthy", "v6-blackhole", "v6-blackhole-3", "v6-slow", "v4-blackhole", "aaaa-late",
-		"aaaa-lost", "a-late-v6-dead", "v6-refused", "loss-5", "loss-20", "loss-20-single", "aaaa-lost-v4only", "many-dead",
+		"aaaa-lost", "a-late-v6-dead", "v6-refused", "loss-5", "loss-20", "loss-20-2x2", "loss-20-single", "aaaa-lost-v4only", "many-dead",
 		"tls-healthy", "tls-v6-pmtu-blackhole", "tls-v6-blackhole"} {
 		if !names[want] {
 			t.Errorf("scenario %s missing", want)
@@ -108,6 +108,7 @@ func TestScenario_oracle(t *testing.T) {
 		"aaaa-lost":        {40 * time.Millisecond, "IPv4"},
 		"aaaa-lost-v4only": {40 * time.Millisecond, "IPv4"},
 		"loss-20-single":   {40 * time.Millisecond, "IPv4"},
+		"loss-20-2x2":      {40 * time.Millisecond, "IPv6"},
 		"a-late-v6-dead":   {1040 * time.Millisecond, "IPv4"},
 		"v6-refused":       {40 * time.Millisecond, "IPv4"},
 		"many-dead":        {40 * time.Millisecond, "IPv4"},

@@ -160,6 +160,8 @@ func scenarios() []scenario {
 			endpoints: []endpoint{ok(v6(1)), ok(v4(1))}, loss: 0.05, n: lossN},
 		{name: "loss-20", about: "20% loss each way on every path",
 			endpoints: []endpoint{ok(v6(1)), ok(v4(1))}, loss: 0.20, n: lossN},
+		{name: "loss-20-2x2", about: "two addresses per family, 20% loss each way on every path",
+			endpoints: []endpoint{ok(v6(1)), ok(v6(2)), ok(v4(1)), ok(v4(2))}, loss: 0.20, n: lossN},
 		{name: "loss-20-single", about: "one IPv4 address (AAAA NODATA), 20% loss each way",
 			endpoints: []endpoint{ok(v4(1))}, loss: 0.20, n: lossN},
 		{name: "aaaa-lost-v4only", about: "IPv4-only client (no IPv6 address or route); AAAA queries are never answered", v4only: true,

@@ -487,6 +487,7 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 	d.initSettings(&r.settings, network, host, port, fams, la)
 	r.handshake = handshake
 	r.https = d.httpsSettings(host, port, td)
+	r.prefetchHostMemory()
 	r.init(ctx, start)
 	return r.dialName(ctx)
 }

@@ -25,6 +25,11 @@ type run struct {
 	cands candidates
 	svc   *httpsDial // the HTTPS records side (https.go); nil when not asked
 
+	// A race begun on the caller's goroutine: its alarm, and what the
+	// collector that takes it over needs (raceInline).
+	alarm alarm
+	tk    takeover
+
 	// The race.
 	running   []runningAttempt // attempts in flight
 	failures  []*AttemptError  // attempts that failed, in the order they ended
@@ -134,10 +139,6 @@ type raceChans struct {
 // connection. What the dial starts (lookups, attempts, NAT64 synthesis)
 // runs under workCtx, which race cancels (cancelWork) before it returns.
 func (r *run) race(ctx, workCtx context.Context, cancelWork context.CancelFunc, answers <-chan resolver.Answer) (net.Conn, error) {
-	ch := raceChans{results: make(chan attemptResult), done: make(chan struct{})}
-	if r.handshake != nil {
-		ch.tcpUp = make(chan tcpConnected)
-	}
 	if r.handshake == nil && (r.d.DialAttempt == nil || r.d.promptAttempt) && ctx.Err() == nil {
 		// The answers that are in already (a hosts entry, a cached name, a
 		// Static resolver) are taken one at a time, as the collector would
@@ -160,12 +161,24 @@ func (r *run) race(ctx, workCtx context.Context, cancelWork context.CancelFunc, 
 				}
 			}
 			if answers == nil && r.ans.pending == 0 {
-				return r.raceInline(ctx, workCtx, cancelWork, ch, index, ap, offset)
+				return r.raceInline(ctx, workCtx, cancelWork, index, ap, offset)
 			}
+			ch := newRaceChans(false)
 			go r.attempt(r.attemptContext(workCtx, index, ap), ch, index, ap, offset)
+			return r.collect(ctx, workCtx, cancelWork, answers, ch)
 		}
 	}
-	return r.collect(ctx, workCtx, cancelWork, answers, ch)
+	return r.collect(ctx, workCtx, cancelWork, answers, newRaceChans(r.handshake != nil))
+}
+
+// newRaceChans makes a race's channels; tcpUp only for a race whose
+// attempts run a Handshake.
+func newRaceChans(handshake bool) raceChans {
+	ch := raceChans{results: make(chan attemptResult), done: make(chan struct{})}
+	if handshake {
+		ch.tcpUp = make(chan tcpConnected)
+	}
+	return ch
 }
 
 // due reports whether the schedule would start an attempt now.
@@ -275,46 +288,71 @@ func (r *run) collect(ctx, workCtx context.Context, cancelWork context.CancelFun
 // attempt and the clock can change the race while it runs), with the
 // built-in transport (which returns as soon as its context is done, so a
 // winner elsewhere is never held up by it), and without a Handshake
-// (whose progress the collector follows). If the
-// schedule would start another attempt while this one still runs, a
-// collector takes the race over at that moment on a timer's goroutine,
-// and this attempt reports to it like any other; if the attempt ends
-// first, this goroutine goes on as the collector. The race is the same
-// either way.
-func (r *run) raceInline(ctx, workCtx context.Context, cancelWork context.CancelFunc, ch raceChans, index int, ap netip.AddrPort, offset time.Duration) (net.Conn, error) {
+// (whose progress the collector follows). If the schedule would start
+// another attempt while this one still runs, a collector takes the race
+// over at that moment (an alarm goes off), and this attempt reports to it
+// like any other; if the attempt ends first, this goroutine goes on as
+// the collector. The race is the same either way.
+func (r *run) raceInline(ctx, workCtx context.Context, cancelWork context.CancelFunc, index int, ap netip.AddrPort, offset time.Duration) (net.Conn, error) {
 	now := r.lastStart
-	type outcome struct {
-		conn net.Conn
-		err  error
-	}
-	var (
-		takeover *time.Timer
-		out      chan outcome
-	)
+	var own *time.Timer // the alarm's timer, where the clock is not the process's
+	shared := false
 	if wait, ok := r.sched.next(r.progress(), now); ok {
-		// Unbuffered: this goroutine always reads the outcome, once its
-		// attempt has reported.
-		out = make(chan outcome)
-		takeover = time.AfterFunc(wait, func() {
-			c, err := r.collect(ctx, workCtx, cancelWork, nil, ch)
-			out <- outcome{c, err}
-		})
+		r.tk = takeover{ctx: ctx, workCtx: workCtx, cancelWork: cancelWork}
+		if sharedClock(now) {
+			alarms.set(&r.alarm, r, now.Add(wait))
+			shared = true
+		} else {
+			r.prepareTakeover()
+			own = time.AfterFunc(wait, r.takeOver)
+		}
 	}
 	begun := now // the attempt began as r.begin recorded
 	conn, rtt, err := r.connect(workCtx, ap, begun, nil)
 	res := attemptResult{index: index, addr: ap, offset: offset, begun: begun, rtt: rtt, conn: conn, err: err}
-	if takeover == nil || takeover.Stop() {
-		// No collector took over: this goroutine still owns the run.
-		if c, won := r.result(res); won {
-			cancelWork()
-			close(ch.done)
-			return c, nil
-		}
-		return r.collect(ctx, workCtx, cancelWork, nil, ch)
+	if shared && !alarms.stop(&r.alarm) || own != nil && !own.Stop() {
+		// A collector took the race over.
+		r.report(r.tk.ch, res)
+		o := <-r.tk.out
+		return o.conn, o.err
 	}
-	r.report(ch, res)
-	o := <-out
-	return o.conn, o.err
+	// No collector took over: this goroutine still owns the run, and no
+	// attempt but this one has started.
+	if c, won := r.result(res); won {
+		cancelWork()
+		return c, nil
+	}
+	return r.collect(ctx, workCtx, cancelWork, nil, newRaceChans(false))
+}
+
+// takeover is what the collector that takes over a race begun inline
+// needs, and the way it hands the dial's outcome back.
+type takeover struct {
+	ctx, workCtx context.Context
+	cancelWork   context.CancelFunc
+	ch           raceChans
+	// out carries the outcome to the caller's goroutine, which reads it
+	// once its own attempt has reported.
+	out chan outcome
+}
+
+type outcome struct {
+	conn net.Conn
+	err  error
+}
+
+// prepareTakeover makes the channels of a takeover, before its alarm
+// goes off or as it does.
+func (r *run) prepareTakeover() {
+	r.tk.ch = newRaceChans(false)
+	r.tk.out = make(chan outcome) // unbuffered: the caller always reads it
+}
+
+// takeOver is the collector of a race begun inline, from the moment its
+// alarm goes off.
+func (r *run) takeOver() {
+	c, err := r.collect(r.tk.ctx, r.tk.workCtx, r.tk.cancelWork, nil, r.tk.ch)
+	r.tk.out <- outcome{c, err}
 }
 
 // progress is the state of the dial the schedule reads.

@@ -56,9 +56,13 @@ func (d *Dialer) initSettings(s *settings, network, host string, port uint16, fa
 		s.learned = learner{h: &sharedHistory, src: src, host: host, port: port}
 		s.learn = &s.learned
 	}
+}
+
+// prefetchHostMemory asks for the kernel's table early, for a dial that
+// resolves a name: it is read in the background, and is then in by the
+// time the answers are sorted.
+func (s *settings) prefetchHostMemory() {
 	if s.learn != nil && s.learn.h.HostMemory {
-		// The kernel's table is read in the background; ask early so
-		// that it is in by the time the answers are sorted.
 		hostLookup(netip.Addr{}, netip.Addr{})
 	}
 }
