@@ -255,7 +255,7 @@ func (r *run) hasRoute(f resolver.Family) bool {
 	if f == resolver.IPv6 {
 		probe = networkProbe6
 	}
-	_, ok := r.rawSrc(probe)
+	_, ok := r.srcOf(probe)
 	return ok
 }
 

@@ -45,7 +45,7 @@ func (s *settings) needsNAT64(v4 netip.Addr) bool {
 	if !v4.Is4() {
 		return false
 	}
-	if _, ok := s.rawSrc(v4); ok {
+	if _, ok := s.srcOf(v4); ok {
 		return false
 	}
 	probe, err := nat64.Synthesize(nat64.WellKnownPrefix, v4)
@@ -54,7 +54,7 @@ func (s *settings) needsNAT64(v4 netip.Addr) bool {
 		// IPv6 route will do for the check.
 		probe = netip.MustParseAddr("64:ff9b::c000:aa")
 	}
-	_, ok := s.rawSrc(probe)
+	_, ok := s.srcOf(probe)
 	return ok
 }
 
@@ -127,7 +127,7 @@ func (s *settings) desynthesize(addr netip.Addr) netip.Addr {
 	if !ok {
 		return addr
 	}
-	if _, ok := s.rawSrc(v4); !ok {
+	if _, ok := s.srcOf(v4); !ok {
 		return addr // no IPv4 route: the NAT64 is the way there
 	}
 	return v4

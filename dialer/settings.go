@@ -58,6 +58,15 @@ func (d *Dialer) initSettings(s *settings, network, host string, port uint16, fa
 	}
 }
 
+// srcOf is the RFC 6724 source address toward dst, without the learned
+// history: the dial's memo of it when the dial learns (see srcMemo).
+func (s *settings) srcOf(dst netip.Addr) (netip.Addr, bool) {
+	if s.learn != nil {
+		return s.learn.srcOf(dst)
+	}
+	return s.rawSrc(dst)
+}
+
 // prefetchHostMemory asks for the kernel's table early, for a dial that
 // resolves a name: it is read in the background, and is then in by the
 // time the answers are sorted.

@@ -77,7 +77,7 @@ func (c *sourceCache) lookup(dst netip.Addr) (netip.Addr, bool) {
 	c.mu.Lock()
 	e, hit := c.m[dst]
 	c.mu.Unlock()
-	if hit && time.Now().Before(e.expires) {
+	if hit && time.Until(e.expires) > 0 { // the monotonic clock alone
 		return e.src, e.ok
 	}
 	// Probe without the lock: a socket round trip to the kernel must not
