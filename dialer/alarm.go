@@ -1,6 +1,7 @@
 package dialer
 
 import (
+	"container/heap"
 	"sync"
 	"time"
 )
@@ -15,9 +16,9 @@ import (
 // sooner than the network poller's sleep makes the runtime wake a thread
 // to re-arm the poller, on every dial.
 type alarm struct {
-	when       time.Time
-	prev, next *alarm      // in the clock's list while pending; nil otherwise
-	target     alarmTarget // the race to take over
+	when   time.Time
+	index  int         // in the clock's heap, plus one; zero when not pending
+	target alarmTarget // the race to take over
 }
 
 // alarmTarget is what an alarm sets off: prepare runs as it goes off,
@@ -29,12 +30,14 @@ type alarmTarget interface {
 	takeOver()
 }
 
-// alarmClock keeps the pending alarms and one timer, armed for the
-// earliest of them. Taking an alarm back leaves the timer armed: when it
-// fires with nothing due it re-arms for the earliest alarm left, or for
-// none. A steady stream of dials, each arming an alarm a Connection
-// Attempt Delay ahead and taking it back microseconds later, so touches
-// the runtime timer about once per delay rather than once per dial.
+// alarmClock keeps the pending alarms, in a heap by time, and one timer,
+// armed for the earliest of them. Taking an alarm back leaves the timer
+// armed: when it fires with nothing due it re-arms for the earliest alarm
+// left, or for none. A steady stream of dials, each arming an alarm a
+// Connection Attempt Delay ahead and taking it back microseconds later,
+// so touches the runtime timer about once per delay rather than once per
+// dial; and thousands of races stuck on black holes at once cost each a
+// heap operation, not a scan.
 //
 // Its times must carry monotonic clock readings (time.Now's do, except
 // inside a testing/synctest bubble, whose clock is fake and not the
@@ -43,8 +46,8 @@ type alarmClock struct {
 	mu    sync.Mutex
 	timer *time.Timer // nil until first armed
 	at    time.Time   // when timer is due; zero when disarmed
-	head  alarm       // sentinel of the pending alarms' list (unordered)
-	arms  int         // times the timer was armed, for tests
+	heap  alarmHeap
+	arms  int // times the timer was armed, for tests
 }
 
 var alarms alarmClock
@@ -60,11 +63,7 @@ func (c *alarmClock) set(a *alarm, target alarmTarget, when time.Time) {
 	a.when, a.target = when, target
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.head.next == nil {
-		c.head.next, c.head.prev = &c.head, &c.head
-	}
-	a.prev, a.next = c.head.prev, &c.head
-	a.prev.next, c.head.prev = a, a
+	heap.Push(&c.heap, a)
 	if c.at.IsZero() || when.Before(c.at) {
 		c.arm(when, time.Now())
 	}
@@ -75,16 +74,11 @@ func (c *alarmClock) set(a *alarm, target alarmTarget, when time.Time) {
 func (c *alarmClock) stop(a *alarm) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if a.next == nil {
+	if a.index == 0 {
 		return false
 	}
-	c.unlink(a)
+	heap.Remove(&c.heap, a.index-1)
 	return true
-}
-
-func (c *alarmClock) unlink(a *alarm) {
-	a.prev.next, a.next.prev = a.next, a.prev
-	a.prev, a.next = nil, nil
 }
 
 // arm sets the timer for when; c.mu is held.
@@ -105,25 +99,41 @@ func (c *alarmClock) fire() {
 	c.mu.Lock()
 	now := time.Now()
 	var due []alarmTarget
-	var next time.Time
-	for a := c.head.next; a != nil && a != &c.head; {
-		following := a.next
-		if !a.when.After(now) {
-			c.unlink(a)
-			a.target.prepareTakeover()
-			due = append(due, a.target)
-		} else if next.IsZero() || a.when.Before(next) {
-			next = a.when
-		}
-		a = following
+	for len(c.heap) > 0 && !c.heap[0].when.After(now) {
+		a := heap.Pop(&c.heap).(*alarm)
+		a.target.prepareTakeover()
+		due = append(due, a.target)
 	}
-	if next.IsZero() {
+	if len(c.heap) == 0 {
 		c.at = time.Time{}
 	} else {
-		c.arm(next, now)
+		c.arm(c.heap[0].when, now)
 	}
 	c.mu.Unlock()
 	for _, t := range due {
 		go t.takeOver()
 	}
+}
+
+// alarmHeap is a container/heap of pending alarms, earliest first.
+type alarmHeap []*alarm
+
+func (h alarmHeap) Len() int           { return len(h) }
+func (h alarmHeap) Less(i, j int) bool { return h[i].when.Before(h[j].when) }
+func (h alarmHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i+1, j+1
+}
+func (h *alarmHeap) Push(x any) {
+	a := x.(*alarm)
+	a.index = len(*h) + 1
+	*h = append(*h, a)
+}
+func (h *alarmHeap) Pop() any {
+	old := *h
+	a := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	a.index = 0
+	return a
 }
