@@ -289,6 +289,19 @@ func BenchmarkDialPaired(b *testing.B) {
 		var theirs net.Dialer
 		run(b, ours.DialContext, theirs.DialContext, literal)
 	})
+	b.Run("literal-aa", func(b *testing.B) {
+		var ours, theirs net.Dialer
+		run(b, ours.DialContext, theirs.DialContext, literal)
+	})
+	b.Run("literal-ctx", func(b *testing.B) {
+		var ours, theirs net.Dialer
+		cancelled := func(ctx context.Context, network, address string) (net.Conn, error) {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			return ours.DialContext(ctx, "tcp4", address)
+		}
+		run(b, cancelled, theirs.DialContext, literal)
+	})
 	b.Run("literal-nohistory", func(b *testing.B) {
 		// What learning costs a dial: the same without a History.
 		ours := Dialer{DisableHistory: true}

@@ -474,22 +474,26 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 
 	if literal {
 		// An IP literal: one attempt, no DNS.
-		r := new(run)
+		r := newRun()
 		d.initSettings(&r.settings, network, host, port, fams, la)
 		r.handshake = handshake
 		r.init(ctx, start)
-		return r.dialLiteral(ctx, ip)
+		c, err := r.dialLiteral(ctx, ip)
+		r.release()
+		return c, err
 	}
 	if len(strings.TrimSuffix(host, ".")) > 253 { // longer than DNS allows (RFC 1035 §2.3.4)
 		return fail(host, resolver.NotFoundError(host, nil))
 	}
-	r := new(run)
+	r := newRun()
 	d.initSettings(&r.settings, network, host, port, fams, la)
 	r.handshake = handshake
 	r.https = d.httpsSettings(host, port, td)
 	r.prefetchHostMemory()
 	r.init(ctx, start)
-	return r.dialName(ctx)
+	c, err := r.dialName(ctx)
+	r.release()
+	return c, err
 }
 
 // parseIP is netip.ParseAddr without its cost for a name: a string

@@ -1238,3 +1238,79 @@ func TestLoopback_LoneAddressBackups(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopback_ReusedRuns: dials that are over on the caller's goroutine
+// leave their state for the next dial to reuse, while other dials run
+// beside them, concurrently: dials whose first attempt is taken over and
+// whose losers outlive them (::1 and 127.0.0.1 black-holed, 127.0.0.2
+// connects after two delays while the 127.0.0.1 attempt still runs),
+// refused and cancelled ones. Each gets its own outcome, and under the
+// race detector no dial's state is touched by another's goroutines.
+func TestLoopback_ReusedRuns(t *testing.T) {
+	loopback.SkipWithoutIPv6(t)
+	fdBaseline(t) // checked after the endpoints have closed what they accepted
+	v6 := loopback.Single(t, loopback.V6, loopback.BlackHole)
+	port := v6.Addr.Port()
+	v4, err := loopback.Open(loopback.V4, port, loopback.BlackHole)
+	if err != nil {
+		t.Skipf("127.0.0.1:%d: %v", port, err)
+	}
+	t.Cleanup(v4.Close)
+	other := netip.AddrFrom4([4]byte{127, 0, 0, 2})
+	live, err := loopback.Open(other, port, loopback.Accept)
+	if err != nil {
+		t.Skipf("%v: %v", netip.AddrPortFrom(other, port), err)
+	}
+	t.Cleanup(live.Close)
+	refused := loopback.Single(t, loopback.V4, loopback.Refuse)
+	d := Dialer{
+		Resolver: &resolver.Static{
+			AAAA: resolver.StaticAnswer{Addrs: []netip.Addr{loopback.V6}},
+			A:    resolver.StaticAnswer{Addrs: []netip.Addr{loopback.V4, other}},
+		},
+		ConnectionAttemptDelay: 10 * time.Millisecond,
+		DisableHistory:         true, // the same order every time: every name dial is taken over
+	}
+	const workers, dials = 6, 24
+	var connected atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range dials {
+				ctx := context.Background()
+				var want netip.Addr
+				address := live.Addr.String()
+				switch (w + i) % 4 {
+				case 0: // taken over; 127.0.0.2 wins at 20 ms, the 127.0.0.1 attempt ends after
+					address, want = net.JoinHostPort("reuse.test", strconv.Itoa(int(port))), other
+				case 1: // refused at once
+					address = refused.Addr.String()
+				case 2: // cancelled while ::1 hangs, before the delay
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, 3*time.Millisecond)
+					defer cancel()
+					address = v6.Addr.String()
+				default: // connected on the caller's goroutine
+					want = other
+				}
+				c, err := d.DialContext(ctx, "tcp", address)
+				if !want.IsValid() {
+					if err == nil {
+						c.Close()
+						t.Errorf("dial %s connected, want an error", address)
+					}
+					continue
+				}
+				if !assert.NoError(t, err, "dial %s", address) {
+					continue
+				}
+				connected.Add(1)
+				got := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+				assert.Equal(t, netip.AddrPortFrom(want, port), got, "dial %s", address)
+				c.Close()
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int64(workers*dials/2), connected.Load(), "dials that connected")
+}
