@@ -300,13 +300,16 @@ func (d *Dialer) resolver() resolver.Resolver {
 // netDialer returns a net.Dialer with the fields shared with net.Dialer.
 // Timeout and Deadline are applied through the context instead.
 func (d *Dialer) netDialer() net.Dialer {
-	return net.Dialer{
-		LocalAddr:       d.LocalAddr,
-		KeepAlive:       d.KeepAlive,
-		KeepAliveConfig: d.KeepAliveConfig,
-		Control:         d.Control,
-		ControlContext:  d.ControlContext,
-	}
+	var nd net.Dialer
+	d.setNetDialer(&nd)
+	return nd
+}
+
+// setNetDialer sets in nd the fields this Dialer shares with net.Dialer.
+func (d *Dialer) setNetDialer(nd *net.Dialer) {
+	nd.LocalAddr = d.LocalAddr
+	nd.KeepAlive, nd.KeepAliveConfig = d.KeepAlive, d.KeepAliveConfig
+	nd.Control, nd.ControlContext = d.Control, d.ControlContext
 }
 
 // passThrough dials with a plain net.Dialer made of this Dialer's shared

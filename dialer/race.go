@@ -108,9 +108,15 @@ func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) 
 	workCtx, cancelWork := context.WithCancel(ctx)
 	if err := r.vet(ip, netip.Addr{}, false); err != nil {
 		r.reject(ip, err)
-		return r.race(ctx, workCtx, cancelWork, nil)
+		return r.race(ctx, workCtx, cancelWork, nil, time.Now())
 	}
 	r.cands.untried = append(r.cands.untried, ip)
+	// The attempt starts as the dial does, unless a Policy (user code) or
+	// NAT64 discovery (a DNS query) took time before it.
+	now := r.start
+	if r.d.Policy != nil {
+		now = time.Now()
+	}
 	if disc := r.discoverer(); disc != nil && r.needsNAT64(ip) {
 		// An IPv4 literal on an IPv6-only network (RFC 8305 §7.1): try the
 		// NAT64 address first, then the literal itself.
@@ -121,8 +127,9 @@ func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) 
 				r.cands.untried = []netip.Addr{syn.v6[0], ip}
 			}
 		}
+		now = time.Now()
 	}
-	return r.race(ctx, workCtx, cancelWork, nil)
+	return r.race(ctx, workCtx, cancelWork, nil, now)
 }
 
 // dialName resolves the host and races its addresses as they arrive.
@@ -140,7 +147,7 @@ func (r *run) dialName(ctx context.Context) (net.Conn, error) {
 	if answers == nil {
 		r.resolverClosed()
 	}
-	return r.race(ctx, workCtx, cancelWork, answers)
+	return r.race(ctx, workCtx, cancelWork, answers, time.Now())
 }
 
 // raceChans are the channels between one race's collector and its
@@ -163,12 +170,12 @@ type raceChans struct {
 // starts attempts when the schedule says, and returns the first
 // connection. What the dial starts (lookups, attempts, NAT64 synthesis)
 // runs under workCtx, which race cancels (cancelWork) before it returns.
-func (r *run) race(ctx, workCtx context.Context, cancelWork context.CancelFunc, answers <-chan resolver.Answer) (net.Conn, error) {
+// now is the time, read by the caller.
+func (r *run) race(ctx, workCtx context.Context, cancelWork context.CancelFunc, answers <-chan resolver.Answer, now time.Time) (net.Conn, error) {
 	if r.handshake == nil && (r.d.DialAttempt == nil || r.d.promptAttempt) && ctx.Err() == nil {
 		// The answers that are in already (a hosts entry, a cached name, a
 		// Static resolver) are taken one at a time, as the collector would
 		// take them, until the first attempt is due.
-		now := time.Now()
 		due := r.due(now)
 		for answers != nil && !due {
 			var ok bool

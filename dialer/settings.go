@@ -29,31 +29,32 @@ type settings struct {
 	learned learner
 }
 
-// initSettings fills s, in place (see settings.learned).
+// initSettings fills s, which must be zero (a new run's), in place (see
+// settings.learned). Field by field: a composite literal would build the
+// whole struct aside and copy it, on every dial.
 func (d *Dialer) initSettings(s *settings, network, host string, port uint16, fams []resolver.Family, la localAddr) {
 	src := rfc6724.SourceFunc(d.SourceAddr)
 	if src == nil {
 		src = rfc6724.ProbeSource
 	}
-	*s = settings{
-		d: d, network: network, host: host, port: port, fams: fams, only: la.family,
-		sched: schedule{
-			resolutionDelay: d.resolutionDelay(),
-			attemptDelay:    d.connectionAttemptDelay(),
-			maxParallel:     d.maxParallelAttempts(),
-			maxAddrs:        d.maxAddresses(),
-		},
-		rawSrc: src,
-	}
-	s.nd = d.netDialer()
+	s.d, s.network, s.host, s.port, s.fams, s.only = d, network, host, port, fams, la.family
+	s.sched.resolutionDelay = d.resolutionDelay()
+	s.sched.attemptDelay = d.connectionAttemptDelay()
+	s.sched.maxParallel = d.maxParallelAttempts()
+	s.sched.maxAddrs = d.maxAddresses()
+	s.rawSrc = src
+	d.setNetDialer(&s.nd)
 	s.nd.LocalAddr = la.attempt
+	var h *History
 	switch {
 	case d.DisableHistory:
 	case d.History != nil:
-		s.learned = learner{h: d.History, src: src, host: host, port: port}
-		s.learn = &s.learned
+		h = d.History
 	case d.DialAttempt == nil && d.Control == nil && d.ControlContext == nil && la.family == 0:
-		s.learned = learner{h: &sharedHistory, src: src, host: host, port: port}
+		h = &sharedHistory
+	}
+	if h != nil {
+		s.learned.h, s.learned.src, s.learned.host, s.learned.port = h, src, host, port
 		s.learn = &s.learned
 	}
 }
