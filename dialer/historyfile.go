@@ -137,11 +137,32 @@ func (h *History) save(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := retryRename(os.Rename, tmp.Name(), path, renameBusy, historyRenameWait); err != nil {
 		return err
 	}
 	syncDir(dir)
 	return nil
+}
+
+// historyRenameWait bounds how long Save retries replacing a file that a
+// reader holds open, where the platform refuses to (renameBusy).
+const historyRenameWait = 2 * time.Second
+
+// retryRename renames from to to, and while rename fails with an error
+// busy says is passing (Windows refuses to replace a file another
+// process has open, as a Load does for a moment), tries again, backing
+// off, for up to limit.
+func retryRename(rename func(from, to string) error, from, to string, busy func(error) bool, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	wait := time.Millisecond
+	for {
+		err := rename(from, to)
+		if err == nil || !busy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 50*time.Millisecond)
+	}
 }
 
 // syncDir makes a rename in dir durable where the platform allows it

@@ -18,6 +18,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dualstack-go/happyeyeballs/internal/simnet"
@@ -593,4 +594,36 @@ func FuzzHistoryLoad(f *testing.F) {
 		require.Equal(t, historyState(t, h, at), historyState(t, h2, at))
 		require.True(t, bytes.HasPrefix(data2, []byte(`{"version":1,`)))
 	})
+}
+
+// TestRetryRename: Save retries replacing the file while the platform
+// says another handle holds it open (Windows), and only then.
+func TestRetryRename(t *testing.T) {
+	busy := errors.New("in use")
+	isBusy := func(err error) bool { return err == busy }
+	failing := func(n int, err error) (func(string, string) error, *int) {
+		calls := 0
+		return func(string, string) error {
+			calls++
+			if calls <= n {
+				return err
+			}
+			return nil
+		}, &calls
+	}
+
+	rename, calls := failing(3, busy)
+	require.NoError(t, retryRename(rename, "a", "b", isBusy, time.Second))
+	assert.Equal(t, 4, *calls, "renames until the file was free")
+
+	other := errors.New("no such file")
+	rename, calls = failing(3, other)
+	assert.ErrorIs(t, retryRename(rename, "a", "b", isBusy, time.Second), other)
+	assert.Equal(t, 1, *calls, "renames after an error that does not pass")
+
+	rename, calls = failing(1<<30, busy)
+	start := time.Now()
+	assert.ErrorIs(t, retryRename(rename, "a", "b", isBusy, 20*time.Millisecond), busy)
+	assert.Less(t, time.Since(start), time.Second, "gave up after its limit")
+	assert.Greater(t, *calls, 1)
 }

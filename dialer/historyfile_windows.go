@@ -25,3 +25,10 @@ func tryLockFile(f *os.File) (bool, error) {
 func unlockFile(f *os.File) error {
 	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
 }
+
+// renameBusy reports whether a rename failed because another handle has
+// the target open (without FILE_SHARE_DELETE, as os.Open opens files):
+// it succeeds once that handle is closed.
+func renameBusy(err error) bool {
+	return errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_SHARING_VIOLATION)
+}
