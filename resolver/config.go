@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -208,12 +207,20 @@ func parseConfig(data []byte, hostname func() (string, error)) *Config {
 func (c *Config) option(o string) {
 	name, val, hasVal := strings.Cut(o, ":")
 	num := func(lo, hi int) (int, bool) {
-		n, err := strconv.Atoi(val)
-		if !hasVal || err != nil {
-			// glibc ignores a malformed number; so do we.
+		if !hasVal {
 			return 0, false
 		}
-		return min(max(n, lo), hi), true
+		// The leading digits, 0 without any, as glibc (atoi) and Go's
+		// resolver read them: "ndots:x" is ndots 0, "timeout:x" the
+		// shortest timeout.
+		n := 0
+		for _, c := range val {
+			if c < '0' || c > '9' {
+				break
+			}
+			n = min(10*n+int(c-'0'), hi)
+		}
+		return max(n, lo), true
 	}
 	switch name {
 	case "ndots":

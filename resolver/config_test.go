@@ -61,9 +61,11 @@ func TestParseConfig(t *testing.T) {
 			want: Config{
 				Servers: aps("[fe80::1%eth0]:53", "[2001:db8::53]:53", "192.0.2.53:53"),
 				Search:  []string{"corp.example."},
-				Ndots:   15, Timeout: time.Second, Attempts: 5,
+				// ndots:99 is 15, then ndots:x is 0 (no digits: glibc's atoi and
+				// Go's resolver read 0).
+				Ndots: 0, Timeout: time.Second, Attempts: 5,
 				Rotate: true, UseTCP: true, SingleRequest: true, NoAAAA: true, NoReload: true, NoTLDQuery: true,
-				Unknown: []string{"nameserver 192.0.2.1%eth0", "nameserver bogus", "frobnicate", "ndots:x"},
+				Unknown: []string{"nameserver 192.0.2.1%eth0", "nameserver bogus", "frobnicate"},
 			},
 		},
 		{
