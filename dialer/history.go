@@ -22,7 +22,12 @@ import (
 //     those equal up to RFC 6724 rule 8 (RFC 8305 §4: a rule on historical
 //     RTT, then one for addresses used before, between rules 8 and 9), and
 //     their smoothed round-trip time sets the Connection Attempt Delay
-//     when the Dialer's is left at its default (RFC 8305 §5);
+//     when the Dialer's is left at its default (RFC 8305 §5). A round
+//     trip is the time TCP took to connect; for a connect of 100 ms or
+//     more, the kernel's own measurement where it has one (Linux TCP_INFO,
+//     macOS TCP_CONNECTION_INFO), which with TCP timestamps survives a
+//     retransmitted SYN; a connect of 1 s or more without one gives none
+//     (Karn's rule, RFC 6298 §3);
 //   - per host name, a family whose attempts went unanswered while the
 //     other family connected goes second on the next dials (it is still
 //     tried, one Connection Attempt Delay later), and an AAAA answer that

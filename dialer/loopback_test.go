@@ -1324,3 +1324,37 @@ func TestLoopback_ReusedRuns(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, int64(workers*dials/2), connected.Load(), "dials that connected")
 }
+
+// TestLoopback_RetransmittedSYNGivesKernelRTT: a connect whose SYN was
+// dropped and sent again takes the kernel's 1 s initial retransmission
+// timeout, which says nothing of the round trip (Karn's rule, RFC 6298
+// §3). With TCP timestamps the kernel still measured the round trip, and
+// that is what the History learns for the destination.
+func TestLoopback_RetransmittedSYNGivesKernelRTT(t *testing.T) {
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_timestamps"); err != nil || strings.TrimSpace(string(b)) == "0" {
+		t.Skip("TCP timestamps are off: the kernel measures no round trip over a retransmitted SYN")
+	}
+	fdBaseline(t)
+	e := loopback.Single(t, loopback.V4, loopback.BlackHole)
+	var h History
+	d := Dialer{History: &h, Timeout: 5 * time.Second}
+	// The first SYN, and the two backup attempts' at 250 and 500 ms, are
+	// dropped; then the queue has room, and the first attempt's SYN, sent
+	// again at 1 s, connects.
+	admit := time.AfterFunc(700*time.Millisecond, func() { assert.NoError(t, e.Admit()) })
+	defer admit.Stop()
+	var ev events
+	start := time.Now()
+	c, err := d.DialContext(WithTrace(context.Background(), ev.trace()), "tcp", e.Addr.String())
+	require.NoError(t, err)
+	took := time.Since(start)
+	c.Close()
+	ev.wait(t)
+	if took < time.Second {
+		t.Skipf("connected after %v: no SYN was dropped", took)
+	}
+	st, ok := h.dest(destKey{loopback.V4, e.Addr})
+	require.True(t, ok, "the History has no entry for %v", e.Addr)
+	assert.Greater(t, st.srtt, time.Duration(0), "no round trip learned from a connect of %v", took)
+	assert.Less(t, st.srtt, 100*time.Millisecond, "the round trip learned is the connect time, %v", took)
+}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/dualstack-go/happyeyeballs/resolver"
@@ -511,6 +512,11 @@ func (r *run) connect(ctx context.Context, ap netip.AddrPort, begun time.Time, u
 		return nil, 0, err
 	}
 	rtt = time.Since(begun)
+	if r.d.DialAttempt == nil {
+		// The built-in transport's connection is to ap itself (a
+		// DialAttempt's may be to a proxy, whose round trip is not ap's).
+		rtt = measuredRTT(conn, rtt)
+	}
 	if r.handshake == nil {
 		return conn, rtt, nil
 	}
@@ -526,6 +532,37 @@ func (r *run) connect(ctx context.Context, ap netip.AddrPort, begun time.Time, u
 		return nil, rtt, err
 	}
 	return hc, rtt, nil
+}
+
+// kernelRTTAbove is the connect time from which an attempt asks the
+// kernel for the connection's round-trip time rather than taking the
+// connect time as one.
+const kernelRTTAbove = minAdaptiveDelay
+
+// measuredRTT is the round-trip time a connection that took connectTime
+// to connect gives its destination's history. A quick connect's time is
+// its round trip, near enough. A slow one's may not be: its SYN or SYN-ACK
+// was lost and sent again (Karn's rule, RFC 6298 §3, discards such a
+// sample), or the process was slow to see the connect finish. There the
+// kernel's own measurement is taken where it has one (Linux TCP_INFO,
+// macOS TCP_CONNECTION_INFO: with TCP timestamps it survives a
+// retransmission); one system call, on a connect already slow.
+func measuredRTT(c net.Conn, connectTime time.Duration) time.Duration {
+	if connectTime < kernelRTTAbove {
+		return connectTime
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return connectTime
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return connectTime
+	}
+	if rtt, ok := kernelRTT(rc); ok && rtt < connectTime {
+		return rtt
+	}
+	return connectTime
 }
 
 // attempt makes one connection attempt and reports it to the collector,

@@ -264,6 +264,22 @@ func Open(ip netip.Addr, port uint16, k Kind) (*Endpoint, error) {
 	return nil, fmt.Errorf("loopback: unknown kind %v", k)
 }
 
+// Admit makes room in a black hole's accept queue for one connection: it
+// accepts one of the connections that fill it, and closes it. A SYN
+// dropped until then is answered when it is sent again (after the
+// kernel's 1 s initial retransmission timeout); the queue is full again
+// once that connection is in it.
+func (e *Endpoint) Admit() error {
+	if e.Kind != BlackHole {
+		return fmt.Errorf("loopback: %v endpoint %v has no accept queue to make room in", e.Kind, e.Addr)
+	}
+	nfd, _, err := syscall.Accept4(e.fd, syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK)
+	if err != nil {
+		return os.NewSyscallError("accept4", err)
+	}
+	return syscall.Close(nfd)
+}
+
 // ErrNoBlackHole reports that a full accept queue did not make connects
 // hang on this kernel, so black-hole tests cannot run.
 var ErrNoBlackHole = errors.New("loopback: a listener with a full accept queue still completes connections")
