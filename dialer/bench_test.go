@@ -16,11 +16,13 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dualstack-go/happyeyeballs/internal/dnstest"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
@@ -253,6 +255,47 @@ func BenchmarkDial(b *testing.B) {
 	})
 }
 
+// benchPaired dials address with ours and theirs in turn and reports the
+// two's mean and median times and their ratios (see BenchmarkDialPaired).
+func benchPaired(b *testing.B, ours, theirs benchDialFunc, address string) {
+	ctx := context.Background()
+	var hOurs, hNet benchLatency
+	var tOurs, tNet time.Duration
+	dial := func(dial benchDialFunc, h *benchLatency) time.Duration {
+		start := time.Now()
+		c, err := dial(ctx, "tcp", address)
+		d := time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.add(d)
+		benchClose(b, c)
+		return d
+	}
+	for i := 0; b.Loop(); i++ {
+		// Alternate which goes first, so that neither always
+		// dials right after the other's close.
+		if i%2 == 0 {
+			tOurs += dial(ours, &hOurs)
+			tNet += dial(theirs, &hNet)
+		} else {
+			tNet += dial(theirs, &hNet)
+			tOurs += dial(ours, &hOurs)
+		}
+	}
+	if hOurs.n == 0 || tNet == 0 {
+		return
+	}
+	n := float64(hOurs.n)
+	b.ReportMetric(float64(tOurs)/n/float64(time.Microsecond), "ours-µs")
+	b.ReportMetric(float64(tNet)/n/float64(time.Microsecond), "net-µs")
+	b.ReportMetric(float64(tOurs)/float64(tNet), "ratio")
+	b.ReportMetric(float64(hOurs.median())/float64(hNet.median()), "p50-ratio")
+	b.Logf("µs p50/p90/p99/p99.9: ours %d/%d/%d/%d, net.Dialer %d/%d/%d/%d; over 10 ms: ours %d, net.Dialer %d",
+		hOurs.quantile(.5), hOurs.quantile(.9), hOurs.quantile(.99), hOurs.quantile(.999),
+		hNet.quantile(.5), hNet.quantile(.9), hNet.quantile(.99), hNet.quantile(.999), hOurs.over, hNet.over)
+}
+
 // BenchmarkDialPaired dials the same loopback listener with this
 // package's Dialer and with net.Dialer in turn, one dial each per
 // iteration, and reports each one's mean and median time and the ratio of
@@ -262,53 +305,15 @@ func BenchmarkDial(b *testing.B) {
 func BenchmarkDialPaired(b *testing.B) {
 	port := benchServer(b, []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})})
 	literal := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), port).String()
-	run := func(b *testing.B, ours, theirs benchDialFunc, address string) {
-		ctx := context.Background()
-		var hOurs, hNet benchLatency
-		var tOurs, tNet time.Duration
-		dial := func(dial benchDialFunc, h *benchLatency) time.Duration {
-			start := time.Now()
-			c, err := dial(ctx, "tcp", address)
-			d := time.Since(start)
-			if err != nil {
-				b.Fatal(err)
-			}
-			h.add(d)
-			benchClose(b, c)
-			return d
-		}
-		for i := 0; b.Loop(); i++ {
-			// Alternate which goes first, so that neither always
-			// dials right after the other's close.
-			if i%2 == 0 {
-				tOurs += dial(ours, &hOurs)
-				tNet += dial(theirs, &hNet)
-			} else {
-				tNet += dial(theirs, &hNet)
-				tOurs += dial(ours, &hOurs)
-			}
-		}
-		if hOurs.n == 0 || tNet == 0 {
-			return
-		}
-		n := float64(hOurs.n)
-		b.ReportMetric(float64(tOurs)/n/float64(time.Microsecond), "ours-µs")
-		b.ReportMetric(float64(tNet)/n/float64(time.Microsecond), "net-µs")
-		b.ReportMetric(float64(tOurs)/float64(tNet), "ratio")
-		b.ReportMetric(float64(hOurs.median())/float64(hNet.median()), "p50-ratio")
-		b.Logf("µs p50/p90/p99/p99.9: ours %d/%d/%d/%d, net.Dialer %d/%d/%d/%d; over 10 ms: ours %d, net.Dialer %d",
-			hOurs.quantile(.5), hOurs.quantile(.9), hOurs.quantile(.99), hOurs.quantile(.999),
-			hNet.quantile(.5), hNet.quantile(.9), hNet.quantile(.99), hNet.quantile(.999), hOurs.over, hNet.over)
-	}
 	b.Run("literal", func(b *testing.B) {
 		var ours Dialer
 		var theirs net.Dialer
-		run(b, ours.DialContext, theirs.DialContext, literal)
+		benchPaired(b, ours.DialContext, theirs.DialContext, literal)
 	})
 	b.Run("literal-aa", func(b *testing.B) {
 		// net.Dialer against itself: the ratio a fair pairing gives (1).
 		var ours, theirs net.Dialer
-		run(b, ours.DialContext, theirs.DialContext, literal)
+		benchPaired(b, ours.DialContext, theirs.DialContext, literal)
 	})
 	b.Run("literal-ctx", func(b *testing.B) {
 		// net.Dialer under a context that can be cancelled, as every
@@ -320,13 +325,13 @@ func BenchmarkDialPaired(b *testing.B) {
 			defer cancel()
 			return ours.DialContext(ctx, "tcp4", address)
 		}
-		run(b, cancelled, theirs.DialContext, literal)
+		benchPaired(b, cancelled, theirs.DialContext, literal)
 	})
 	b.Run("literal-nohistory", func(b *testing.B) {
 		// What learning costs a dial: the same without a History.
 		ours := Dialer{DisableHistory: true}
 		var theirs net.Dialer
-		run(b, ours.DialContext, theirs.DialContext, literal)
+		benchPaired(b, ours.DialContext, theirs.DialContext, literal)
 	})
 	b.Run("localhost", func(b *testing.B) {
 		if _, err := benchNoDNS.LookupNetIP(context.Background(), "ip4", "localhost"); err != nil {
@@ -341,8 +346,34 @@ func BenchmarkDialPaired(b *testing.B) {
 				return dial(ctx, "tcp4", address)
 			}
 		}
-		run(b, tcp4(ours.DialContext), tcp4(theirs.DialContext), fmt.Sprintf("localhost:%d", port))
+		benchPaired(b, tcp4(ours.DialContext), tcp4(theirs.DialContext), fmt.Sprintf("localhost:%d", port))
 	})
+}
+
+// BenchmarkDialPairedDNS is BenchmarkDialPaired for a name that only DNS
+// knows, served by a DNS server in the process (an A record, and a
+// negative AAAA answer with its SOA; TTL 60 s): the common dial of a
+// service to the hosts it talks to. This package's resolver keeps the
+// answers for their TTL; Go's asks again on every dial.
+func BenchmarkDialPairedDNS(b *testing.B) {
+	srv := dnstest.Start(b, dnstest.NewZone(
+		"bench.test. 60 IN SOA ns.bench.test. hostmaster.bench.test. 1 3600 600 86400 60",
+		"bench.test. 60 IN A 127.0.0.1",
+	))
+	port := benchServer(b, []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})})
+	address := fmt.Sprintf("bench.test.:%d", port)
+	ours := Dialer{Resolver: &resolver.Client{
+		Config:    &resolver.Config{Servers: []netip.AddrPort{srv.Addr}},
+		HostsPath: filepath.Join(b.TempDir(), "no-hosts"),
+	}}
+	theirs := net.Dialer{Resolver: &net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, srv.Addr.String())
+		},
+	}}
+	benchPaired(b, ours.DialContext, theirs.DialContext, address)
 }
 
 // benchConn is a connection that costs nothing to make or close.
