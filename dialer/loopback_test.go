@@ -1317,6 +1317,9 @@ func TestLoopback_ReusedRuns(t *testing.T) {
 				connected.Add(1)
 				got := c.RemoteAddr().(*net.TCPAddr).AddrPort()
 				assert.Equal(t, netip.AddrPortFrom(want, port), got, "dial %s", address)
+				// No TIME_WAIT: a soak's tens of thousands of connections
+				// would run out of ephemeral ports.
+				c.(*net.TCPConn).SetLinger(0)
 				c.Close()
 			}
 		})
