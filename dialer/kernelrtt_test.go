@@ -13,14 +13,21 @@ import (
 	"github.com/dualstack-go/happyeyeballs/internal/loopback"
 )
 
-// TestKernelRTT: on a loopback connection the kernel has measured a round
-// trip of well under 100 ms.
-func TestKernelRTT(t *testing.T) {
+// loopbackConn is a connection to a loopback listener, closed when the
+// test ends, whose descriptors are counted.
+func loopbackConn(t *testing.T) net.Conn {
 	fdBaseline(t) // checked once the endpoint has closed what it accepted
 	e := loopback.Single(t, loopback.V4, loopback.Accept)
 	c, err := net.Dial("tcp", e.Addr.String())
 	require.NoError(t, err)
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestKernelRTT: on a loopback connection the kernel has measured a round
+// trip of well under 100 ms.
+func TestKernelRTT(t *testing.T) {
+	c := loopbackConn(t)
 	rc, err := c.(*net.TCPConn).SyscallConn()
 	require.NoError(t, err)
 	rtt, ok := kernelRTT(rc)
@@ -34,12 +41,7 @@ func TestKernelRTT(t *testing.T) {
 // to the kernel's measurement where there is one; a connection with no
 // socket keeps its connect time.
 func TestMeasuredRTT(t *testing.T) {
-	fdBaseline(t) // checked once the endpoint has closed what it accepted
-	e := loopback.Single(t, loopback.V4, loopback.Accept)
-	c, err := net.Dial("tcp", e.Addr.String())
-	require.NoError(t, err)
-	defer c.Close()
-
+	c := loopbackConn(t)
 	assert.Equal(t, 30*time.Millisecond, measuredRTT(c, 30*time.Millisecond), "a quick connect")
 	assert.Less(t, measuredRTT(c, 1200*time.Millisecond), 100*time.Millisecond, "a slow connect: the kernel's loopback RTT")
 	p1, p2 := net.Pipe()
