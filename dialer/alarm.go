@@ -21,10 +21,10 @@ type alarm struct {
 	target alarmTarget // the race to take over
 }
 
-// alarmTarget is what an alarm sets off: prepare runs as it goes off,
-// with the clock's lock held, so that whoever learns from stop that it
-// went off finds what prepare made; then run runs on a goroutine of its
-// own. A *run is one.
+// alarmTarget is what an alarm sets off: prepareTakeover runs as it goes
+// off, with the clock's lock held, so that whoever learns from stop that
+// it went off finds what prepareTakeover made; then takeOver runs on a
+// goroutine of its own. A *run is one.
 type alarmTarget interface {
 	prepareTakeover()
 	takeOver()
