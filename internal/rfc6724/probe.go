@@ -1,9 +1,11 @@
 package rfc6724
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -147,4 +149,11 @@ func probeAddrPort(dst netip.AddrPort) (src netip.Addr, ok, cacheable bool) {
 		return netip.Addr{}, false, true
 	}
 	return src, true, true
+}
+
+// transient reports whether err is a local resource shortage, which says
+// nothing about whether a route exists and so must not be cached.
+func transient(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }
