@@ -133,19 +133,27 @@ func (h *benchLatency) report(b *testing.B) {
 
 type benchDialFunc func(ctx context.Context, network, address string) (net.Conn, error)
 
+// timedDial dials address over tcp, records how long that took in h,
+// closes the connection, and returns the time.
+func timedDial(b *testing.B, ctx context.Context, dial benchDialFunc, address string, h *benchLatency) time.Duration {
+	start := time.Now()
+	c, err := dial(ctx, "tcp", address)
+	d := time.Since(start)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h.add(d)
+	benchClose(b, c)
+	return d
+}
+
 func benchDial(b *testing.B, dial benchDialFunc, address string) {
 	ctx := context.Background()
 	h := new(benchLatency)
 	b.ReportAllocs()
 	cpu0, cpuOK := processCPU()
 	for b.Loop() {
-		start := time.Now()
-		c, err := dial(ctx, "tcp", address)
-		h.add(time.Since(start))
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchClose(b, c)
+		timedDial(b, ctx, dial, address, h)
 	}
 	// The process's CPU per dial, both ends of the connection and the
 	// runtime's work included: steadier than ns/op on a shared machine,
@@ -261,26 +269,15 @@ func benchPaired(b *testing.B, ours, theirs benchDialFunc, address string) {
 	ctx := context.Background()
 	var hOurs, hNet benchLatency
 	var tOurs, tNet time.Duration
-	dial := func(dial benchDialFunc, h *benchLatency) time.Duration {
-		start := time.Now()
-		c, err := dial(ctx, "tcp", address)
-		d := time.Since(start)
-		if err != nil {
-			b.Fatal(err)
-		}
-		h.add(d)
-		benchClose(b, c)
-		return d
-	}
 	for i := 0; b.Loop(); i++ {
 		// Alternate which goes first, so that neither always
 		// dials right after the other's close.
 		if i%2 == 0 {
-			tOurs += dial(ours, &hOurs)
-			tNet += dial(theirs, &hNet)
+			tOurs += timedDial(b, ctx, ours, address, &hOurs)
+			tNet += timedDial(b, ctx, theirs, address, &hNet)
 		} else {
-			tNet += dial(theirs, &hNet)
-			tOurs += dial(ours, &hOurs)
+			tNet += timedDial(b, ctx, theirs, address, &hNet)
+			tOurs += timedDial(b, ctx, ours, address, &hOurs)
 		}
 	}
 	if hOurs.n == 0 || tNet == 0 {

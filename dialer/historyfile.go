@@ -153,12 +153,26 @@ const historyRenameWait = 2 * time.Second
 // process has open, as a Load does for a moment), tries again, backing
 // off, for up to limit.
 func retryRename(rename func(from, to string) error, from, to string, busy func(error) bool, limit time.Duration) error {
+	var err error
+	retry(limit, func() bool {
+		err = rename(from, to)
+		return err == nil || !busy(err)
+	})
+	return err
+}
+
+// retry calls try until it reports done, for up to limit, sleeping
+// between calls from 1 ms up to 50 ms, doubling; it reports whether try
+// was done.
+func retry(limit time.Duration, try func() (done bool)) bool {
 	deadline := time.Now().Add(limit)
 	wait := time.Millisecond
 	for {
-		err := rename(from, to)
-		if err == nil || !busy(err) || time.Now().After(deadline) {
-			return err
+		if try() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
 		}
 		time.Sleep(wait)
 		wait = min(2*wait, 50*time.Millisecond)
@@ -177,19 +191,15 @@ func syncDir(dir string) {
 // lockHistoryFile takes the exclusive advisory lock on f, waiting at most
 // historyLockWait for another holder.
 func lockHistoryFile(f *os.File) error {
-	deadline := time.Now().Add(historyLockWait)
-	wait := time.Millisecond
-	for {
-		ok, err := tryLockFile(f)
-		if err != nil || ok {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: locked by another process for over %v", f.Name(), historyLockWait)
-		}
-		time.Sleep(wait)
-		wait = min(2*wait, 50*time.Millisecond)
+	var err error
+	if !retry(historyLockWait, func() bool {
+		var locked bool
+		locked, err = tryLockFile(f)
+		return err != nil || locked
+	}) {
+		return fmt.Errorf("%s: locked by another process for over %v", f.Name(), historyLockWait)
 	}
+	return err
 }
 
 // The file format, JSON:

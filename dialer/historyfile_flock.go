@@ -29,6 +29,3 @@ func tryLockFile(f *os.File) (bool, error) {
 func unlockFile(f *os.File) error {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 }
-
-// renameBusy reports false: here a rename replaces a file that is open.
-func renameBusy(error) bool { return false }
