@@ -384,6 +384,11 @@ func (d *Dialer) DialTCP(ctx context.Context, address string) (net.Conn, error) 
 	return d.DialContext(ctx, "tcp", address)
 }
 
+// bothFamilies are the families a "tcp" dial asks for, in the order it
+// asks; "tcp6" and "tcp4" dials take one each. Shared by every dial: read
+// only.
+var bothFamilies = []resolver.Family{resolver.IPv6, resolver.IPv4}
+
 // handshakeFunc decides, on an attempt's connection, whether it wins (see
 // Dialer.Handshake).
 type handshakeFunc func(ctx context.Context, c net.Conn) (net.Conn, error)
@@ -397,11 +402,11 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 	var fams []resolver.Family
 	switch network {
 	case "tcp":
-		fams = []resolver.Family{resolver.IPv6, resolver.IPv4}
+		fams = bothFamilies
 	case "tcp6":
-		fams = []resolver.Family{resolver.IPv6}
+		fams = bothFamilies[:1]
 	case "tcp4":
-		fams = []resolver.Family{resolver.IPv4}
+		fams = bothFamilies[1:]
 	default:
 		return d.passThrough(ctx, network, address)
 	}
@@ -479,6 +484,9 @@ func (d *Dialer) dial(ctx context.Context, network, address string, handshake ha
 		// An IP literal: one attempt, no DNS.
 		r := newRun()
 		d.initSettings(&r.settings, network, host, port, fams, la)
+		if ap, buf := netip.AddrPortFrom(ip, port), [64]byte{}; string(ap.AppendTo(buf[:0])) == address {
+			r.spelled.ap, r.spelled.str = ap, address
+		}
 		r.handshake = handshake
 		r.init(ctx, start)
 		c, err := r.dialLiteral(ctx, ip)

@@ -539,7 +539,7 @@ func TestHistory_RetransmittedHandshakeIsNoRTTSample(t *testing.T) {
 		took, _ := dialTimes(t, d, "tcp6", 1) // v6b at 100 ms, v6a's retransmission at 1.02 s wins
 		require.Equal(t, time.Second+20*ms, took[0])
 		l := &learner{h: d.History, src: simnet.SourceAll, port: 443}
-		delay, _, ok := l.attemptDelay(netip.AddrPortFrom(v6a, 443))
+		delay, _, ok := l.attemptDelay(netip.AddrPortFrom(v6a, 443), time.Now())
 		require.True(t, ok)
 		require.Equal(t, 100*ms, delay, "the 1.02 s handshake is not a sample")
 	})

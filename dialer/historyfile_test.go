@@ -148,10 +148,10 @@ func TestHistory_LoadExpiry(t *testing.T) {
 	if r := l.rank(v4b); r >= 1<<15 {
 		t.Errorf("rank of the refused address = %#x, want it refused", r)
 	}
-	if d, _, ok := l.attemptDelay(netip.AddrPortFrom(v4a, 443)); d != 130*ms || !ok {
+	if d, _, ok := l.attemptDelay(netip.AddrPortFrom(v4a, 443), time.Now()); d != 130*ms || !ok {
 		t.Errorf("attempt delay = %v, %v; want 130ms from 50 ms + 4×20 ms", d, ok)
 	}
-	if _, _, ok := l.attemptDelay(netip.AddrPortFrom(v4c, 443)); ok {
+	if _, _, ok := l.attemptDelay(netip.AddrPortFrom(v4c, 443), time.Now()); ok {
 		t.Error("an expired round trip sets the attempt delay")
 	}
 	if ns := l.nameState(); ns.second != resolver.IPv6 {

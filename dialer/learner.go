@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,9 +30,12 @@ type learner struct {
 // many times, and each answer from the process-wide cache costs a lock
 // and a clock read. The cache behind src holds its answers for seconds,
 // so remembering them for one dial changes nothing.
+//
+// Reads take no lock (a dial reads it several times for each write): an
+// entry is written, under mu, before n counts it, and never again.
 type srcMemo struct {
-	mu  sync.Mutex
-	n   int
+	mu  sync.Mutex   // serializes writers
+	n   atomic.Int32 // entries written
 	dst [4]netip.Addr
 	src [4]netip.Addr
 	ok  [4]bool
@@ -40,20 +44,16 @@ type srcMemo struct {
 // srcOf is src(dst), remembered for the dial.
 func (l *learner) srcOf(dst netip.Addr) (netip.Addr, bool) {
 	m := &l.memo
-	m.mu.Lock()
-	for i := range m.n {
+	for i := range int(m.n.Load()) {
 		if m.dst[i] == dst {
-			s, ok := m.src[i], m.ok[i]
-			m.mu.Unlock()
-			return s, ok
+			return m.src[i], m.ok[i]
 		}
 	}
-	m.mu.Unlock()
 	s, ok := l.src(dst)
 	m.mu.Lock()
-	if m.n < len(m.dst) {
-		m.dst[m.n], m.src[m.n], m.ok[m.n] = dst, s, ok
-		m.n++
+	if n := int(m.n.Load()); n < len(m.dst) {
+		m.dst[n], m.src[n], m.ok[n] = dst, s, ok
+		m.n.Store(int32(n + 1))
 	}
 	m.mu.Unlock()
 	return s, ok
@@ -100,10 +100,11 @@ func (l *learner) rank(dst netip.Addr) uint16 {
 	}
 	st, _ := l.h.dest(destKey{s, netip.AddrPortFrom(dst, l.port)})
 	var r uint16 = 1 << 15 // not refused
-	if time.Now().Before(st.refusedUntil) {
+	now := time.Now()
+	if now.Before(st.refusedUntil) {
 		r = 0
 	}
-	if srtt, _, _, ok := l.rtt(s, netip.AddrPortFrom(dst, l.port), st); ok {
+	if srtt, _, _, ok := l.rtt(s, netip.AddrPortFrom(dst, l.port), st, now); ok {
 		// Used before (the low bit), and faster is better: an RTT class
 		// from 1 (2 s or more) up to 14 (under 1 ms).
 		r |= uint16(rttClass(srtt))<<1 | 1
@@ -119,8 +120,8 @@ const (
 
 // rtt returns what is known of the round trip to dst from src: the
 // History's own fresh sample (st), else, with HostMemory, the kernel's.
-func (l *learner) rtt(src netip.Addr, dst netip.AddrPort, st destState) (srtt, rttvar time.Duration, from string, ok bool) {
-	if st.srtt > 0 && time.Since(st.rttAt) < rttTTL {
+func (l *learner) rtt(src netip.Addr, dst netip.AddrPort, st destState, now time.Time) (srtt, rttvar time.Duration, from string, ok bool) {
+	if st.srtt > 0 && now.Sub(st.rttAt) < rttTTL {
 		return st.srtt, st.rttvar, fromHistory, true
 	}
 	if !l.h.HostMemory || dst.Addr().IsLoopback() {
@@ -170,7 +171,7 @@ func (l *learner) known(dst netip.AddrPort) string {
 	case now.Before(st.refusedUntil):
 		return "refused"
 	}
-	_, _, from, _ := l.rtt(s, dst, st)
+	_, _, from, _ := l.rtt(s, dst, st, now)
 	return from
 }
 
@@ -182,7 +183,7 @@ func (l *learner) used(dst netip.Addr) bool {
 	}
 	ap := netip.AddrPortFrom(dst, l.port)
 	st, _ := l.h.dest(destKey{s, ap})
-	_, _, _, ok = l.rtt(s, ap, st)
+	_, _, _, ok = l.rtt(s, ap, st, time.Now())
 	return ok
 }
 
@@ -207,7 +208,7 @@ func rttClass(rtt time.Duration) int {
 // dst, from its RTT history (RFC 8305 §5: like TCP's first retransmission
 // timeout, SRTT + 4·RTTVAR, RFC 6298 §2), within [100 ms, 2 s]; false
 // without history.
-func (l *learner) attemptDelay(dst netip.AddrPort) (delay time.Duration, from string, ok bool) {
+func (l *learner) attemptDelay(dst netip.AddrPort, now time.Time) (delay time.Duration, from string, ok bool) {
 	if l == nil {
 		return 0, "", false
 	}
@@ -216,7 +217,7 @@ func (l *learner) attemptDelay(dst netip.AddrPort) (delay time.Duration, from st
 		return 0, "", false
 	}
 	st, _ := l.h.dest(destKey{s, dst})
-	srtt, rttvar, from, ok := l.rtt(s, dst, st)
+	srtt, rttvar, from, ok := l.rtt(s, dst, st, now)
 	if !ok {
 		return 0, "", false
 	}
@@ -233,8 +234,9 @@ func (l *learner) update(dst netip.AddrPort, f func(*destState)) {
 }
 
 // connected records a connection to dst whose TCP handshake took rtt
-// (zero: not measured): the marks against it go, and rtt is a sample.
-func (l *learner) connected(dst netip.AddrPort, rtt time.Duration) {
+// (zero: not measured) and ended at now: the marks against it go, and
+// rtt is a sample.
+func (l *learner) connected(dst netip.AddrPort, rtt time.Duration, now time.Time) {
 	if l == nil {
 		return
 	}
@@ -242,7 +244,6 @@ func (l *learner) connected(dst netip.AddrPort, rtt time.Duration) {
 	if !ok {
 		return
 	}
-	now := time.Now()
 	l.h.updateDestAt(destKey{s, dst}, now, func(st *destState) {
 		st.unreachableUntil, st.refusedUntil = time.Time{}, time.Time{}
 		if rtt <= 0 || rtt >= initialRTO {
@@ -382,7 +383,7 @@ func (r *run) backupCandidate() (netip.Addr, bool) {
 		if lone {
 			return addr, true
 		}
-		if _, _, ok := r.learn.attemptDelay(a.addr); ok {
+		if _, _, ok := r.learn.attemptDelay(a.addr, time.Now()); ok {
 			return addr, true
 		}
 	}
@@ -427,9 +428,9 @@ func (r *run) historyEffect(now time.Time) (reordered, early bool) {
 // to ap: the Dialer's, or, when that is left at its default, one derived
 // from ap's round-trip time history (RFC 8305 §5); from says which
 // history ("" for the Dialer's delay).
-func (r *run) attemptDelay(ap netip.AddrPort) (delay time.Duration, from string) {
+func (r *run) attemptDelay(ap netip.AddrPort, now time.Time) (delay time.Duration, from string) {
 	if r.d.ConnectionAttemptDelay == 0 {
-		if d, from, ok := r.learn.attemptDelay(ap); ok {
+		if d, from, ok := r.learn.attemptDelay(ap, now); ok {
 			return d, from
 		}
 	}

@@ -1246,8 +1246,10 @@ func TestLoopback_LoneAddressBackups(t *testing.T) {
 // beside them, concurrently: dials whose first attempt is taken over and
 // whose losers outlive them (::1 and 127.0.0.1 black-holed, 127.0.0.2
 // connects after two delays while the 127.0.0.1 attempt still runs),
-// refused and cancelled ones. Each gets its own outcome, and under the
-// race detector no dial's state is touched by another's goroutines.
+// refused and cancelled ones, and IP literals whose first attempt a
+// backup beats; half under a context that can be cancelled, half under
+// one that cannot. Each gets its own outcome, and under the race
+// detector no dial's state is touched by another's goroutines.
 // Afterwards no goroutine and no file descriptor is left. It makes 144
 // dials; HAPPYEYEBALLS_SOAK_DIALS=N makes it a soak of about N.
 func TestLoopback_ReusedRuns(t *testing.T) {
@@ -1286,6 +1288,26 @@ func TestLoopback_ReusedRuns(t *testing.T) {
 	})
 	t.Cleanup(func() { ln.Close(); serving.Wait() })
 	refused := loopback.Single(t, loopback.V4, loopback.Refuse)
+	// A black hole that lets one connection in every 5 ms: an IP literal
+	// dialed to it is taken over, and one of its backups (or another
+	// dial's) gets in, while the first attempt is still in SYN
+	// retransmission and must be aborted.
+	slow := loopback.Single(t, loopback.V4, loopback.BlackHole)
+	admitting := make(chan struct{})
+	var admitter sync.WaitGroup
+	admitter.Go(func() {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-admitting:
+				return
+			case <-tick.C:
+				slow.Admit() // nothing to accept is no error here
+			}
+		}
+	})
+	t.Cleanup(func() { close(admitting); admitter.Wait() })
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // the endpoints' own are ended by their cleanups
 	d := Dialer{
 		Resolver: &resolver.Static{
@@ -1301,19 +1323,28 @@ func TestLoopback_ReusedRuns(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range dials {
+				// Under a context that can be cancelled, and under one
+				// that cannot (whose work context a run keeps).
 				ctx, cancel := context.WithCancel(context.Background())
-				var want netip.Addr
+				if i%2 == 1 {
+					cancel()
+					ctx, cancel = context.Background(), func() {}
+				}
+				var want netip.AddrPort
 				address := liveAddr.String()
-				switch (w + i) % 4 {
+				switch (w + i) % 5 {
 				case 0: // taken over; 127.0.0.2 wins at 20 ms, the 127.0.0.1 attempt ends after
-					address, want = net.JoinHostPort("reuse.test", strconv.Itoa(int(port))), other
+					address, want = net.JoinHostPort("reuse.test", strconv.Itoa(int(port))), liveAddr
 				case 1: // refused at once
 					address = refused.Addr.String()
 				case 2: // cancelled while ::1 hangs, before the delay
+					ctx, cancel = context.WithCancel(context.Background())
 					time.AfterFunc(3*time.Millisecond, cancel)
 					address = v6.Addr.String()
+				case 3: // an IP literal taken over: a backup gets in, the first attempt is aborted
+					address, want = slow.Addr.String(), slow.Addr
 				default: // connected on the caller's goroutine
-					want = other
+					want = liveAddr
 				}
 				c, err := d.DialContext(ctx, "tcp", address)
 				cancel()
@@ -1330,7 +1361,7 @@ func TestLoopback_ReusedRuns(t *testing.T) {
 				}
 				connected.Add(1)
 				got := c.RemoteAddr().(*net.TCPAddr).AddrPort()
-				assert.Equal(t, netip.AddrPortFrom(want, port), got, "dial %s", address)
+				assert.Equal(t, want, got, "dial %s", address)
 				// No TIME_WAIT: a soak's tens of thousands of connections
 				// would run out of ephemeral ports.
 				c.(*net.TCPConn).SetLinger(0)
@@ -1375,4 +1406,44 @@ func TestLoopback_RetransmittedSYNGivesKernelRTT(t *testing.T) {
 	require.True(t, ok, "the History has no entry for %v", e.Addr)
 	assert.Greater(t, st.srtt, time.Duration(0), "no round trip learned from a connect of %v", took)
 	assert.Less(t, st.srtt, 100*time.Millisecond, "the round trip learned is the connect time, %v", took)
+}
+
+// TestLoopback_BackupAbortsFirstAttempt: an IP literal dialed under a
+// context that can never be done (context.Background, with values) makes
+// its first attempt on the caller's goroutine. When a backup attempt wins
+// (RFC 8305 §5: the others are then cancelled), that first attempt, still
+// in SYN retransmission, is aborted at once: the dial returns with the
+// winner, not when the first attempt's SYN is answered or times out.
+func TestLoopback_BackupAbortsFirstAttempt(t *testing.T) {
+	fdBaseline(t)
+	e := loopback.Single(t, loopback.V4, loopback.BlackHole)
+	d := Dialer{ConnectionAttemptDelay: 100 * time.Millisecond, DisableHistory: true}
+	// The first SYN (0 ms) and the first backup's (100 ms) are dropped;
+	// the second backup's (200 ms) finds room. The first attempt's SYN
+	// would be sent again only at 1 s.
+	admit := time.AfterFunc(150*time.Millisecond, func() { assert.NoError(t, e.Admit()) })
+	defer admit.Stop()
+	// Room again at 1.5 s, so that a dial that waits for its first
+	// attempt ends (at its SYN's second retransmission, 3 s) and fails
+	// the bound below, rather than hanging.
+	again := time.AfterFunc(1500*time.Millisecond, func() { e.Admit() })
+	defer again.Stop()
+	var ev events
+	ctx := WithTrace(context.Background(), ev.trace())
+	require.Nil(t, ctx.Done(), "the test needs a context that can never be done")
+	start := time.Now()
+	c, err := d.DialContext(ctx, "tcp", e.Addr.String())
+	took := time.Since(start)
+	require.NoError(t, err)
+	c.Close()
+	ev.wait(t)
+	assert.Less(t, took, 700*time.Millisecond, "the dial waited for its first attempt")
+	first, ok := ev.done(0)
+	require.True(t, ok, "the first attempt never ended")
+	assert.True(t, first.Cancelled, "the first attempt ended with %v, want it cancelled", first.Err)
+	starts := ev.startsCopy()
+	require.Len(t, starts, 3, "the first attempt and two backups")
+	won, ok := ev.done(2)
+	require.True(t, ok, "the second backup never ended")
+	assert.True(t, won.Won, "the second backup did not win: %v", won.Err)
 }

@@ -35,6 +35,11 @@ type run struct {
 	// caller's ever referred to the run (raceInline won alone): it may
 	// then serve another dial (see newRun).
 	reusable bool
+	// work is the run's own work context (see workContext), kept with
+	// the run from dial to dial; ownWork is set while the dial runs
+	// under it.
+	work    *workContext
+	ownWork bool
 
 	// The race.
 	running   []runningAttempt // attempts in flight
@@ -66,6 +71,7 @@ type attemptResult struct {
 	offset time.Duration // start, since the dial began
 	begun  time.Time
 	rtt    time.Duration // how long TCP took to connect; zero if it did not
+	tcpAt  time.Time     // when TCP connected; zero if it did not
 	conn   net.Conn
 	err    error
 }
@@ -85,9 +91,30 @@ func newRun() *run { return runs.Get().(*run) }
 // is zeroed first, which also drops what it referred to.
 func (r *run) release() {
 	if r.reusable {
+		w := r.work
 		*r = run{}
+		if w != nil && w.reusable() {
+			w.parent = nil // holds on to nothing of the dial
+			r.work = w
+		}
 		runs.Put(r)
 	}
+}
+
+// workContext returns the context the dial's work runs under, and the
+// function that ends it: for an IP literal dialed with the built-in
+// transport under a context that is never done, the run's own
+// workContext; otherwise one context.WithCancel makes.
+func (r *run) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Done() != nil || r.d.DialAttempt != nil {
+		return context.WithCancel(ctx)
+	}
+	if r.work == nil {
+		r.work = newWorkContext()
+	}
+	r.work.reset(ctx)
+	r.ownWork = true
+	return r.work, r.work.cancelFn
 }
 
 // init readies a run whose settings are in (initSettings fills them in
@@ -106,7 +133,7 @@ func (r *run) init(ctx context.Context, start time.Time) {
 
 // dialLiteral dials an IP literal: one attempt, no DNS.
 func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) {
-	workCtx, cancelWork := context.WithCancel(ctx)
+	workCtx, cancelWork := r.workContext(ctx)
 	if err := r.vet(ip, netip.Addr{}, false); err != nil {
 		r.reject(ip, err)
 		return r.race(ctx, workCtx, cancelWork, nil, time.Now())
@@ -341,8 +368,8 @@ func (r *run) raceInline(ctx, workCtx context.Context, cancelWork context.Cancel
 		}
 	}
 	begun := now // the attempt began as r.begin recorded
-	conn, rtt, err := r.connect(workCtx, ap, begun, nil)
-	res := attemptResult{index: index, addr: ap, offset: offset, begun: begun, rtt: rtt, conn: conn, err: err}
+	res := r.connect(workCtx, ap, begun, nil)
+	res.index, res.offset = index, offset
 	if shared && !alarms.stop(&r.alarm) || own != nil && !own.Stop() {
 		// A collector took the race over.
 		r.report(r.tk.ch, res)
@@ -352,10 +379,15 @@ func (r *run) raceInline(ctx, workCtx context.Context, cancelWork context.Cancel
 	// No collector took over: this goroutine still owns the run, and no
 	// attempt but this one has started.
 	if c, won := r.result(res); won {
-		cancelWork()
 		// Nothing but this goroutine ever saw the run, unless the HTTPS
 		// side or NAT64 synthesis started goroutines of their own.
 		r.reusable = r.svc == nil && !r.ans.synthStarted
+		if !r.reusable || !r.ownWork {
+			cancelWork()
+		}
+		// (A run's own work context, in a run to be reused, is left
+		// as it is: nothing but the attempt, which has returned, saw
+		// it, and it serves the next dial.)
 		return c, nil
 	}
 	return r.collect(ctx, workCtx, cancelWork, nil, newRaceChans(false))
@@ -471,7 +503,7 @@ func (r *run) begin(now time.Time) (int, netip.AddrPort, time.Duration) {
 	ap := netip.AddrPortFrom(addr, r.portFor(addr))
 	var from string
 	r.lastStart = now
-	r.lastDelay, from = r.attemptDelay(ap)
+	r.lastDelay, from = r.attemptDelay(ap, now)
 	r.failed = false
 	index := r.attempts
 	r.attempts++
@@ -503,25 +535,31 @@ func (r *run) startAttempt(ctx context.Context, ch raceChans, now time.Time) {
 	go r.attempt(r.attemptContext(ctx, index, ap), ch, index, ap, offset)
 }
 
-// connect makes one attempt's connection, begun (now, or just before):
-// TCP, then the handshake if any. up, when not nil, is called between the
-// two with how long TCP took, which is also the rtt returned.
-func (r *run) connect(ctx context.Context, ap netip.AddrPort, begun time.Time, up func(rtt time.Duration)) (conn net.Conn, rtt time.Duration, err error) {
-	conn, err = r.dialOne(ctx, ap)
+// connect makes one attempt's connection to ap, begun (now, or just
+// before): TCP, then the handshake if any. up, when not nil, is called
+// between the two with how long TCP took. The result's conn, rtt (how long
+// TCP took, or the kernel's measure of it: see measuredRTT), tcpAt (when
+// TCP connected) and err are filled in; the caller fills in the rest.
+func (r *run) connect(ctx context.Context, ap netip.AddrPort, begun time.Time, up func(rtt time.Duration)) attemptResult {
+	res := attemptResult{addr: ap, begun: begun}
+	conn, err := r.dialOne(ctx, ap)
 	if err != nil {
-		return nil, 0, err
+		res.err = err
+		return res
 	}
-	rtt = time.Since(begun)
+	took := time.Since(begun)
+	res.tcpAt, res.rtt = begun.Add(took), took
 	if r.d.DialAttempt == nil {
 		// The built-in transport's connection is to ap itself (a
 		// DialAttempt's may be to a proxy, whose round trip is not ap's).
-		rtt = measuredRTT(conn, rtt)
+		res.rtt = measuredRTT(conn, took)
 	}
 	if r.handshake == nil {
-		return conn, rtt, nil
+		res.conn = conn
+		return res
 	}
 	if up != nil {
-		up(rtt)
+		up(res.rtt)
 	}
 	hc, err := r.handshake(ctx, conn)
 	if err == nil && hc == nil {
@@ -529,9 +567,11 @@ func (r *run) connect(ctx context.Context, ap netip.AddrPort, begun time.Time, u
 	}
 	if err != nil {
 		conn.Close()
-		return nil, rtt, err
+		res.err = err
+		return res
 	}
-	return hc, rtt, nil
+	res.conn = hc
+	return res
 }
 
 // kernelRTTAbove is the connect time from which an attempt asks the
@@ -591,8 +631,9 @@ func (r *run) attempt(ctx context.Context, ch raceChans, index int, ap netip.Add
 			}
 		}
 	}
-	conn, rtt, err := r.connect(ctx, ap, begun, up)
-	r.report(ch, attemptResult{index: index, addr: ap, offset: offset, begun: begun, rtt: rtt, conn: conn, err: err})
+	res := r.connect(ctx, ap, begun, up)
+	res.index, res.offset = index, offset
+	r.report(ch, res)
 }
 
 // report hands an attempt's result to the collector or, if the dial has
@@ -605,7 +646,7 @@ func (r *run) report(ch raceChans, res attemptResult) {
 		if res.conn != nil {
 			res.conn.Close()
 			err = errLateWinner
-			r.learn.connected(res.addr, res.rtt)
+			r.learn.connected(res.addr, res.rtt, res.tcpAt)
 		}
 		r.hooks.m.attemptCancelled(res.addr)
 		if r.hooks.t != nil {
@@ -623,6 +664,9 @@ func (r *run) dialOne(ctx context.Context, ap netip.AddrPort) (net.Conn, error) 
 	network := attemptNetwork(ap)
 	if r.d.DialAttempt == nil {
 		// net.Dialer fires httptrace's ConnectStart and ConnectDone.
+		if ap == r.spelled.ap {
+			return r.nd.DialContext(ctx, network, r.spelled.str)
+		}
 		return r.nd.DialContext(ctx, network, ap.String())
 	}
 	// ConnectStart was fired by startAttempt.
@@ -657,7 +701,7 @@ func (r *run) win(res attemptResult) net.Conn {
 		now = time.Now() // read only for what reports it
 	}
 	elapsed := now.Sub(r.start)
-	r.learn.connected(res.addr, res.rtt)
+	r.learn.connected(res.addr, res.rtt, res.tcpAt)
 	r.learnSlow(res.addr)
 	r.learnName(res.addr)
 	if r.hooks.t != nil {

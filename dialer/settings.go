@@ -17,6 +17,13 @@ type settings struct {
 	port    uint16
 	fams    []resolver.Family // the families asked for
 	only    resolver.Family   // LocalAddr's family, when it has one: others are dropped
+	// spelled is the caller's address when it is an IP literal spelled
+	// as netip.AddrPort spells it (ap), so that the attempt to ap hands
+	// net.Dialer the caller's string rather than building it again.
+	spelled struct {
+		ap  netip.AddrPort
+		str string
+	}
 
 	handshake handshakeFunc  // nil: the TCP handshake alone decides
 	https     *httpsSettings // nil: no HTTPS records asked (https.go)

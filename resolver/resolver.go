@@ -153,6 +153,9 @@ type Resolver interface {
 	// When ctx is done, every family still outstanding is answered promptly
 	// with an error that wraps ctx.Err(). Hooks carried in ctx (such as
 	// httptrace's) must not fire for the resolver's own DNS traffic.
+	//
+	// families belongs to the caller, which may share it between calls:
+	// Resolve must not modify it.
 	Resolve(ctx context.Context, host string, families ...Family) <-chan Answer
 }
 

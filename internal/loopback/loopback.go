@@ -268,10 +268,15 @@ func Open(ip netip.Addr, port uint16, k Kind) (*Endpoint, error) {
 // accepts one of the connections that fill it, and closes it. A SYN
 // dropped until then is answered when it is sent again (after the
 // kernel's 1 s initial retransmission timeout); the queue is full again
-// once that connection is in it.
+// once that connection is in it. It never waits: with nothing in the
+// queue (the last connection admitted was taken already) it returns an
+// error wrapping syscall.EAGAIN.
 func (e *Endpoint) Admit() error {
 	if e.Kind != BlackHole {
 		return fmt.Errorf("loopback: %v endpoint %v has no accept queue to make room in", e.Kind, e.Addr)
+	}
+	if err := syscall.SetNonblock(e.fd, true); err != nil {
+		return os.NewSyscallError("fcntl", err)
 	}
 	nfd, _, err := syscall.Accept4(e.fd, syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK)
 	if err != nil {
