@@ -537,7 +537,7 @@ func (r *run) attemptContext(ctx context.Context, index int, ap netip.AddrPort) 
 		ech: t.svc.ECH,
 		redial: func(ctx context.Context) (net.Conn, error) {
 			hooks.connectStart(ap)
-			return r.dialOne(ctx, ap)
+			return r.dialOne(ctx, &r.nd, ap)
 		},
 		report: func(i ECHInfo) {
 			i.Addr, i.Elapsed = ap, time.Since(start)

@@ -1441,6 +1441,7 @@ func TestLoopback_BackupAbortsFirstAttempt(t *testing.T) {
 	first, ok := ev.done(0)
 	require.True(t, ok, "the first attempt never ended")
 	assert.True(t, first.Cancelled, "the first attempt ended with %v, want it cancelled", first.Err)
+	assert.ErrorIs(t, first.Err, context.Canceled, "the first attempt's error")
 	starts := ev.startsCopy()
 	require.Len(t, starts, 3, "the first attempt and two backups")
 	won, ok := ev.done(2)

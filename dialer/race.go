@@ -94,11 +94,22 @@ func (r *run) release() {
 		w := r.work
 		*r = run{}
 		if w != nil && w.reusable() {
-			w.parent = nil // holds on to nothing of the dial
+			w.drop() // holds on to nothing of the dial
 			r.work = w
 		}
 		runs.Put(r)
 	}
+}
+
+// abortableDialer returns the net.Dialer for a first attempt made on the
+// caller's goroutine under the caller's context, aborted through its
+// socket by the run's own work context; nil when the attempt must run
+// under the work context instead (see workContext).
+func (r *run) abortableDialer() *net.Dialer {
+	if !r.ownWork {
+		return nil
+	}
+	return r.work.abortable(&r.nd)
 }
 
 // workContext returns the context the dial's work runs under, and the
@@ -368,7 +379,15 @@ func (r *run) raceInline(ctx, workCtx context.Context, cancelWork context.Cancel
 		}
 	}
 	begun := now // the attempt began as r.begin recorded
-	res := r.connect(workCtx, ap, begun, nil)
+	var res attemptResult
+	if nd := r.abortableDialer(); nd != nil {
+		// Under the caller's context, which can never be done: the
+		// work context aborts the attempt through its socket.
+		res = r.connect(ctx, nd, ap, begun, nil)
+		res.err = r.work.attemptEnded(ap, res.err)
+	} else {
+		res = r.connect(workCtx, &r.nd, ap, begun, nil)
+	}
 	res.index, res.offset = index, offset
 	if shared && !alarms.stop(&r.alarm) || own != nil && !own.Stop() {
 		// A collector took the race over.
@@ -536,13 +555,13 @@ func (r *run) startAttempt(ctx context.Context, ch raceChans, now time.Time) {
 }
 
 // connect makes one attempt's connection to ap, begun (now, or just
-// before): TCP, then the handshake if any. up, when not nil, is called
+// before): TCP (with nd, on the built-in path), then the handshake if any. up, when not nil, is called
 // between the two with how long TCP took. The result's conn, rtt (how long
 // TCP took, or the kernel's measure of it: see measuredRTT), tcpAt (when
 // TCP connected) and err are filled in; the caller fills in the rest.
-func (r *run) connect(ctx context.Context, ap netip.AddrPort, begun time.Time, up func(rtt time.Duration)) attemptResult {
+func (r *run) connect(ctx context.Context, nd *net.Dialer, ap netip.AddrPort, begun time.Time, up func(rtt time.Duration)) attemptResult {
 	res := attemptResult{addr: ap, begun: begun}
-	conn, err := r.dialOne(ctx, ap)
+	conn, err := r.dialOne(ctx, nd, ap)
 	if err != nil {
 		res.err = err
 		return res
@@ -631,7 +650,7 @@ func (r *run) attempt(ctx context.Context, ch raceChans, index int, ap netip.Add
 			}
 		}
 	}
-	res := r.connect(ctx, ap, begun, up)
+	res := r.connect(ctx, &r.nd, ap, begun, up)
 	res.index, res.offset = index, offset
 	r.report(ch, res)
 }
@@ -658,16 +677,16 @@ func (r *run) report(ch raceChans, res attemptResult) {
 	}
 }
 
-// dialOne connects to one address with the built-in net.Dialer or the
-// DialAttempt hook.
-func (r *run) dialOne(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
+// dialOne connects to one address with the built-in transport (nd) or
+// the DialAttempt hook.
+func (r *run) dialOne(ctx context.Context, nd *net.Dialer, ap netip.AddrPort) (net.Conn, error) {
 	network := attemptNetwork(ap)
 	if r.d.DialAttempt == nil {
 		// net.Dialer fires httptrace's ConnectStart and ConnectDone.
 		if ap == r.spelled.ap {
-			return r.nd.DialContext(ctx, network, r.spelled.str)
+			return nd.DialContext(ctx, network, r.spelled.str)
 		}
-		return r.nd.DialContext(ctx, network, ap.String())
+		return nd.DialContext(ctx, network, ap.String())
 	}
 	// ConnectStart was fired by startAttempt.
 	if err := ctx.Err(); err != nil {
