@@ -384,7 +384,9 @@ func (benchConn) Close() error { return nil }
 // BenchmarkDialOverhead is what this package adds to a dial, without the
 // system calls: the transport returns a connection at once, and the race
 // runs as it does with the built-in one (the first attempt on the
-// caller's goroutine, its takeover armed; learning into a History).
+// caller's goroutine under the run's own work context, its takeover
+// armed; learning into a History). Only the abort through the socket,
+// which needs a real one, is left out.
 func BenchmarkDialOverhead(b *testing.B) {
 	var conn net.Conn = benchConn{}
 	d := Dialer{

@@ -106,7 +106,7 @@ func (r *run) release() {
 // socket by the run's own work context; nil when the attempt must run
 // under the work context instead (see workContext).
 func (r *run) abortableDialer() *net.Dialer {
-	if !r.ownWork {
+	if !r.ownWork || r.d.DialAttempt != nil {
 		return nil
 	}
 	return r.work.abortable(&r.nd)
@@ -114,10 +114,12 @@ func (r *run) abortableDialer() *net.Dialer {
 
 // workContext returns the context the dial's work runs under, and the
 // function that ends it: for an IP literal dialed with the built-in
-// transport under a context that is never done, the run's own
-// workContext; otherwise one context.WithCancel makes.
+// transport (or the tests' prompt one) under a context that is never
+// done, the run's own workContext; otherwise one context.WithCancel makes.
 func (r *run) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if ctx.Done() != nil || r.d.DialAttempt != nil {
+	if ctx.Done() != nil || r.d.DialAttempt != nil && !r.d.promptAttempt || !sharedClock(r.start) {
+		// (Inside a testing/synctest bubble, whose clock has no
+		// monotonic reading, a kept channel could be another bubble's.)
 		return context.WithCancel(ctx)
 	}
 	if r.work == nil {

@@ -136,10 +136,9 @@ func (w *workContext) attemptEnded(ap netip.AddrPort, err error) error {
 }
 
 // reusable reports whether w can serve another dial: it was never
-// cancelled and holds no registration.
+// cancelled and holds no registration. It takes no lock: it is asked once
+// the dial is over, when no goroutine but the caller's can reach w.
 func (w *workContext) reusable() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.err != nil {
 		return false
 	}
