@@ -21,6 +21,9 @@ type learner struct {
 	src  rfc6724.SourceFunc // without the history; read through srcOf
 	host string
 	port uint16
+	// probeAt, when set, is when the dial began, and src is
+	// rfc6724.ProbeSource: srcOf asks it as of then (ProbeSourceAt).
+	probeAt time.Time
 
 	memo srcMemo
 }
@@ -49,7 +52,13 @@ func (l *learner) srcOf(dst netip.Addr) (netip.Addr, bool) {
 			return m.src[i], m.ok[i]
 		}
 	}
-	s, ok := l.src(dst)
+	var s netip.Addr
+	var ok bool
+	if l.probeAt.IsZero() {
+		s, ok = l.src(dst)
+	} else {
+		s, ok = rfc6724.ProbeSourceAt(dst, l.probeAt)
+	}
 	m.mu.Lock()
 	if n := int(m.n.Load()); n < len(m.dst) {
 		m.dst[n], m.src[n], m.ok[n] = dst, s, ok

@@ -134,6 +134,9 @@ func (r *run) workContext(ctx context.Context) (context.Context, context.CancelF
 // place, in a new run).
 func (r *run) init(ctx context.Context, start time.Time) {
 	r.start = start
+	if r.learn != nil && r.d.SourceAddr == nil {
+		r.learned.probeAt = start
+	}
 	r.hooks = newHooks(ctx, r.d.DialAttempt != nil)
 	r.hooks.m = r.d.Metrics
 	if dl, ok := ctx.Deadline(); ok { // a time with ok false is no deadline

@@ -49,6 +49,13 @@ func ProbeSource(dst netip.Addr) (netip.Addr, bool) {
 	return defaultCache.lookup(dst)
 }
 
+// ProbeSourceAt is ProbeSource for a caller that has read the clock: a
+// cached answer is taken if it is still fresh at now. A dial asks it with
+// the time it began, sparing a clock read per lookup.
+func ProbeSourceAt(dst netip.Addr, now time.Time) (netip.Addr, bool) {
+	return defaultCache.lookupAt(dst, now)
+}
+
 // sourceCache remembers probed source addresses for a short while. The
 // zero value is not usable; probe, ttl and max must be set.
 type sourceCache struct {
@@ -71,13 +78,20 @@ type cacheEntry struct {
 
 // lookup returns the cached answer for dst, or probes and caches it.
 func (c *sourceCache) lookup(dst netip.Addr) (netip.Addr, bool) {
+	return c.lookupAt(dst, time.Time{})
+}
+
+// lookupAt is lookup with the time read by the caller; zero: read it
+// here.
+func (c *sourceCache) lookupAt(dst netip.Addr, now time.Time) (netip.Addr, bool) {
 	if !dst.IsValid() {
 		return netip.Addr{}, false
 	}
 	c.mu.Lock()
 	e, hit := c.m[dst]
 	c.mu.Unlock()
-	if hit && time.Until(e.expires) > 0 { // the monotonic clock alone
+	// The monotonic clock alone (where both times carry a reading).
+	if hit && (now.IsZero() && time.Until(e.expires) > 0 || !now.IsZero() && now.Before(e.expires)) {
 		return e.src, e.ok
 	}
 	// Probe without the lock: a socket round trip to the kernel must not

@@ -236,6 +236,37 @@ func TestSourceCache_Expiry(t *testing.T) {
 	})
 }
 
+// TestSourceCache_ExpiryAt: a lookup as of a time the caller read takes
+// the cached answer while it is fresh at that time, and probes again from
+// the moment it is not, whatever the clock reads now.
+func TestSourceCache_ExpiryAt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var probes int
+		c := &sourceCache{
+			probe: func(dst netip.Addr) (netip.Addr, bool, bool) {
+				probes++
+				return addr("192.0.2.100"), true, true
+			},
+			ttl: probeTTL, max: probeCacheMax,
+		}
+		dst := addr("198.51.100.1")
+		start := time.Now()
+		c.lookupAt(dst, start)
+		time.Sleep(probeTTL + time.Second)
+		// The clock has passed the expiry; the caller's time has not.
+		if s, ok := c.lookupAt(dst, start.Add(probeTTL-time.Millisecond)); !ok || s != addr("192.0.2.100") {
+			t.Errorf("lookup before expiry = %v, %v", s, ok)
+		}
+		if probes != 1 {
+			t.Errorf("a fresh entry: %d probes; want 1", probes)
+		}
+		c.lookupAt(dst, start.Add(probeTTL))
+		if probes != 2 {
+			t.Errorf("at the expiry: %d probes; want 2", probes)
+		}
+	})
+}
+
 // TestSourceCache_Negative checks that "no route" is cached but a
 // transient local failure is not.
 func TestSourceCache_Negative(t *testing.T) {
