@@ -207,31 +207,37 @@ func TestProbe_SendsNoPacket(t *testing.T) {
 	checkFDs(t, before)
 }
 
+// fixedCache is a cache whose probe always finds 192.0.2.100, and the
+// count of its probes.
+func fixedCache() (*sourceCache, *int) {
+	probes := new(int)
+	return &sourceCache{
+		probe: func(dst netip.Addr) (netip.Addr, bool, bool) {
+			*probes++
+			return addr("192.0.2.100"), true, true
+		},
+		ttl: probeTTL, max: probeCacheMax,
+	}, probes
+}
+
 // TestSourceCache_Expiry checks in virtual time that answers are reused
 // for probeTTL and probed again after.
 func TestSourceCache_Expiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var probes int
-		c := &sourceCache{
-			probe: func(dst netip.Addr) (netip.Addr, bool, bool) {
-				probes++
-				return addr("192.0.2.100"), true, true
-			},
-			ttl: probeTTL, max: probeCacheMax,
-		}
+		c, probes := fixedCache()
 		dst := addr("198.51.100.1")
 		c.lookup(dst)
 		time.Sleep(probeTTL - time.Millisecond)
 		c.lookup(dst)
-		if probes != 1 {
-			t.Errorf("after %v: %d probes; want 1", probeTTL-time.Millisecond, probes)
+		if *probes != 1 {
+			t.Errorf("after %v: %d probes; want 1", probeTTL-time.Millisecond, *probes)
 		}
 		time.Sleep(time.Millisecond)
 		if s, ok := c.lookup(dst); !ok || s != addr("192.0.2.100") {
 			t.Errorf("lookup after expiry = %v, %v", s, ok)
 		}
-		if probes != 2 {
-			t.Errorf("after %v: %d probes; want 2 (expired)", probeTTL, probes)
+		if *probes != 2 {
+			t.Errorf("after %v: %d probes; want 2 (expired)", probeTTL, *probes)
 		}
 	})
 }
@@ -241,14 +247,7 @@ func TestSourceCache_Expiry(t *testing.T) {
 // the moment it is not, whatever the clock reads now.
 func TestSourceCache_ExpiryAt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var probes int
-		c := &sourceCache{
-			probe: func(dst netip.Addr) (netip.Addr, bool, bool) {
-				probes++
-				return addr("192.0.2.100"), true, true
-			},
-			ttl: probeTTL, max: probeCacheMax,
-		}
+		c, probes := fixedCache()
 		dst := addr("198.51.100.1")
 		start := time.Now()
 		c.lookupAt(dst, start)
@@ -257,12 +256,12 @@ func TestSourceCache_ExpiryAt(t *testing.T) {
 		if s, ok := c.lookupAt(dst, start.Add(probeTTL-time.Millisecond)); !ok || s != addr("192.0.2.100") {
 			t.Errorf("lookup before expiry = %v, %v", s, ok)
 		}
-		if probes != 1 {
-			t.Errorf("a fresh entry: %d probes; want 1", probes)
+		if *probes != 1 {
+			t.Errorf("a fresh entry: %d probes; want 1", *probes)
 		}
 		c.lookupAt(dst, start.Add(probeTTL))
-		if probes != 2 {
-			t.Errorf("at the expiry: %d probes; want 2", probes)
+		if *probes != 2 {
+			t.Errorf("at the expiry: %d probes; want 2", *probes)
 		}
 	})
 }
