@@ -359,7 +359,8 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 // an empty host or an unspecified address ("0.0.0.0", "::") means the
 // local system: without a Policy or a Handshake, ":P" and "[::]:P" on
 // "tcp" go to net.Dialer, which tries both families; otherwise they are
-// dialed as the unspecified address, vetted and handshaken. Other networks
+// dialed as the unspecified address, vetted and handshaken ("[::]:P" on
+// "tcp" as [::] and then 0.0.0.0, as net.Dialer does). Other networks
 // ("udp", "unix", …) are passed unchanged to a net.Dialer with this
 // Dialer's shared fields: there is nothing to race.
 //

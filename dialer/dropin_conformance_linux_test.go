@@ -9,8 +9,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -61,16 +61,43 @@ func TestDropInConformance_LocalSystem(t *testing.T) {
 
 // TestDropInConformance_LocalSystemIPv6Spelling: net.Dialer dials "[::]:P"
 // on "tcp" as [::] then 0.0.0.0 (golang/go#18806), so an IPv4-only
-// listener is reached.
+// listener is reached: by a plain dial, and by one with a Policy, which
+// vets both (a Policy that refuses 0.0.0.0 leaves [::] alone).
 func TestDropInConformance_LocalSystemIPv6Spelling(t *testing.T) {
 	port := listenV4(t)
 	fdBaseline(t)
-	d := Dialer{DisableHistory: true}
-	c, err := d.Dial("tcp", "[::]:"+port)
-	if err != nil {
-		t.Fatalf(`Dial("tcp", "[::]:%s"): %v`, port, err)
+	var vetted []netip.AddrPort
+	for _, d := range []*Dialer{
+		{DisableHistory: true},
+		{DisableHistory: true, Policy: func(_ string, ap netip.AddrPort) error {
+			vetted = append(vetted, ap)
+			return nil
+		}},
+	} {
+		c, err := d.Dial("tcp", "[::]:"+port)
+		if err != nil {
+			t.Fatalf(`Dial("tcp", "[::]:%s") (Policy %v): %v`, port, d.Policy != nil, err)
+		}
+		c.Close()
 	}
-	c.Close()
+	p, _ := strconv.ParseUint(port, 10, 16)
+	want := []netip.AddrPort{
+		netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(p)),
+		netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(p)),
+	}
+	if !slices.Equal(vetted, want) {
+		t.Errorf("the Policy vetted %v; want %v", vetted, want)
+	}
+	refuse4 := Dialer{DisableHistory: true, Policy: func(_ string, ap netip.AddrPort) error {
+		if ap.Addr().Is4() {
+			return errors.New("no IPv4")
+		}
+		return nil
+	}}
+	if c, err := refuse4.Dial("tcp", "[::]:"+port); err == nil {
+		c.Close()
+		t.Errorf("reached the IPv4-only listener through a Policy that refuses IPv4")
+	}
 }
 
 // TestDropInConformance_MaxDurations: Go net TestDialTimeoutMaxDuration:
@@ -274,14 +301,6 @@ func TestDropInConformance_LocalSystemHandshake(t *testing.T) {
 				return c, nil
 			}}
 			c, err := d.DialContext(context.Background(), network, address)
-			if err != nil && network == "tcp" && strings.HasPrefix(address, "[::]") {
-				// known: with a handshake, "[::]:P" on tcp is one attempt
-				// to [::]; net.Dialer would add 0.0.0.0 after it
-				// (golang/go#18806), which needs the literal path in
-				// race.go to take two addresses, like the NAT64 pair.
-				t.Logf("known: Handshake %s %s: %v", network, address, err)
-				continue
-			}
 			if err != nil {
 				t.Errorf("Handshake %s %s: %v", network, address, err)
 				continue
