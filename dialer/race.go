@@ -150,23 +150,13 @@ func (r *run) init(ctx context.Context, start time.Time) {
 // dialLiteral dials an IP literal: one attempt, no DNS.
 func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) {
 	workCtx, cancelWork := r.workContext(ctx)
-	lits := [2]netip.Addr{ip}
+	r.addLiteral(ip)
 	if ip == netip.IPv6Unspecified() && r.network == "tcp" && r.only != resolver.IPv6 {
 		// "The local system" spelled [::] on tcp (dialed here only with
 		// a Policy or a Handshake): net.Dialer dials [::] and then
 		// 0.0.0.0 (golang/go#18806), so that a local listener of
 		// either family is reached.
-		lits[1] = netip.IPv4Unspecified()
-	}
-	for _, a := range lits {
-		if !a.IsValid() {
-			break
-		}
-		if err := r.vet(a, netip.Addr{}, false); err != nil {
-			r.reject(a, err)
-			continue
-		}
-		r.cands.untried = append(r.cands.untried, a)
+		r.addLiteral(netip.IPv4Unspecified())
 	}
 	if len(r.cands.untried) == 0 {
 		return r.race(ctx, workCtx, cancelWork, nil, time.Now())
@@ -190,6 +180,15 @@ func (r *run) dialLiteral(ctx context.Context, ip netip.Addr) (net.Conn, error) 
 		now = time.Now()
 	}
 	return r.race(ctx, workCtx, cancelWork, nil, now)
+}
+
+// addLiteral makes an IP literal a candidate, if the Policy allows it.
+func (r *run) addLiteral(ip netip.Addr) {
+	if err := r.vet(ip, netip.Addr{}, false); err != nil {
+		r.reject(ip, err)
+		return
+	}
+	r.cands.untried = append(r.cands.untried, ip)
 }
 
 // dialName resolves the host and races its addresses as they arrive.
