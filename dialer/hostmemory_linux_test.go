@@ -18,17 +18,13 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/dualstack-go/happyeyeballs/internal/netnstest"
 	"github.com/dualstack-go/happyeyeballs/resolver"
 )
 
@@ -116,113 +112,29 @@ func hostMemChild() (int, bool) {
 	return 0, true
 }
 
-// hostMemNetns is a client and a server namespace joined by a veth pair.
-type hostMemNetns struct {
-	client, server string
-	handle         [2]*os.File // for setns: client, server
-}
+// hostMemNetns is a client and a server namespace joined by a veth pair
+// (internal/netnstest), addressed and routed for the test.
+type hostMemNetns struct{ *netnstest.Pair }
 
 // newHostMemNetns creates the namespaces, or skips t when it cannot (not
 // root, no ip). t.Cleanup deletes them whatever happens.
 func newHostMemNetns(t *testing.T) *hostMemNetns {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs ip (iproute2)")
-	}
-	removeStaleHostMemNetns()
-	n := &hostMemNetns{
-		client: fmt.Sprintf("%s%d-c", hostMemNamePrefix, os.Getpid()),
-		server: fmt.Sprintf("%s%d-s", hostMemNamePrefix, os.Getpid()),
-	}
-	for i, name := range []string{n.client, n.server} {
-		hostMemIP(t, "netns", "add", name)
-		t.Cleanup(func() {
-			if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-				t.Errorf("ip netns del %s: %v: %s", name, err, out)
-			}
-		})
-		h, err := os.Open(filepath.Join("/run/netns", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.Close() })
-		n.handle[i] = h
-	}
 	const clientMAC, serverMAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
-	c, s := n.client, n.server
-	hostMemIP(t, "-n", c, "link", "add", "veth0", "address", clientMAC, "type", "veth", "peer", "name", "veth1", "address", serverMAC, "netns", s)
-	hostMemIP(t, "-n", c, "addr", "add", hostMemClient4.String()+"/24", "dev", "veth0")
-	hostMemIP(t, "-n", c, "addr", "add", hostMemClient6.String()+"/64", "dev", "veth0", "nodad")
-	hostMemIP(t, "-n", s, "addr", "add", hostMemServer4.String()+"/24", "dev", "veth1")
-	hostMemIP(t, "-n", s, "addr", "add", hostMemServer6.String()+"/64", "dev", "veth1", "nodad")
-	hostMemIP(t, "-n", c, "link", "set", "veth0", "up")
-	hostMemIP(t, "-n", s, "link", "set", "veth1", "up")
+	p := netnstest.New(t, hostMemNamePrefix, netnstest.Options{MACs: [2]string{clientMAC, serverMAC}})
+	c, s := p.Client(), p.Server()
+	p.IP(t, "-n", c, "addr", "add", hostMemClient4.String()+"/24", "dev", "veth0")
+	p.IP(t, "-n", c, "addr", "add", hostMemClient6.String()+"/64", "dev", "veth0", "nodad")
+	p.IP(t, "-n", s, "addr", "add", hostMemServer4.String()+"/24", "dev", "veth1")
+	p.IP(t, "-n", s, "addr", "add", hostMemServer6.String()+"/64", "dev", "veth1", "nodad")
 	// Default routes toward the server, so that the client is a
 	// dual-stack host (a dial waits for AAAA only on one); the server
 	// namespace routes nothing further.
-	hostMemIP(t, "-n", c, "route", "add", "default", "via", hostMemServer4.String())
-	hostMemIP(t, "-n", c, "-6", "route", "add", "default", "via", hostMemServer6.String())
-	hostMemIP(t, "-n", c, "-6", "neigh", "add", hostMemDead6.String(), "lladdr", serverMAC, "dev", "veth0", "nud", "permanent")
-	hostMemIP(t, "-n", c, "neigh", "add", hostMemServer4.String(), "lladdr", serverMAC, "dev", "veth0", "nud", "permanent")
-	// A SYN sent before the link has carrier is retransmitted a second
-	// later, and the kernel would remember that second as the RTT.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		out, _ := exec.Command("ip", "-n", c, "-br", "link", "show", "veth0").Output()
-		if strings.Contains(string(out), " UP ") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("veth0 not up: %s", out)
-		}
-	}
-	return n
-}
-
-func hostMemIP(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
-// removeStaleHostMemNetns deletes namespaces a killed run of this test
-// left behind (their PID is gone).
-func removeStaleHostMemNetns() {
-	ents, _ := os.ReadDir("/run/netns")
-	for _, e := range ents {
-		rest, ok := strings.CutPrefix(e.Name(), hostMemNamePrefix)
-		if !ok {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSuffix(rest, "-c"), "-s"))
-		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
-			continue
-		}
-		exec.Command("ip", "netns", "del", e.Name()).Run()
-	}
-}
-
-// in runs fn on an OS thread inside namespace side (0 client, 1 server)
-// and waits. Sockets fn creates stay in that namespace. The thread stays
-// locked and dies with its goroutine: it never returns to the runtime in
-// the wrong namespace.
-func (n *hostMemNetns) in(t *testing.T, side int, fn func() error) {
-	t.Helper()
-	errc := make(chan error, 1) // the goroutine never waits for the caller
-	go func() {
-		runtime.LockOSThread()
-		if err := unix.Setns(int(n.handle[side].Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- err
-			return
-		}
-		errc <- fn()
-	}()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
+	p.IP(t, "-n", c, "route", "add", "default", "via", hostMemServer4.String())
+	p.IP(t, "-n", c, "-6", "route", "add", "default", "via", hostMemServer6.String())
+	p.IP(t, "-n", c, "-6", "neigh", "add", hostMemDead6.String(), "lladdr", serverMAC, "dev", "veth0", "nud", "permanent")
+	p.IP(t, "-n", c, "neigh", "add", hostMemServer4.String(), "lladdr", serverMAC, "dev", "veth0", "nud", "permanent")
+	return &hostMemNetns{p}
 }
 
 // setMetricsSave sets net.ipv4.tcp_no_metrics_save, a per-namespace
@@ -233,7 +145,7 @@ func (n *hostMemNetns) setMetricsSave(t *testing.T, on bool) {
 	if on {
 		v = "0"
 	}
-	n.in(t, 0, func() error {
+	n.In(t, 0, func() error {
 		return os.WriteFile("/proc/sys/net/ipv4/tcp_no_metrics_save", []byte(v), 0)
 	})
 }
@@ -242,7 +154,7 @@ func (n *hostMemNetns) setMetricsSave(t *testing.T, on bool) {
 // tcp_metrics show` lists them.
 func (n *hostMemNetns) metrics(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command("ip", "-n", n.client, "tcp_metrics", "show").CombinedOutput()
+	out, err := exec.Command("ip", "-n", n.Client(), "tcp_metrics", "show").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ip tcp_metrics show: %v: %s", err, out)
 	}
@@ -258,7 +170,7 @@ func (n *hostMemNetns) waitClosed(t *testing.T) {
 	var last []string
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		var states []string
-		n.in(t, 0, func() error {
+		n.In(t, 0, func() error {
 			for _, f := range []string{"tcp", "tcp6"} {
 				// thread-self: this thread's namespace, not the process's.
 				b, err := os.ReadFile("/proc/thread-self/net/" + f)
@@ -310,7 +222,7 @@ func TestHostMemory_kernelTCPMetrics(t *testing.T) {
 
 	// The server: accept, wait for the client to close, close.
 	var ln net.Listener
-	n.in(t, 1, func() (err error) {
+	n.In(t, 1, func() (err error) {
 		ln, err = net.Listen("tcp4", netip.AddrPortFrom(hostMemServer4, 0).String())
 		return err
 	})
@@ -357,7 +269,7 @@ func TestHostMemory_kernelTCPMetrics(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "ip", "netns", "exec", n.client, os.Args[0])
+		cmd := exec.CommandContext(ctx, "ip", "netns", "exec", n.Client(), os.Args[0])
 		cmd.Env = append(os.Environ(), hostMemChildEnv+"="+string(cfg))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -389,7 +301,7 @@ func TestHostMemory_kernelTCPMetrics(t *testing.T) {
 
 	t.Run("saved", func(t *testing.T) {
 		n.setMetricsSave(t, true)
-		hostMemIP(t, "-n", n.client, "tcp_metrics", "flush", "all")
+		netnstest.IP(t, "-n", n.Client(), "tcp_metrics", "flush", "all")
 		cold(t, fresh(t, cfg))
 		n.waitClosed(t)
 		if m := n.metrics(t); !strings.HasPrefix(m, hostMemServer4.String()+" ") || strings.Contains(m, hostMemDead6.String()) {
@@ -417,7 +329,7 @@ func TestHostMemory_kernelTCPMetrics(t *testing.T) {
 
 	t.Run("not saved", func(t *testing.T) {
 		n.setMetricsSave(t, false)
-		hostMemIP(t, "-n", n.client, "tcp_metrics", "flush", "all")
+		netnstest.IP(t, "-n", n.Client(), "tcp_metrics", "flush", "all")
 		cold(t, fresh(t, cfg))
 		n.waitClosed(t)
 		if m := n.metrics(t); m != "" {

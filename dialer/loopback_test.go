@@ -1288,26 +1288,13 @@ func TestLoopback_ReusedRuns(t *testing.T) {
 	})
 	t.Cleanup(func() { ln.Close(); serving.Wait() })
 	refused := loopback.Single(t, loopback.V4, loopback.Refuse)
-	// A black hole that lets one connection in every 5 ms: an IP literal
-	// dialed to it is taken over, and one of its backups (or another
-	// dial's) gets in, while the first attempt is still in SYN
-	// retransmission and must be aborted.
+	// A black hole that one worker dials, letting one connection in 15 ms
+	// into each of its dials: an IP literal dialed to it is taken over,
+	// its second backup (at 20 ms) gets in while the first attempt is
+	// still in SYN retransmission and must be aborted. (Room made once per
+	// dial, by the one worker that dials it, so that no dial can be left
+	// waiting on retransmissions that other dials' SYNs beat.)
 	slow := loopback.Single(t, loopback.V4, loopback.BlackHole)
-	admitting := make(chan struct{})
-	var admitter sync.WaitGroup
-	admitter.Go(func() {
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-admitting:
-				return
-			case <-tick.C:
-				slow.Admit() // nothing to accept is no error here
-			}
-		}
-	})
-	t.Cleanup(func() { close(admitting); admitter.Wait() })
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // the endpoints' own are ended by their cleanups
 	d := Dialer{
 		Resolver: &resolver.Static{
@@ -1331,6 +1318,7 @@ func TestLoopback_ReusedRuns(t *testing.T) {
 					ctx, cancel = context.Background(), func() {}
 				}
 				var want netip.AddrPort
+				var admit *time.Timer
 				address := liveAddr.String()
 				switch (w + i) % 5 {
 				case 0: // taken over; 127.0.0.2 wins at 20 ms, the 127.0.0.1 attempt ends after
@@ -1342,12 +1330,20 @@ func TestLoopback_ReusedRuns(t *testing.T) {
 					time.AfterFunc(3*time.Millisecond, cancel)
 					address = v6.Addr.String()
 				case 3: // an IP literal taken over: a backup gets in, the first attempt is aborted
-					address, want = slow.Addr.String(), slow.Addr
+					if w == 0 {
+						address, want = slow.Addr.String(), slow.Addr
+						admit = time.AfterFunc(15*time.Millisecond, func() { slow.Admit() })
+						break
+					}
+					fallthrough
 				default: // connected on the caller's goroutine
 					want = liveAddr
 				}
 				c, err := d.DialContext(ctx, "tcp", address)
 				cancel()
+				if admit != nil {
+					admit.Stop()
+				}
 				if !want.IsValid() {
 					if err == nil {
 						c.Close()

@@ -9,13 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/dualstack-go/happyeyeballs/internal/netnstest"
 )
 
 // capture makes TestNamespaceDump save the kernel's replies under
@@ -24,70 +23,21 @@ import (
 //	go test -run TestNamespaceDump -capture ./internal/tcpmetrics
 var capture = flag.Bool("capture", false, "save the kernel's netlink replies in TestNamespaceDump under testdata")
 
-// netnsPair is two fresh network namespaces joined by a veth pair:
-// side 0 (the client) has clientAddrs, side 1 (the server) serverAddrs.
-type netnsPair struct {
-	names  [2]string
-	handle [2]*os.File
-}
-
-// newNetnsPair creates the namespaces, or skips t when it cannot (not
-// root, no ip). t.Cleanup deletes them.
+// newNetnsPair returns two fresh namespaces joined by a veth pair: the
+// client (side 0) has clientAddrs, the server (side 1) serverAddrs.
 func newNetnsPair(t *testing.T) *netnsPair {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs ip (iproute2)")
-	}
-	p := &netnsPair{}
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v\n%s", args, err, out)
-		}
-	}
-	for i, side := range []string{"c", "s"} {
-		name := fmt.Sprintf("tcpmetrics-%d-%s", os.Getpid(), side)
-		p.names[i] = name
-		run("netns", "add", name)
-		t.Cleanup(func() {
-			if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-				t.Errorf("ip netns del %s: %v\n%s", name, err, out)
-			}
-		})
-		h, err := os.Open(filepath.Join("/run/netns", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.Close() })
-		p.handle[i] = h
-	}
-	c, s := p.names[0], p.names[1]
-	run("-n", c, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1", "netns", s)
+	p := netnstest.New(t, "tcpmetrics-", netnstest.Options{})
 	for _, a := range clientAddrs {
-		run("-n", c, "addr", "add", prefixOf(a), "dev", "veth0", "nodad")
+		p.IP(t, "-n", p.Client(), "addr", "add", prefixOf(a), "dev", "veth0", "nodad")
 	}
 	for _, a := range serverAddrs {
-		run("-n", s, "addr", "add", prefixOf(a), "dev", "veth1", "nodad")
+		p.IP(t, "-n", p.Server(), "addr", "add", prefixOf(a), "dev", "veth1", "nodad")
 	}
-	run("-n", c, "link", "set", "veth0", "up")
-	run("-n", s, "link", "set", "veth1", "up")
-	// A SYN sent before the link has carrier is retransmitted a second
-	// later, and the kernel would remember that second as the RTT.
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		out, _ := exec.Command("ip", "-n", c, "-br", "link", "show", "veth0").Output()
-		if strings.Contains(string(out), " UP ") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("veth0 not up: %s", out)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return p
+	return &netnsPair{p}
 }
+
+type netnsPair struct{ *netnstest.Pair }
 
 func prefixOf(a netip.Addr) string {
 	if a.Is4() {
@@ -96,25 +46,10 @@ func prefixOf(a netip.Addr) string {
 	return a.String() + "/64"
 }
 
-// run calls fn on an OS thread inside side's namespace and waits for it.
-// Sockets fn creates stay in that namespace wherever they are used later.
+// run calls fn inside side's namespace (see netnstest.Pair.In).
 func (p *netnsPair) run(t *testing.T, side int, fn func()) {
 	t.Helper()
-	errc := make(chan error, 1) // the goroutine never waits for the caller
-	go func() {
-		// The thread stays locked and dies with the goroutine: it never
-		// goes back to the runtime in the wrong namespace.
-		runtime.LockOSThread()
-		if err := unix.Setns(int(p.handle[side].Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- err
-			return
-		}
-		fn()
-		errc <- nil
-	}()
-	if err := <-errc; err != nil {
-		t.Fatalf("setns %s: %v", p.names[side], err)
-	}
+	p.In(t, side, func() error { fn(); return nil })
 }
 
 // TestNamespaceDump connects from one fresh namespace to the other over
@@ -193,7 +128,7 @@ func TestNamespaceDump(t *testing.T) {
 			}
 		}
 	})
-	if out, err := exec.Command("ip", "-n", p.names[0], "tcp_metrics", "flush", "all").CombinedOutput(); err != nil {
+	if out, err := exec.Command("ip", "-n", p.Client(), "tcp_metrics", "flush", "all").CombinedOutput(); err != nil {
 		t.Fatalf("ip tcp_metrics flush: %v\n%s", err, out)
 	}
 
@@ -265,7 +200,7 @@ func TestNamespaceDump(t *testing.T) {
 		more = append(more, a)
 		fmt.Fprintf(&batch, "addr add %v/64 dev veth1 nodad\n", a)
 	}
-	cmd := exec.Command("ip", "-n", p.names[1], "-batch", "-")
+	cmd := exec.Command("ip", "-n", p.Server(), "-batch", "-")
 	cmd.Stdin = strings.NewReader(batch.String())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("ip -batch: %v\n%s", err, out)
