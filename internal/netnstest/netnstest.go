@@ -20,14 +20,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/dualstack-go/happyeyeballs/internal/netns"
 )
 
 // The sides of a Pair: the client's end of the link is veth0, the
@@ -126,22 +125,11 @@ func (p *Pair) IP(t testing.TB, args ...string) {
 	IP(t, args...)
 }
 
-// In runs fn on an OS thread inside side's namespace and waits for it;
-// fn's error fails t. Sockets fn creates stay in that namespace wherever
-// they are used later. The thread stays locked and ends with its
-// goroutine: it never goes back to the runtime in the wrong namespace.
+// In runs fn inside side's namespace (see netns.Run) and waits for it;
+// fn's error fails t.
 func (p *Pair) In(t testing.TB, side int, fn func() error) {
 	t.Helper()
-	errc := make(chan error, 1) // the goroutine never waits for the caller
-	go func() {
-		runtime.LockOSThread()
-		if err := unix.Setns(int(p.handle[side].Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", p.names[side], err)
-			return
-		}
-		errc <- fn()
-	}()
-	if err := <-errc; err != nil {
+	if err := netns.Run(p.handle[side], fn); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/dualstack-go/happyeyeballs/internal/netns"
 )
 
 // A Network is a client namespace and a server namespace joined by a
@@ -342,18 +344,7 @@ func (n *Network) Run(s Side, fn func() error) error {
 	if n.handle[s] == nil {
 		return fmt.Errorf("netem: %s namespace is not open", s)
 	}
-	errc := make(chan error, 1) // the goroutine never waits for the caller
-	go func() {
-		// The thread stays locked and dies with the goroutine: it is never
-		// returned to the runtime in the wrong namespace.
-		runtime.LockOSThread()
-		if err := unix.Setns(int(n.handle[s].Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("netem: enter %s: %w", n.names[s], err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
+	return netns.Run(n.handle[s], fn)
 }
 
 // Command returns a command that runs name inside side's namespace (via
