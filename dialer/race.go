@@ -117,9 +117,13 @@ func (r *run) abortableDialer() *net.Dialer {
 // transport (or the tests' prompt one) under a context that is never
 // done, the run's own workContext; otherwise one context.WithCancel makes.
 func (r *run) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if ctx.Done() != nil || r.d.DialAttempt != nil && !r.d.promptAttempt || !sharedClock(r.start) {
+	if ctx.Done() != nil || r.d.DialAttempt != nil && !r.d.promptAttempt || !sharedClock(r.start) ||
+		!socketAbort && r.d.ControlContext != nil {
 		// (Inside a testing/synctest bubble, whose clock has no
-		// monotonic reading, a kept channel could be another bubble's.)
+		// monotonic reading, a kept channel could be another bubble's.
+		// Where the first attempt is not aborted through its socket it
+		// runs under the work context, which a ControlContext, user
+		// code, would be handed: a kept context must not be.)
 		return context.WithCancel(ctx)
 	}
 	if r.work == nil {
@@ -575,10 +579,11 @@ func (r *run) startAttempt(ctx context.Context, ch raceChans, now time.Time) {
 }
 
 // connect makes one attempt's connection to ap, begun (now, or just
-// before): TCP (with nd, on the built-in path), then the handshake if any. up, when not nil, is called
-// between the two with how long TCP took. The result's conn, rtt (how long
-// TCP took, or the kernel's measure of it: see measuredRTT), tcpAt (when
-// TCP connected) and err are filled in; the caller fills in the rest.
+// before): TCP (with nd, on the built-in path), then the handshake if
+// any. up, when not nil, is called between the two with how long TCP
+// took. The result's conn, rtt (how long TCP took, or the kernel's
+// measure of it: see measuredRTT), tcpAt (when TCP connected) and err are
+// filled in; the caller fills in the rest.
 func (r *run) connect(ctx context.Context, nd *net.Dialer, ap netip.AddrPort, begun time.Time, up func(rtt time.Duration)) attemptResult {
 	res := attemptResult{addr: ap, begun: begun}
 	conn, err := r.dialOne(ctx, nd, ap)

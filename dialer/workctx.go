@@ -34,9 +34,10 @@ import (
 //
 // It is used only where nothing can keep it once the dial returns: an IP
 // literal (no resolver holds it) dialed by the built-in transport (no
-// user code sees it). A run whose dial was taken over, or did anything
-// but win on the caller's goroutine, is not reused, and neither is its
-// workContext.
+// DialAttempt sees it). A run whose dial was taken over, ran a Handshake,
+// or did anything but win on the caller's goroutine, is not reused, and
+// neither is its workContext; user code that is handed it (a Handshake,
+// a ControlContext) sees it only in such a dial.
 type workContext struct {
 	parent context.Context // Done() == nil
 
